@@ -1,0 +1,119 @@
+// Connection tracking: a per-worker flow table that keeps Zeek's connection state and feeds in-order
+// payload to application analyzers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "capture/decode.hpp"
+#include "capture/net_types.hpp"
+#include "capture/weird.hpp"
+
+namespace ots {
+
+struct AppState;  // owned by the pipeline (dissector state of one connection); opaque here
+
+// Zeek's default timeouts (base/init-bare.zeek), configurable.
+struct FlowTableConfig {
+  uint32_t max_flows = 1u << 20;                        // beyond this, the longest-idle flows are evicted
+  uint64_t tcp_inactivity_ns = 300'000'000'000ull;      // tcp_inactivity_timeout = 5 min
+  uint64_t udp_inactivity_ns = 60'000'000'000ull;       // udp_inactivity_timeout = 1 min
+  uint64_t icmp_inactivity_ns = 60'000'000'000ull;      // icmp_inactivity_timeout = 1 min
+  uint64_t tcp_attempt_ns = 5'000'000'000ull;           // tcp_attempt_delay = 5 s (unanswered SYN)
+  uint64_t tcp_close_ns = 5'000'000'000ull;             // tcp_close_delay = 5 s (after both FINs)
+  uint64_t tcp_reset_ns = 5'000'000'000ull;             // tcp_reset_delay = 5 s (after RST)
+  uint64_t interim_interval_ns = 3600'000'000'000ull;   // conn_long.log interval for long-lived flows; 0 = off
+  uint32_t reassembly_max_bytes = 1u << 20;             // out-of-order bytes buffered per direction
+};
+
+// Why a connection record is written.
+enum class FlowEnd : uint8_t {
+  Closed,     // FIN/RST handling finished (after tcp_close/tcp_reset delay)
+  Timeout,    // inactivity timeout
+  Evicted,    // the table was full; the longest-idle flow made room
+  Shutdown,   // end of input or sensor stop
+};
+
+// Per-direction counters as conn.log reports them.
+struct EndpointCounters {
+  uint64_t pkts = 0;
+  uint64_t ip_bytes = 0;      // IP header + payload (Zeek's orig_ip_bytes)
+  uint64_t bytes = 0;         // payload bytes: for TCP from the sequence space (retransmissions count once)
+};
+
+// One tracked connection. The flow table owns it; pointers stay valid until on_flow_end returns.
+struct Conn {
+  ConnId id;
+  Uid uid;
+  uint64_t first_ts_ns = 0;
+  uint64_t last_ts_ns = 0;
+  EndpointCounters orig, resp;
+  uint64_t missed_bytes = 0;
+  uint8_t orig_mac[6] = {};
+  uint8_t resp_mac[6] = {};
+  bool has_macs = false;
+  uint16_t vlan = 0;
+  uint16_t inner_vlan = 0;
+  uint8_t ip_proto = 0;
+  uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
+  bool wants_payload = false;     // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
+  AppState* app = nullptr;        // the pipeline's per-connection dissector state
+
+  // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.
+  const char* conn_state() const;
+  const char* history() const;
+
+  // Opaque TCP tracking state, owned by the flow table's TCP code.
+  struct TcpState;
+  TcpState* tcp = nullptr;
+};
+
+// What the flow table tells the pipeline. Called on the worker's thread.
+class FlowEvents {
+ public:
+  virtual ~FlowEvents() = default;
+  // A new connection; `first` is its first packet. Set c.wants_payload / c.app here.
+  virtual void on_new_flow(Conn& c, const DecodedPacket& first) = 0;
+  // Every packet of a connection after its state was updated (for per-packet checks; keep it cheap).
+  virtual void on_packet(Conn& c, bool is_orig, const DecodedPacket& p) = 0;
+  // In-order payload for connections with wants_payload: each UDP datagram; TCP bytes after reassembly.
+  virtual void on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) = 0;
+  // TCP content that will never arrive (a hole in the sequence space), `len` bytes, before the next data.
+  virtual void on_gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) = 0;
+  // Interim record for a long-lived connection (conn_long.log); the connection goes on.
+  virtual void on_interim(Conn& c, uint64_t now_ns) = 0;
+  // The connection is over; write its record and free c.app. `c` is destroyed after this returns.
+  virtual void on_flow_end(Conn& c, FlowEnd why) = 0;
+};
+
+class FlowTable {
+ public:
+  FlowTable(const FlowTableConfig& cfg, FlowEvents& events, WeirdSink& weirds);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Finds or creates the packet's connection, decides originator/responder as Zeek does (SYN sender;
+  // otherwise the side not on a well-known port), updates state and counters, and delivers payload.
+  void process(const DecodedPacket& p);
+
+  // Packet time moved to now_ns: ends connections that timed out or finished closing, emits interim
+  // records. Cheap when nothing is due; the pipeline calls it once per burst.
+  void advance_time(uint64_t now_ns);
+
+  // Ends every connection (end of input, shutdown), in a deterministic order.
+  void flush_all();
+
+  struct Stats {
+    uint64_t active = 0, created = 0, ended = 0, evicted = 0, interim = 0;
+    uint64_t memory_bytes = 0;  // table, connections and reassembly buffers
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ots

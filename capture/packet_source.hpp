@@ -1,0 +1,51 @@
+// The one interface every capture back end implements: pcap files, live libpcap, DPDK ports.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/packet.hpp"
+
+namespace ots {
+
+enum class SourceStatus {
+  Ok,     // the burst holds at least one packet
+  Idle,   // live sources: nothing arrived within the poll interval; call again
+  End,    // no more packets (end of file, or capture stopped)
+  Error,  // unrecoverable; error() says why
+};
+
+struct SourceStats {
+  uint64_t packets = 0;          // delivered to the pipeline
+  uint64_t bytes = 0;            // captured bytes delivered
+  uint64_t dropped_kernel = 0;   // pcap_stats ps_drop, DPDK imissed
+  uint64_t dropped_iface = 0;    // pcap_stats ps_ifdrop, DPDK ierrors + rx_nombuf
+};
+
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+
+  // Fills `out` with up to PacketBurst::kMaxPackets views. The previous burst's views are invalid from
+  // this call on (a DPDK source frees its mbufs here, in bulk).
+  virtual SourceStatus next_burst(PacketBurst& out) = 0;
+
+  // Human-readable name: the file path or the interface.
+  virtual const std::string& name() const = 0;
+  virtual SourceStats stats() const = 0;
+
+  // Why the last call returned Error.
+  virtual std::string error() const = 0;
+
+  // Problems that did not stop the source (a truncated last record, a bad block in a pcapng file):
+  // each becomes a weird record and a warning on stderr. Returns and clears them.
+  virtual std::vector<std::string> take_warnings() = 0;
+};
+
+// Opens a pcap or pcapng file through libpcap. On failure returns nullptr and sets `err` to a one-line
+// reason ("not a capture file", "unsupported link type 147 (USER0)", ...). `ingress` tags its packets.
+std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t ingress, std::string& err);
+
+}  // namespace ots
