@@ -29,14 +29,20 @@ bool IpAddr::parse(const std::string& text, IpAddr& out) {
 
 std::string Uid::to_string() const {
   static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  // 96 bits in base62: at most 17 digits; Zeek writes the digits after a one-letter prefix.
-  unsigned __int128 v = (static_cast<unsigned __int128>(hi) << 32) | lo;
+  // 96 bits in base62 (at most 17 digits), by long division of the three 32-bit limbs; Zeek writes
+  // the digits after a one-letter prefix.
+  uint32_t limbs[3] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), lo};
   char tmp[24];
   int n = 0;
   do {
-    tmp[n++] = kDigits[static_cast<unsigned>(v % 62)];
-    v /= 62;
-  } while (v != 0);
+    uint64_t rem = 0;
+    for (uint32_t& l : limbs) {
+      const uint64_t cur = (rem << 32) | l;
+      l = static_cast<uint32_t>(cur / 62);
+      rem = cur % 62;
+    }
+    tmp[n++] = kDigits[rem];
+  } while (limbs[0] != 0 || limbs[1] != 0 || limbs[2] != 0);
   std::string s = "C";
   while (n > 0) s.push_back(tmp[--n]);
   return s;
