@@ -1,0 +1,57 @@
+// How a protocol plugs into the pipeline: a module (ports, logs, factory) and a per-connection analyzer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "capture/flow.hpp"
+#include "capture/weird.hpp"
+#include "dissectors/operation.hpp"
+#include "output/log_manager.hpp"
+
+namespace ots {
+
+// What an analyzer may use. Everything is the worker's own: no locks, no shared state.
+struct AnalyzerContext {
+  LogSink* logs = nullptr;
+  WeirdSink* weirds = nullptr;
+  OperationSink* ops = nullptr;
+  const LogId* log_ids = nullptr;  // the module's logs, in the order of DissectorModule::logs
+};
+
+// One connection's protocol state. Fed in-order bytes per direction (TCP reassembled; UDP datagrams).
+class Analyzer {
+ public:
+  // Probing until the bytes prove the protocol (a valid header with a plausible length, say); Rejected
+  // when they prove it is not, and the pipeline then detaches the analyzer. conn.log's service lists the
+  // confirmed ones, as Zeek's DPD confirmation does.
+  enum class Verdict : uint8_t { Probing, Confirmed, Rejected };
+
+  virtual ~Analyzer() = default;
+  virtual void data(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts_ns) = 0;
+  // `len` bytes of this direction will never arrive; resynchronise where the protocol allows.
+  virtual void gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) = 0;
+  // The connection ends: write what is pending (unanswered requests, partial messages as weirds).
+  virtual void end(Conn& c, uint64_t ts_ns) = 0;
+
+  Verdict verdict() const { return verdict_; }
+
+ protected:
+  Verdict verdict_ = Verdict::Probing;
+};
+
+struct DissectorModule {
+  Protocol protocol;
+  std::string_view service;                  // conn.log service name ("modbus", "dnp3", ...)
+  std::span<const uint16_t> tcp_ports;       // responder ports that select the analyzer
+  std::span<const uint16_t> udp_ports;
+  std::span<const LogSchema* const> logs;    // the logs this module owns
+  std::unique_ptr<Analyzer> (*create)(const AnalyzerContext& ctx, Transport transport);
+};
+
+// Every module, in a fixed order (the order of conn.log's service list). Defined in registry.cpp.
+std::span<const DissectorModule* const> dissector_modules();
+
+}  // namespace ots

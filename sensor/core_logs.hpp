@@ -1,0 +1,24 @@
+// The logs the sensor core owns: conn.log, conn_long.log (interim records) and weird.log.
+// Schema: Zeek 7.2's base scripts (conn.log as since 7.1, with ip_proto); see docs/LOGS.md.
+#pragma once
+
+#include "capture/flow.hpp"
+#include "capture/weird.hpp"
+#include "output/log_manager.hpp"
+#include "output/log_schema.hpp"
+
+namespace ots {
+
+const LogSchema& conn_schema();
+const LogSchema& conn_long_schema();
+const LogSchema& weird_schema();
+
+// conn.log's service column from the confirmed-service bits (module order).
+void services_text(uint32_t services, std::string& out);
+
+void write_conn(LogSink& sink, LogId log, const Conn& c);
+// conn_long.log: the same columns as conn.log at an interim point (duration up to now_ns).
+void write_conn_interim(LogSink& sink, LogId log, const Conn& c, uint64_t now_ns);
+void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev);
+
+}  // namespace ots

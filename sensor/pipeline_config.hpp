@@ -1,0 +1,16 @@
+// Settings of the packet path, from the command line and the site model's `sensor:` section.
+#pragma once
+
+#include <cstdint>
+
+#include "capture/decode.hpp"
+#include "capture/flow.hpp"
+
+namespace ots {
+
+struct PipelineConfig {
+  DecodeConfig decode;
+  FlowTableConfig flows;
+};
+
+}  // namespace ots

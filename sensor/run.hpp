@@ -1,0 +1,26 @@
+// Runs the sensor over packet sources: dispatch to workers, logs, summary and statistics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sensor/pipeline_config.hpp"
+
+namespace ots {
+
+struct RunOptions {
+  std::vector<std::string> read_files;  // -r, in the order given; packets are merged by timestamp
+  std::string log_dir = ".";           // -l (Zeek writes into the current directory by default)
+  bool json = false;                   // --json
+  unsigned workers = 1;                // -w
+  std::string stats_json;              // --stats-json FILE: run statistics for benchmarks and tests
+  bool quiet = false;                  // no summary line
+  PipelineConfig pipeline;
+};
+
+// Returns the process exit code: 0 on success (also when a capture was truncated: what was readable is
+// processed, a weird is logged, a warning printed), 1 with a one-line reason on stderr otherwise.
+int run_sensor(const RunOptions& opts);
+
+}  // namespace ots
