@@ -1,0 +1,43 @@
+#include "dissectors/log_fields.hpp"
+
+namespace ots {
+
+std::vector<FieldDef> conn_fields(std::initializer_list<FieldDef> own) {
+  std::vector<FieldDef> f = {{"ts", FieldType::Time},     {"uid", FieldType::String},
+                             {"id.orig_h", FieldType::Addr}, {"id.orig_p", FieldType::Port},
+                             {"id.resp_h", FieldType::Addr}, {"id.resp_p", FieldType::Port}};
+  f.insert(f.end(), own.begin(), own.end());
+  return f;
+}
+
+std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own) {
+  std::vector<FieldDef> f = conn_fields({{"is_orig", FieldType::Bool},
+                                         {"source_h", FieldType::Addr},
+                                         {"source_p", FieldType::Port},
+                                         {"destination_h", FieldType::Addr},
+                                         {"destination_p", FieldType::Port}});
+  f.insert(f.end(), own.begin(), own.end());
+  return f;
+}
+
+void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
+  uid = c.uid.to_string();
+  out[0] = ts_ns;
+  out[1] = std::string_view(uid);
+  out[2] = c.id.orig_h;
+  out[3] = uint64_t{c.id.orig_p};
+  out[4] = c.id.resp_h;
+  out[5] = uint64_t{c.id.resp_p};
+}
+
+// ICSNPP: "if is_orig == T, source_* = id.orig_*; otherwise source_* = id.resp_*".
+void ConnColumns::fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out) {
+  fill(c, ts_ns, out);
+  out[6] = is_orig;
+  out[7] = is_orig ? c.id.orig_h : c.id.resp_h;
+  out[8] = uint64_t{is_orig ? c.id.orig_p : c.id.resp_p};
+  out[9] = is_orig ? c.id.resp_h : c.id.orig_h;
+  out[10] = uint64_t{is_orig ? c.id.resp_p : c.id.orig_p};
+}
+
+}  // namespace ots
