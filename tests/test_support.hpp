@@ -3,8 +3,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <array>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <sys/wait.h>
+#include <vector>
 
 namespace ots::test {
 
@@ -35,6 +41,67 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;
+}
+
+// The otsensor binary of this build.
+inline std::string otsensor() { return (binary_dir() / "otsensor").string(); }
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line, capturing its output and exit code.
+inline CommandResult run(const std::string& cmd) {
+  CommandResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A log's data lines (no '#' meta lines), in file order.
+inline std::vector<std::string> log_lines(const std::filesystem::path& p) {
+  std::vector<std::string> out;
+  std::ifstream f(p);
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  }
+  return out;
+}
+
+// A log file without its #open/#close lines (their wall-clock times differ between runs).
+inline std::string log_without_times(const std::filesystem::path& p) {
+  std::string out;
+  std::ifstream f(p);
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("#open", 0) == 0 || line.rfind("#close", 0) == 0) continue;
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+// Every capture file below a directory, sorted.
+inline std::vector<std::filesystem::path> captures_under(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const auto ext = e.path().extension();
+    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng" || ext == ".cap")) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace ots::test

@@ -1,0 +1,142 @@
+// The otsensor binary end to end on captures: exit codes, messages, logs, and the same logs whatever -w is.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include "tests/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace ots::test;
+
+namespace {
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// Every log file of a directory, as name -> content without #open/#close.
+std::map<std::string, std::string> logs_of(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".log") out[e.path().filename().string()] = log_without_times(e.path());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a missing capture file is a one-line error and exit 1", "[replay]") {
+  auto out = scratch_dir("replay_missing");
+  auto r = run(otsensor() + " -r /nonexistent/file.pcap -l " + q(out));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("cannot open /nonexistent/file.pcap") != std::string::npos);
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+}
+
+TEST_CASE("a file that is not a capture is a one-line error and exit 1", "[replay]") {
+  auto out = scratch_dir("replay_notpcap");
+  auto file = out / "notes.pcap";
+  std::ofstream(file) << "this is not a capture file, just some text\n";
+  auto r = run(otsensor() + " -r " + q(file) + " -l " + q(out / "logs"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("not a pcap or pcapng capture") != std::string::npos);
+}
+
+TEST_CASE("no input is a usage error", "[replay]") {
+  auto r = run(otsensor() + " -l /tmp");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("give a capture with -r FILE") != std::string::npos);
+}
+
+TEST_CASE("--version and --help answer and exit 0", "[replay]") {
+  auto v = run(otsensor() + " --version");
+  CHECK(v.exit_code == 0);
+  CHECK(v.output.rfind("otsensor ", 0) == 0);
+  auto h = run(otsensor() + " --help");
+  CHECK(h.exit_code == 0);
+  CHECK(h.output.find("-r,--read") != std::string::npos);
+  CHECK(h.output.find("--json") != std::string::npos);
+}
+
+TEST_CASE("a truncated capture is processed up to the cut, with a warning and a weird, exit 0", "[replay]") {
+  auto out = scratch_dir("replay_truncated");
+  const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  REQUIRE(fs::exists(demo));
+  // Cut the demo capture in the middle of its last record.
+  const std::string bytes = read_file(demo);
+  const auto cut = out / "cut.pcap";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+  auto r = run(otsensor() + " -r " + q(cut) + " -l " + q(out / "logs"));
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("warning:") != std::string::npos);
+  CHECK(r.output.find("truncated") != std::string::npos);
+  const auto weird = read_file(out / "logs" / "weird.log");
+  CHECK(weird.find("capture_file_problem") != std::string::npos);
+  CHECK(!log_lines(out / "logs" / "conn.log").empty());
+}
+
+TEST_CASE("the demo capture gives the same logs with 1 and 2 workers", "[replay]") {
+  auto out = scratch_dir("replay_workers_demo");
+  const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  REQUIRE(run(otsensor() + " -q -w 1 -r " + q(demo) + " -l " + q(out / "w1")).exit_code == 0);
+  REQUIRE(run(otsensor() + " -q -w 2 -r " + q(demo) + " -l " + q(out / "w2")).exit_code == 0);
+  const auto a = logs_of(out / "w1"), b = logs_of(out / "w2");
+  REQUIRE(a.count("conn.log"));
+  CHECK(a == b);
+}
+
+TEST_CASE("every shared capture gives the same logs with 1 and 2 workers", "[replay][shared]") {
+  const auto shared = require_shared();
+  auto out = scratch_dir("replay_workers_shared");
+  int compared = 0;
+  for (const auto& p : captures_under(shared / "pcaps")) {
+    INFO(p.string());
+    fs::remove_all(out / "w1");
+    fs::remove_all(out / "w2");
+    const auto r1 = run(otsensor() + " -q -w 1 -r " + q(p) + " -l " + q(out / "w1"));
+    const auto r2 = run(otsensor() + " -q -w 2 -r " + q(p) + " -l " + q(out / "w2"));
+    REQUIRE(r1.exit_code == 0);
+    REQUIRE(r2.exit_code == 0);
+    CHECK(logs_of(out / "w1") == logs_of(out / "w2"));
+    ++compared;
+  }
+  CHECK(compared > 100);
+}
+
+TEST_CASE("several -r files are merged by time: same conn.log as the merged capture", "[replay]") {
+  auto out = scratch_dir("replay_multi");
+  const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  const fs::path states = source_dir() / "pcaps" / "conn-states.pcap";
+  auto r = run(otsensor() + " -q -r " + q(demo) + " -r " + q(states) + " -l " + q(out / "both"));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(run(otsensor() + " -q -r " + q(demo) + " -l " + q(out / "a")).exit_code == 0);
+  REQUIRE(run(otsensor() + " -q -r " + q(states) + " -l " + q(out / "b")).exit_code == 0);
+  // The captures do not share flows, so the merged run's conn.log is the union of the two runs'.
+  auto both = log_lines(out / "both" / "conn.log");
+  auto a = log_lines(out / "a" / "conn.log"), b = log_lines(out / "b" / "conn.log");
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  std::sort(both.begin(), both.end());
+  CHECK(both == a);
+}
+
+TEST_CASE("--json writes one JSON object a line with Zeek's keys, and --stats-json the run figures", "[replay]") {
+  auto out = scratch_dir("replay_json");
+  const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  auto r = run(otsensor() + " -q --json -r " + q(demo) + " -l " + q(out / "logs") + " --stats-json " +
+               q(out / "stats.json"));
+  REQUIRE(r.exit_code == 0);
+  size_t n = 0;
+  for (const auto& line : log_lines(out / "logs" / "conn.log")) {
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.contains("ts"));
+    CHECK(j.contains("uid"));
+    CHECK(j.contains("id.orig_h"));
+    CHECK(j["proto"].is_string());
+    ++n;
+  }
+  CHECK(n > 0);
+  const auto stats = nlohmann::json::parse(read_file(out / "stats.json"));
+  CHECK(stats["logs"]["conn"].get<size_t>() == n);
+  CHECK(stats["packets"].get<uint64_t>() > 0);
+}
