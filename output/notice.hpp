@@ -1,0 +1,83 @@
+// Notices: what the sensor tells a SOC analyst (zone/conduit violations, attestation verdicts, rule hits).
+// Written to notice.log with Zeek's columns plus ours, suppressed as Zeek's notice framework does, and
+// forwarded to the SIEM outputs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "capture/net_types.hpp"
+#include "output/log_manager.hpp"
+
+namespace ots {
+
+enum class Severity : uint8_t { Low = 1, Medium = 2, High = 3, Critical = 4 };
+
+struct Notice {
+  uint64_t ts_ns = 0;
+  std::string_view note;          // "OT::No_Conduit", "Attest::Replay", "Rule::Match"
+  std::string msg;                // a sentence a SOC analyst understands
+  std::string sub;                // detail
+  Severity severity = Severity::Medium;
+  // The connection, when there is one.
+  Uid uid;
+  bool has_conn = false;
+  ConnId id;
+  // The hosts the notice is about (Zeek's src/dst/p).
+  bool has_src = false, has_dst = false, has_p = false;
+  IpAddr src, dst;
+  uint16_t p = 0;
+  // Our extension columns; empty = unset.
+  std::string_view zone_orig, zone_resp, conduit, protocol, operation;
+  std::string device_id;          // attestation notices
+  std::string_view verdict;
+  uint64_t rule_id = 0;           // Rule::Match
+  std::string mitre;              // comma-separated ATT&CK for ICS ids
+};
+
+const LogSchema& notice_schema();
+
+// Where notices go besides notice.log (the SIEM forwarders). Called on the worker's thread.
+class NoticeForwarder {
+ public:
+  virtual ~NoticeForwarder() = default;
+  virtual void forward(const Notice& n, uint64_t suppressed_count) = 0;
+};
+
+// Per worker. Suppression: a notice identical to one written within `suppress_ns` (same note, hosts,
+// conduit, operation, device) is counted, not written; when the window closes, one record with the
+// count in `n` reports what was suppressed, as Zeek's suppression summarises.
+class NoticeWriter {
+ public:
+  NoticeWriter(LogSink& sink, LogId log, uint64_t suppress_ns, NoticeForwarder* forwarder = nullptr);
+  void raise(const Notice& n);
+  // Packet time moved: close suppression windows that ended.
+  void advance(uint64_t now_ns);
+  // End of input: report what is still being suppressed.
+  void flush();
+  void set_suppress_ns(uint64_t ns) { suppress_ns_ = ns; }
+  uint64_t raised() const { return raised_; }
+  uint64_t written() const { return written_; }
+
+ private:
+  struct Window {
+    uint64_t until_ns = 0;
+    uint64_t suppressed = 0;
+    Notice first;  // what the summary repeats
+  };
+  void write(const Notice& n, uint64_t count, bool summary);
+  static uint64_t key_of(const Notice& n);
+
+  LogSink& sink_;
+  LogId log_;
+  uint64_t suppress_ns_;
+  NoticeForwarder* forwarder_;
+  std::unordered_map<uint64_t, Window> windows_;
+  uint64_t next_sweep_ns_ = 0;
+  uint64_t raised_ = 0, written_ = 0;
+};
+
+}  // namespace ots
