@@ -34,7 +34,8 @@ struct DecodedPacket {
   uint8_t ttl = 0;
   bool from_fragments = false;       // a datagram rebuilt from IP fragments
 
-  // Layer 4. For ICMP, sport = type and dport = code, as Zeek maps ICMP into conn_id.
+  // Layer 4. For ICMP, sport = type and dport = code, as Zeek maps ICMP into conn_id; for request/reply
+  // types dport is the counterpart type instead (echo 8 -> 0, ICMPv6 128 -> 129: Zeek's ICMP4_counterpart).
   Transport l4 = Transport::Unknown;
   uint8_t ip_proto = 0;              // the raw protocol number, also for transports we do not decode
   uint16_t sport = 0;
@@ -98,5 +99,11 @@ uint64_t symmetric_flow_hash(const DecodedPacket& p);
 // raw packet just far enough for the 5-tuple. Fragments hash on addresses only so that all fragments of
 // a datagram meet on one worker.
 uint64_t symmetric_flow_hash(const PacketView& pkt);
+
+// What the dispatcher uses: a symmetric hash of the two IP addresses alone. Every packet between two
+// hosts meets on one worker: a datagram's fragments with its unfragmented packets, and all connections
+// of a host pair, so per-host-pair state (notice suppression, a PLC's sessions) needs no sharing. The
+// cost is balance when one host pair carries most of the traffic; software RSS on DPDK uses the same.
+uint64_t symmetric_host_pair_hash(const PacketView& pkt);
 
 }  // namespace ots

@@ -22,6 +22,7 @@ struct SourceStats {
   uint64_t bytes = 0;            // captured bytes delivered
   uint64_t dropped_kernel = 0;   // pcap_stats ps_drop, DPDK imissed
   uint64_t dropped_iface = 0;    // pcap_stats ps_ifdrop, DPDK ierrors + rx_nombuf
+  uint64_t damaged = 0;          // files: reads that ended the file early (truncated or damaged record); 0 or 1
 };
 
 class PacketSource {

@@ -63,7 +63,8 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, uint64_t end_ns
       Value{Unset{}},  // local_orig: needs Site::local_nets; the zone model decides "local" (issue 5)
       Value{Unset{}},  // local_resp
       Value{c.missed_bytes},
-      Value{std::string_view(c.history())},
+      // Zeek's set_conn() sets history only when it is not empty.
+      *c.history() ? Value{std::string_view(c.history())} : Value{Unset{}},
       Value{c.orig.pkts},
       Value{c.orig.ip_bytes},
       Value{c.resp.pkts},

@@ -122,8 +122,8 @@ int run_sensor(const RunOptions& opts) {
       for (size_t i = 0; i < burst.count; ++i) {
         const PacketView& p = burst.pkts[i];
         now_ns = std::max(now_ns, p.ts_ns);
-        // Both directions of a flow (and every fragment of a datagram) reach the same worker.
-        const uint64_t h = symmetric_flow_hash(p);
+        // Both directions of every flow between two hosts (and every fragment) reach the same worker.
+        const uint64_t h = symmetric_host_pair_hash(p);
         workers[h % nworkers].ring->push_packet(p);
       }
       // Every worker's clock advances at the same points of the input as a single worker's would.

@@ -1,0 +1,175 @@
+// Packet source reading pcap and pcapng files through libpcap: the only file that sees pcap_t.
+//
+// libpcap reuses its record buffer on every pcap_next_ex(), but a burst's views must all stay valid
+// until the next burst, so each record is copied into an arena the source owns and reuses: after the
+// first bursts it has the capacity it needs and no burst allocates.
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "capture/packet_source.hpp"
+
+namespace ots {
+
+namespace {
+
+// pcap_datalink() gives DLT_ values (libpcap maps the file's LINKTYPE_ to them).
+bool map_link_type(int dlt, LinkType& out) {
+  switch (dlt) {
+    case DLT_NULL: out = LinkType::Null; return true;
+    case DLT_EN10MB: out = LinkType::Ethernet; return true;
+    case 12:   // DLT_RAW on most systems (DLT_LOOP on OpenBSD, handled as 108 below there)
+    case 14:   // DLT_RAW as BSD/OS and OpenBSD define it; files written there may carry it
+    case 101:  // LINKTYPE_RAW, should libpcap hand it through unmapped
+      out = LinkType::Raw;
+      return true;
+    case 108: out = LinkType::Loop; return true;  // DLT_LOOP
+    case DLT_LINUX_SLL: out = LinkType::LinuxSll; return true;
+    case DLT_LINUX_SLL2: out = LinkType::LinuxSll2; return true;
+    case DLT_IPV4: out = LinkType::Ipv4; return true;
+    case DLT_IPV6: out = LinkType::Ipv6; return true;
+    default: return false;
+  }
+}
+
+class PcapFileSource final : public PacketSource {
+ public:
+  PcapFileSource(pcap_t* p, std::string path, uint16_t ingress, LinkType link)
+      : pcap_(p), name_(std::move(path)), ingress_(ingress), link_(link) {}
+  ~PcapFileSource() override { pcap_close(pcap_); }
+  PcapFileSource(const PcapFileSource&) = delete;
+  PcapFileSource& operator=(const PcapFileSource&) = delete;
+
+  SourceStatus next_burst(PacketBurst& out) override;
+  const std::string& name() const override { return name_; }
+  SourceStats stats() const override { return stats_; }
+  std::string error() const override { return error_; }
+  std::vector<std::string> take_warnings() override {
+    std::vector<std::string> w;
+    w.swap(warnings_);
+    return w;
+  }
+
+ private:
+  void read_failed();
+
+  pcap_t* pcap_;
+  std::string name_;
+  uint16_t ingress_;
+  LinkType link_;
+  SourceStats stats_;
+  std::string error_;
+  std::vector<std::string> warnings_;
+  bool done_ = false;
+  std::vector<uint8_t> arena_;
+  size_t offsets_[PacketBurst::kMaxPackets] = {};
+};
+
+// A read error after the file header: libpcap cannot resynchronise, so the packets before it are all
+// we get. Not fatal for the run (a capture cut by a full disk or a killed tcpdump is common).
+void PcapFileSource::read_failed() {
+  const std::string why = pcap_geterr(pcap_);
+  const std::string n = std::to_string(stats_.packets);
+  if (why.find("truncated") != std::string::npos) {
+    warnings_.push_back(name_ + ": truncated capture, last record incomplete after " + n + " packets (libpcap: " +
+                        why + ")");
+  } else {
+    warnings_.push_back(name_ + ": read error after " + n + " packets, rest of the file skipped (libpcap: " + why +
+                        ")");
+  }
+  ++stats_.damaged;
+  done_ = true;
+}
+
+SourceStatus PcapFileSource::next_burst(PacketBurst& out) {
+  out.count = 0;
+  if (done_) return SourceStatus::End;
+  size_t used = 0;
+  size_t n = 0;
+  while (n < PacketBurst::kMaxPackets) {
+    pcap_pkthdr* hdr = nullptr;
+    const u_char* data = nullptr;
+    const int rc = pcap_next_ex(pcap_, &hdr, &data);
+    if (rc == PCAP_ERROR_BREAK) {  // end of file
+      done_ = true;
+      break;
+    }
+    if (rc != 1) {
+      read_failed();
+      break;
+    }
+    const size_t caplen = hdr->caplen;
+    // Grows only while warming up; views are pointed into the arena after the burst is complete,
+    // since growing moves it.
+    if (used + caplen > arena_.size()) arena_.resize(std::max(used + caplen, arena_.size() * 2));
+    if (caplen) std::memcpy(arena_.data() + used, data, caplen);
+    offsets_[n] = used;
+    used += caplen;
+
+    PacketView& v = out.pkts[n];
+    // The file was opened with nanosecond precision: libpcap scales µs files, tv_usec holds ns.
+    const int64_t sec = hdr->ts.tv_sec;
+    v.ts_ns = sec < 0 ? 0 : static_cast<uint64_t>(sec) * 1'000'000'000ull + static_cast<uint64_t>(hdr->ts.tv_usec);
+    v.caplen = hdr->caplen;
+    v.wirelen = hdr->len;
+    v.ingress = ingress_;
+    v.link = link_;
+    ++stats_.packets;
+    stats_.bytes += caplen;
+    ++n;
+  }
+  for (size_t i = 0; i < n; ++i) out.pkts[i].data = arena_.data() + offsets_[i];
+  out.count = n;
+  return n ? SourceStatus::Ok : SourceStatus::End;
+}
+
+}  // namespace
+
+std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t ingress, std::string& err) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    err = "cannot open " + path + ": " + std::strerror(EISDIR);
+    return nullptr;
+  }
+  // Opened here rather than by pcap_open_offline so that "cannot open" and "not a capture" are told apart.
+  FILE* fp = std::fopen(path.c_str(), "rb");
+  if (!fp) {
+    err = "cannot open " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (!p) {
+    std::fclose(fp);  // libpcap closes it only on success (pcap_close)
+    const std::string why = errbuf;
+    const auto size = std::filesystem::file_size(path, ec);
+    // Neither magic matched ("unknown file format"), or the file is too short to hold one.
+    if (why.find("unknown file format") != std::string::npos || (!ec && size < 4)) {
+      err = path + " is not a pcap or pcapng capture";
+    } else {
+      err = "cannot read " + path + ": " + why;
+    }
+    return nullptr;
+  }
+  const int dlt = pcap_datalink(p);
+  LinkType link = LinkType::Ethernet;
+  if (!map_link_type(dlt, link)) {
+    const char* known = pcap_datalink_val_to_name(dlt);
+    // libpcap has no names for the private-use range DLT_USER0..15 (147..162); tcpdump.org calls them USERn.
+    const std::string name = known                      ? std::string(known)
+                             : (dlt >= 147 && dlt <= 162) ? "USER" + std::to_string(dlt - 147)
+                                                          : std::string("unknown");
+    err = "unsupported link type " + std::to_string(dlt) + " (" + name + ")";
+    pcap_close(p);
+    return nullptr;
+  }
+  return std::make_unique<PcapFileSource>(p, path, ingress, link);
+}
+
+}  // namespace ots
