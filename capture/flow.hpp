@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "capture/decode.hpp"
 #include "capture/net_types.hpp"
@@ -13,6 +14,11 @@
 namespace ots {
 
 struct AppState;  // owned by the pipeline (dissector state of one connection); opaque here
+
+// Zeek's likely_server_ports for one transport: the ports of the protocols a default Zeek (with ICSNPP)
+// registers analyzers for. A connection whose first packet comes from one of them, and does not go to
+// one, is flipped (history '^').
+std::vector<uint16_t> default_likely_server_ports(Transport t);
 
 // Zeek's default timeouts (base/init-bare.zeek), configurable.
 struct FlowTableConfig {
@@ -25,6 +31,12 @@ struct FlowTableConfig {
   uint64_t tcp_reset_ns = 5'000'000'000ull;             // tcp_reset_delay = 5 s (after RST)
   uint64_t interim_interval_ns = 3600'000'000'000ull;   // conn_long.log interval for long-lived flows; 0 = off
   uint32_t reassembly_max_bytes = 1u << 20;             // out-of-order bytes buffered per direction
+  uint64_t unknown_ip_inactivity_ns = 60'000'000'000ull;  // unknown_ip_inactivity_timeout = 1 min (other IP protocols)
+  // Delivered TCP bytes kept per direction until the peer ACKs them, to spot retransmissions that differ
+  // from what was delivered (weird "rexmit_inconsistency"). Zeek keeps all unacknowledged bytes.
+  uint32_t reassembly_unacked_bytes = 16384;
+  std::vector<uint16_t> likely_server_tcp_ports = default_likely_server_ports(Transport::Tcp);
+  std::vector<uint16_t> likely_server_udp_ports = default_likely_server_ports(Transport::Udp);
 };
 
 // Why a connection record is written.
@@ -61,6 +73,7 @@ struct Conn {
   AppState* app = nullptr;        // the pipeline's per-connection dissector state
 
   // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.
+  // Only for connections a FlowTable created (the history lives beside the Conn in the table's slab).
   const char* conn_state() const;
   const char* history() const;
 

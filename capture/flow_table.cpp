@@ -1,0 +1,769 @@
+// The per-worker flow table: Zeek's connection semantics (who is the originator, conn_state, history,
+// sizes, timeouts) over a cache-friendly, allocation-free (per packet) store.
+//
+// Layout: connections live in slabs of Slot (never moved, so Conn pointers stay valid); an open-addressing
+// table maps the canonical key to a slot index; every live slot sits on one intrusive list per inactivity
+// class ordered by last activity, so the longest-idle connection of a class is its list's head; TCP's
+// attempt/close/reset delays sit in a small binary heap with lazy invalidation; interim records come from
+// a list ordered by due time. advance_time() looks at a handful of list heads when nothing is due.
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "capture/conn_history.hpp"
+#include "capture/flow.hpp"
+#include "capture/flow_key.hpp"
+#include "capture/tcp_reassembly.hpp"
+#include "capture/tcp_state.hpp"
+
+namespace ots {
+namespace {
+
+constexpr uint32_t kNil = UINT32_MAX;
+constexpr uint64_t kTcpConnectionLingerNs = 5'000'000'000ull;  // tcp_connection_linger (base/init-bare.zeek)
+constexpr unsigned kChunkShift = 10;                            // 1024 connections per slab
+constexpr uint32_t kChunkSlots = 1u << kChunkShift;
+constexpr uint32_t kTcpChunk = 256;
+
+// Which inactivity timeout applies. TCP stays on udp_inactivity_timeout until one side leaves the
+// handshake (TCP_Endpoint::SetState); a connection whose close completed has no inactivity timer left
+// (CancelTimers) and waits for tcp_close_delay.
+enum TimeoutClass : uint8_t { kTcpHandshake, kTcpActive, kUdp, kIcmp, kOtherIp, kClosing, kNumClasses };
+
+enum SlotFlag : uint8_t {
+  kLive = 1,
+  kOneWay = 2,       // one-way ICMP: keyed in the direction seen
+  kOrigActive = 4,   // UDP_ACTIVE for the originator (a datagram with a good checksum)
+  kRespActive = 8,
+  kCloseDone = 16,   // TCP close complete: only the close/reset timers end it
+};
+
+enum TimerKind : uint8_t { kAttempt, kClose, kReset };
+
+struct Slot {
+  Conn conn;  // first member: Conn::history() finds the slot from the Conn
+  flow::ConnHistory hist;
+  uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
+  uint32_t iprev = kNil, inext = kNil;  // interim list
+  uint32_t gen = 0;                     // bumps when the slot is freed: stale timers are ignored
+  uint32_t interims = 0;
+  uint32_t chk_cnt[2] = {0, 0};         // UDP bad checksums per direction (C / c)
+  uint8_t tclass = kUdp;
+  uint8_t epoch = 0;                    // bumps when Zeek would cancel the connection's timers
+  uint8_t flags = 0;
+};
+static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
+
+const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
+
+struct Timer {
+  uint64_t when;
+  uint32_t slot;
+  uint32_t gen;
+  uint8_t kind;
+  uint8_t epoch;
+};
+struct TimerLater {
+  bool operator()(const Timer& a, const Timer& b) const {
+    return a.when != b.when ? a.when > b.when : a.slot > b.slot;
+  }
+};
+
+struct Entry {
+  uint32_t slot1 = 0;  // slot index + 1; 0 = empty
+  uint32_t hash = 0;
+};
+
+class PortSet {
+ public:
+  void assign(const std::vector<uint16_t>& ports) {
+    bits_.fill(0);
+    for (uint16_t p : ports) bits_[p >> 6] |= uint64_t(1) << (p & 63);
+  }
+  bool has(uint16_t p) const { return (bits_[p >> 6] >> (p & 63)) & 1; }
+
+ private:
+  std::array<uint64_t, 1024> bits_{};
+};
+
+bool is_ipv4_broadcast(const IpAddr& a) {
+  return a.is_v4() && a.bytes[12] == 0xff && a.bytes[13] == 0xff && a.bytes[14] == 0xff && a.bytes[15] == 0xff;
+}
+
+}  // namespace
+
+std::vector<uint16_t> default_likely_server_ports(Transport t) {
+  // The union of the `redef likely_server_ports += { ports }` of Zeek's base protocol scripts, plus the
+  // ICSNPP analyzers (s7comm 102, iec104 2404, opcua 4840, ge-srtp 18245/18246, enip 44818/2222,
+  // profinet 34962-34964, bacnet 47808).
+  if (t == Transport::Udp) {
+    return {53,   67,   68,    88,    123,   137,   138,   161,   162,   514,   1812, 1813,
+            2222, 4789, 5060,  5353,  5355,  6081,  20000, 34962, 34963, 34964, 44818, 47808};
+  }
+  if (t == Transport::Tcp) {
+    return {21,   22,   25,   53,   80,   81,   88,   102,  135,  139,   143,   389,   443,  445,
+            502,  563,  585,  587,  614,  631,  636,  853,  989,  990,   992,   993,   995,  1080,
+            2222, 2404, 3128, 3268, 3306, 3389, 4840, 5223, 5432, 6666,  6667,  6668,  6669, 8000,
+            8080, 8443, 8888, 18245, 18246, 20000, 44818};
+  }
+  return {};
+}
+
+struct FlowTable::Impl {
+  Impl(const FlowTableConfig& c, FlowEvents& ev, WeirdSink& w) : cfg(c), events(ev), weirds(w) {
+    tcp_ports.assign(cfg.likely_server_tcp_ports);
+    udp_ports.assign(cfg.likely_server_udp_ports);
+    limits.max_ooo_bytes = cfg.reassembly_max_bytes;
+    limits.keep_unacked_bytes = cfg.reassembly_unacked_bytes;
+    timeouts[kTcpHandshake] = cfg.udp_inactivity_ns;
+    timeouts[kTcpActive] = cfg.tcp_inactivity_ns;
+    timeouts[kUdp] = cfg.udp_inactivity_ns;
+    timeouts[kIcmp] = cfg.icmp_inactivity_ns;
+    timeouts[kOtherIp] = cfg.unknown_ip_inactivity_ns;
+    timeouts[kClosing] = UINT64_MAX;
+    table.resize(1024);
+    heap.reserve(1024);
+  }
+
+  // ---- slabs -------------------------------------------------------------------------------------
+
+  Slot& slot(uint32_t i) { return chunks[i >> kChunkShift][i & (kChunkSlots - 1)]; }
+
+  uint32_t alloc_slot() {
+    if (free_head == kNil) {
+      const auto base = static_cast<uint32_t>(chunks.size()) << kChunkShift;
+      chunks.push_back(std::make_unique<Slot[]>(kChunkSlots));
+      for (uint32_t k = kChunkSlots; k-- > 0;) {
+        chunks.back()[k].next = free_head;
+        free_head = base + k;
+      }
+    }
+    const uint32_t i = free_head;
+    free_head = slot(i).next;
+    return i;
+  }
+
+  Conn::TcpState* alloc_tcp() {
+    if (tcp_free.empty()) {
+      tcp_chunks.push_back(std::make_unique<Conn::TcpState[]>(kTcpChunk));
+      tcp_free.reserve(tcp_chunks.size() * kTcpChunk);
+      for (uint32_t k = kTcpChunk; k-- > 0;) tcp_free.push_back(&tcp_chunks.back()[k]);
+    }
+    Conn::TcpState* s = tcp_free.back();
+    tcp_free.pop_back();
+    return s;
+  }
+
+  void free_tcp(Conn::TcpState* s) {
+    s->reset();
+    tcp_free.push_back(s);
+  }
+
+  // ---- key table ---------------------------------------------------------------------------------
+
+  flow::FlowKey key_of(const Slot& s) const {
+    const Conn& c = s.conn;
+    const flow::PacketEnds e{&c.id.orig_h, &c.id.resp_h, c.id.orig_p, c.id.resp_p, (s.flags & kOneWay) != 0};
+    return flow::make_key(e, c.vlan, c.inner_vlan, c.ip_proto);
+  }
+
+  static uint32_t hash32(const flow::FlowKey& k) {
+    const uint64_t h = flow::hash_key(k, flow::kTableSeed);
+    return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
+  }
+
+  uint32_t find(const flow::FlowKey& k, uint32_t h) {
+    const auto mask = static_cast<uint32_t>(table.size() - 1);
+    for (uint32_t pos = h & mask;; pos = (pos + 1) & mask) {
+      const Entry& e = table[pos];
+      if (e.slot1 == 0) return kNil;
+      if (e.hash == h) {
+        const flow::FlowKey other = key_of(slot(e.slot1 - 1));
+        if (std::memcmp(&other, &k, sizeof k) == 0) return e.slot1 - 1;
+      }
+    }
+  }
+
+  void table_put(uint32_t i, uint32_t h) {
+    const auto mask = static_cast<uint32_t>(table.size() - 1);
+    uint32_t pos = h & mask;
+    while (table[pos].slot1 != 0) pos = (pos + 1) & mask;
+    table[pos] = Entry{i + 1, h};
+  }
+
+  void table_insert(uint32_t i, uint32_t h) {
+    if ((stats.active + 1) * 2 > table.size()) {  // keep the load at or under 1/2
+      std::vector<Entry> old(table.size() * 2);
+      old.swap(table);
+      for (const Entry& e : old) {
+        if (e.slot1 != 0) table_put(e.slot1 - 1, e.hash);
+      }
+    }
+    table_put(i, h);
+  }
+
+  void table_erase(uint32_t i, uint32_t h) {
+    const auto mask = static_cast<uint32_t>(table.size() - 1);
+    uint32_t pos = h & mask;
+    while (table[pos].slot1 != i + 1) pos = (pos + 1) & mask;
+    // Backward-shift deletion keeps linear probing free of tombstones.
+    for (uint32_t next = (pos + 1) & mask;; next = (next + 1) & mask) {
+      const Entry e = table[next];
+      if (e.slot1 == 0) break;
+      const uint32_t home = e.hash & mask;
+      // Move `e` into the hole if its home is not in (pos, next] (cyclically).
+      if (((next - home) & mask) >= ((next - pos) & mask)) {
+        table[pos] = e;
+        pos = next;
+      }
+    }
+    table[pos] = Entry{};
+  }
+
+  // ---- intrusive lists ---------------------------------------------------------------------------
+
+  void list_push(uint8_t cls, uint32_t i) {
+    Slot& s = slot(i);
+    s.tclass = cls;
+    s.prev = tails[cls];
+    s.next = kNil;
+    if (tails[cls] != kNil) {
+      slot(tails[cls]).next = i;
+    } else {
+      heads[cls] = i;
+    }
+    tails[cls] = i;
+  }
+
+  void list_unlink(uint32_t i) {
+    Slot& s = slot(i);
+    if (s.prev != kNil) {
+      slot(s.prev).next = s.next;
+    } else {
+      heads[s.tclass] = s.next;
+    }
+    if (s.next != kNil) {
+      slot(s.next).prev = s.prev;
+    } else {
+      tails[s.tclass] = s.prev;
+    }
+    s.prev = s.next = kNil;
+  }
+
+  // Moves the connection to the tail of `cls` (it was active now).
+  void touch(uint32_t i, uint8_t cls) {
+    if (tails[cls] == i && slot(i).tclass == cls) return;
+    list_unlink(i);
+    list_push(cls, i);
+  }
+
+  void interim_push(uint32_t i) {
+    Slot& s = slot(i);
+    s.iprev = itail;
+    s.inext = kNil;
+    if (itail != kNil) {
+      slot(itail).inext = i;
+    } else {
+      ihead = i;
+    }
+    itail = i;
+  }
+
+  void interim_unlink(uint32_t i) {
+    Slot& s = slot(i);
+    if (s.iprev != kNil) {
+      slot(s.iprev).inext = s.inext;
+    } else if (ihead == i) {
+      ihead = s.inext;
+    }
+    if (s.inext != kNil) {
+      slot(s.inext).iprev = s.iprev;
+    } else if (itail == i) {
+      itail = s.iprev;
+    }
+    s.iprev = s.inext = kNil;
+  }
+
+  uint64_t interim_due(const Slot& s) const {
+    return s.conn.first_ts_ns + (uint64_t(s.interims) + 1) * cfg.interim_interval_ns;
+  }
+
+  // ---- timers ------------------------------------------------------------------------------------
+
+  void push_timer(uint64_t when, uint32_t i, TimerKind kind) {
+    const Slot& s = slot(i);
+    heap.push_back(Timer{when, i, s.gen, static_cast<uint8_t>(kind), s.epoch});
+    std::push_heap(heap.begin(), heap.end(), TimerLater{});
+  }
+
+  bool timer_valid(const Timer& t) {
+    const Slot& s = slot(t.slot);
+    return (s.flags & kLive) && s.gen == t.gen && s.epoch == t.epoch;
+  }
+
+  // ---- weirds and stream delivery ----------------------------------------------------------------
+
+  struct ConnWeirds final : tcp::Weirds {
+    ConnWeirds(WeirdSink& s, const Conn& c, uint64_t t, bool o) : sink(s), conn(c), ts(t), is_orig(o) {}
+    void weird(std::string_view name) override {
+      WeirdEvent ev;
+      ev.ts_ns = ts;
+      ev.name = name;
+      ev.uid = conn.uid;
+      ev.id = conn.id;
+      ev.has_addrs = true;
+      ev.is_orig = is_orig;
+      ev.source = "tcp";
+      sink.weird(ev);
+    }
+    WeirdSink& sink;
+    const Conn& conn;
+    uint64_t ts;
+    bool is_orig;
+  };
+
+  struct Delivery final : flow::StreamSink {
+    Delivery(Impl& t, Slot& sl, tcp::Endpoint& e, uint64_t time)
+        : table(t), s(sl), ep(e), ts(time), is_orig(sl.conn.tcp->is_orig(e)) {}
+    void deliver(std::span<const uint8_t> data) override {
+      table.events.on_payload(s.conn, is_orig, data, ts);
+    }
+    void gap(uint64_t len, flow::GapCause why) override {
+      Conn& c = s.conn;
+      // Zeek counts a gap (content_gap, so missed_bytes, and history g/G) only while both sides are
+      // established or cleanly closing; holes left at the very end were never acknowledged and Zeek
+      // does not report them either.
+      const bool counted = why != flow::GapCause::End && why != flow::GapCause::NotKept &&
+                           tcp::established_or_cleanly_closing(*c.tcp);
+      if (counted) {
+        c.missed_bytes += len;
+        tcp::content_gap(*c.tcp, ep, s.hist);
+      }
+      if (why == flow::GapCause::BufferLimit) {
+        ConnWeirds(table.weirds, c, ts, is_orig).weird("excessive_data_without_further_acks");
+      }
+      if (c.wants_payload) table.events.on_gap(c, is_orig, len, ts);
+    }
+    void inconsistent() override {
+      ConnWeirds(table.weirds, s.conn, ts, is_orig).weird("rexmit_inconsistency");
+    }
+    Impl& table;
+    Slot& s;
+    tcp::Endpoint& ep;
+    uint64_t ts;
+    bool is_orig;
+  };
+
+  size_t stream_bytes(const Conn& c) const {
+    return c.tcp ? c.tcp->ep[0].stream.footprint() + c.tcp->ep[1].stream.footprint() : 0;
+  }
+
+  // ---- connection life ---------------------------------------------------------------------------
+
+  bool want_flip(const DecodedPacket& p, const flow::PacketEnds& e) const {
+    // IPBasedAnalyzer::NewConn never flips towards the broadcast address.
+    if (is_ipv4_broadcast(*e.dst)) return false;
+    if (p.l4 == Transport::Tcp) {
+      // TCPAnalyzer::WantConnection: only a connection not starting with a plain SYN is a candidate.
+      const bool syn = p.tcp_flags & tcp_flag::SYN, ack = p.tcp_flags & tcp_flag::ACK;
+      if (syn && !ack) return false;
+      if (!tcp_ports.has(e.sport)) return false;
+      // Both plausible servers: flip only if this is not a SYN-ACK (stealth scans) and the
+      // destination port is the higher one.
+      if (tcp_ports.has(e.dport)) return !syn && e.sport < e.dport;
+      return true;
+    }
+    if (p.l4 == Transport::Udp) return udp_ports.has(e.sport) && !udp_ports.has(e.dport);
+    return false;
+  }
+
+  uint32_t create(const DecodedPacket& p, const flow::PacketEnds& e, const flow::FlowKey& key, uint32_t h,
+                  bool& flipped) {
+    if (stats.active >= cfg.max_flows) evict_one();
+    const uint32_t i = alloc_slot();
+    Slot& s = slot(i);
+    s.conn = Conn{};
+    s.hist.clear();
+    s.prev = s.next = s.iprev = s.inext = kNil;
+    s.interims = 0;
+    s.chk_cnt[0] = s.chk_cnt[1] = 0;
+    s.epoch = 0;
+    s.flags = static_cast<uint8_t>(kLive | (e.one_way ? kOneWay : 0));
+
+    Conn& c = s.conn;
+    flipped = want_flip(p, e);
+    c.id.orig_h = flipped ? *e.dst : *e.src;
+    c.id.resp_h = flipped ? *e.src : *e.dst;
+    c.id.orig_p = flipped ? e.dport : e.sport;
+    c.id.resp_p = flipped ? e.sport : e.dport;
+    c.id.proto = p.l4;
+    if (p.src_mac && p.dst_mac) {
+      std::memcpy(c.orig_mac, flipped ? p.dst_mac : p.src_mac, 6);
+      std::memcpy(c.resp_mac, flipped ? p.src_mac : p.dst_mac, 6);
+      c.has_macs = true;
+    }
+    c.vlan = p.vlan;
+    c.inner_vlan = p.inner_vlan;
+    c.ip_proto = p.ip_proto;
+    c.first_ts_ns = c.last_ts_ns = p.ts_ns;
+    c.uid = flow::make_uid(key, p.ts_ns);
+    if (flipped) s.hist.add('^');  // Connection::FlipRoles
+
+    uint8_t cls = kOtherIp;
+    switch (p.l4) {
+      case Transport::Tcp:
+        c.tcp = alloc_tcp();
+        cls = kTcpHandshake;
+        break;
+      case Transport::Udp: cls = kUdp; break;
+      case Transport::Icmp:
+      case Transport::Icmp6: cls = kIcmp; break;
+      default: break;
+    }
+    table_insert(i, h);
+    list_push(cls, i);
+    if (cfg.interim_interval_ns > 0) interim_push(i);
+    ++stats.active;
+    ++stats.created;
+    events.on_new_flow(c, p);
+    return i;
+  }
+
+  void end(uint32_t i, FlowEnd why) {
+    Slot& s = slot(i);
+    Conn& c = s.conn;
+    const size_t held = stream_bytes(c);
+    if (c.tcp) {
+      const uint64_t ts = c.last_ts_ns;
+      for (tcp::Endpoint& e : c.tcp->ep) {
+        Delivery d(*this, s, e, ts);
+        e.stream.finish(c.wants_payload, d);
+      }
+    }
+    const uint32_t h = hash32(key_of(s));
+    events.on_flow_end(c, why);
+    ++stats.ended;
+    if (why == FlowEnd::Evicted) ++stats.evicted;
+
+    table_erase(i, h);
+    list_unlink(i);
+    if (cfg.interim_interval_ns > 0) interim_unlink(i);
+    stream_heap -= held;
+    if (c.tcp) {
+      free_tcp(c.tcp);
+      c.tcp = nullptr;
+    }
+    c.app = nullptr;
+    s.flags = 0;
+    ++s.gen;
+    s.next = free_head;
+    free_head = i;
+    --stats.active;
+  }
+
+  void evict_one() {
+    uint32_t best = kNil;
+    uint64_t best_ts = UINT64_MAX;
+    for (uint32_t h : heads) {
+      if (h != kNil && slot(h).conn.last_ts_ns < best_ts) {
+        best = h;
+        best_ts = slot(h).conn.last_ts_ns;
+      }
+    }
+    if (best != kNil) end(best, FlowEnd::Evicted);
+  }
+
+  void flip_conn(Conn& c) {
+    std::swap(c.id.orig_h, c.id.resp_h);
+    std::swap(c.id.orig_p, c.id.resp_p);
+    uint8_t mac[6];
+    std::memcpy(mac, c.orig_mac, 6);
+    std::memcpy(c.orig_mac, c.resp_mac, 6);
+    std::memcpy(c.resp_mac, mac, 6);
+    std::swap(c.orig, c.resp);  // ConnSize's counters flip with the roles
+  }
+
+  // ---- per transport -----------------------------------------------------------------------------
+
+  void process_tcp(uint32_t i, const DecodedPacket& p, bool is_orig) {
+    Slot& s = slot(i);
+    Conn& c = s.conn;
+    Conn::TcpState& st = *c.tcp;
+    ConnWeirds w(weirds, c, p.ts_ns, is_orig);
+
+    if (p.bad_checksum) {
+      // TCPAnalyzer::ValidateChecksum: the packet stops here (not even counted); the decoder reported it.
+      tcp::checksum_error(st, is_orig ? st.orig() : st.resp(), s.hist);
+      events.on_packet(c, is_orig, p);
+      return;
+    }
+
+    const size_t heap_before = stream_bytes(c);
+    const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
+    const tcp::Outcome o = tcp::process(st, s.hist, tp, w);
+    if (o.flipped) flip_conn(c);
+    if (o.update_last_time) c.last_ts_ns = p.ts_ns;
+
+    // ConnSize counts after the TCP analysis, in the direction the packet arrived.
+    EndpointCounters& ctr = is_orig ? c.orig : c.resp;
+    ++ctr.pkts;
+    ctr.ip_bytes += p.ip_len;
+
+    tcp::Endpoint& e = *o.endpoint;
+    tcp::Endpoint& peer = st.peer(e);
+    const bool sender_is_orig = st.is_orig(e);
+    events.on_packet(c, sender_is_orig, p);
+
+    // The ACK first (it may reveal a gap in the peer's stream), then this packet's data, as Zeek does.
+    if (o.have_ack) {
+      uint64_t up_to = o.rel_ack;
+      if (peer.fin_seen && up_to >= peer.fin_seq) up_to = peer.fin_seq - 1;  // not the FIN's octet
+      // TCP_Reassembler::Undelivered: a partial connection's first ACK (1 or 2) is not a gap.
+      const bool report = !(up_to <= 2 && st.is_partial);
+      Delivery d(*this, s, peer, p.ts_ns);
+      peer.stream.ack(up_to, c.wants_payload, report, d);
+    }
+    if (o.deliver) {
+      if (p.payload.size() < p.payload_len) w.weird("truncated_tcp_payload");
+      Delivery d(*this, s, e, p.ts_ns);
+      e.stream.segment(o.rel_data_seq, p.payload, p.payload_len, e.rel_ack(), c.wants_payload, peer.active,
+                       limits, d);
+    }
+
+    if (o.arm_attempt && cfg.tcp_attempt_ns != 0) push_timer(p.ts_ns + cfg.tcp_attempt_ns, i, kAttempt);
+    if (o.arm_reset) push_timer(p.ts_ns + cfg.tcp_reset_ns, i, kReset);
+    if (o.do_close && tcp::connection_closed(st, e)) {
+      // Close complete: CancelTimers (inactivity and attempt included), then the connection goes
+      // tcp_close_delay after its last activity.
+      ++s.epoch;
+      s.flags |= kCloseDone;
+      push_timer(c.last_ts_ns + cfg.tcp_close_ns, i, kClose);
+    }
+
+    c.orig.bytes = tcp::size(st, st.orig());
+    c.resp.bytes = tcp::size(st, st.resp());
+
+    const uint8_t cls = (s.flags & kCloseDone) ? kClosing : tcp::in_handshake(st) ? kTcpHandshake : kTcpActive;
+    if (o.update_last_time || cls != s.tclass) touch(i, cls);
+    stream_heap = stream_heap - heap_before + stream_bytes(c);
+  }
+
+  void process_udp(uint32_t i, const DecodedPacket& p, bool is_orig) {
+    Slot& s = slot(i);
+    Conn& c = s.conn;
+    // ConnSize sees the datagram before the checksum is checked.
+    EndpointCounters& ctr = is_orig ? c.orig : c.resp;
+    ++ctr.pkts;
+    ctr.ip_bytes += p.ip_len;
+    if (p.bad_checksum) {
+      // UDPSessionAdapter::HandleBadChecksum: C / c, and nothing else happens.
+      if (flow::scaled_history_due(s.chk_cnt[is_orig ? 0 : 1])) s.hist.add(is_orig ? 'C' : 'c');
+      events.on_packet(c, is_orig, p);
+      return;
+    }
+    c.last_ts_ns = p.ts_ns;
+    touch(i, kUdp);
+    ctr.bytes += p.payload_len;
+    s.hist.check(is_orig ? 0x1 : 0x2, is_orig ? 'D' : 'd');
+    s.flags |= is_orig ? kOrigActive : kRespActive;
+    events.on_packet(c, is_orig, p);
+    if (c.wants_payload) {
+      const auto n = std::min<size_t>(p.payload.size(), p.payload_len);
+      events.on_payload(c, is_orig, p.payload.first(n), p.ts_ns);
+    }
+  }
+
+  void process_other(uint32_t i, const DecodedPacket& p, bool is_orig) {
+    Slot& s = slot(i);
+    Conn& c = s.conn;
+    if (p.bad_checksum) {  // ICMP: a bad checksum ends the analysis before anything is counted
+      events.on_packet(c, is_orig, p);
+      return;
+    }
+    c.last_ts_ns = p.ts_ns;
+    touch(i, s.tclass);
+    EndpointCounters& ctr = is_orig ? c.orig : c.resp;
+    ++ctr.pkts;
+    ctr.ip_bytes += p.ip_len;
+    if (p.l4 == Transport::Icmp || p.l4 == Transport::Icmp6) ctr.bytes += p.payload_len;
+    events.on_packet(c, is_orig, p);
+  }
+
+  void process(const DecodedPacket& p) {
+    if (p.ip_version == 0) return;
+    const flow::PacketEnds e = flow::packet_ends(p);
+    const flow::FlowKey key = flow::make_key(e, p);
+    const uint32_t h = hash32(key);
+    uint32_t i = find(key, h);
+    bool is_orig = true;
+    if (i != kNil) {
+      Slot& s = slot(i);
+      Conn& c = s.conn;
+      is_orig = *e.src == c.id.orig_h && e.sport == c.id.orig_p;
+      if (s.tclass != kClosing && p.ts_ns >= c.last_ts_ns && p.ts_ns - c.last_ts_ns >= timeouts[s.tclass]) {
+        // Its inactivity timer is due: Zeek would have expired it before this packet.
+        end(i, FlowEnd::Timeout);
+        i = kNil;
+      } else if (c.tcp) {
+        ConnWeirds w(weirds, c, p.ts_ns, is_orig);
+        const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
+        if (tcp::is_reuse(*c.tcp, tp, p.ts_ns, c.last_ts_ns, kTcpConnectionLingerNs, w)) {
+          end(i, FlowEnd::Closed);
+          i = kNil;
+        }
+      }
+    }
+    if (i == kNil) {
+      bool flipped = false;
+      i = create(p, e, key, h, flipped);
+      is_orig = !flipped;
+    }
+    switch (p.l4) {
+      case Transport::Tcp: process_tcp(i, p, is_orig); break;
+      case Transport::Udp: process_udp(i, p, is_orig); break;
+      default: process_other(i, p, is_orig); break;
+    }
+  }
+
+  void advance_time(uint64_t now) {
+    for (;;) {
+      while (!heap.empty() && !timer_valid(heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), TimerLater{});
+        heap.pop_back();
+      }
+      // The earliest due event of any kind, so the outcome does not depend on how often we are called.
+      enum { kNone, kHeap, kInactive, kInterim } src = kNone;
+      uint64_t best = UINT64_MAX;
+      uint32_t who = kNil;
+      if (!heap.empty()) {
+        best = heap.front().when;
+        src = kHeap;
+      }
+      for (uint8_t cls = 0; cls < kClosing; ++cls) {
+        if (heads[cls] == kNil) continue;
+        const uint64_t last = slot(heads[cls]).conn.last_ts_ns;
+        const uint64_t due = last > UINT64_MAX - timeouts[cls] ? UINT64_MAX : last + timeouts[cls];
+        if (due < best) {
+          best = due;
+          src = kInactive;
+          who = heads[cls];
+        }
+      }
+      if (ihead != kNil && interim_due(slot(ihead)) < best) {
+        best = interim_due(slot(ihead));
+        src = kInterim;
+        who = ihead;
+      }
+      if (src == kNone || best > now) return;
+
+      if (src == kHeap) {
+        const Timer t = heap.front();
+        std::pop_heap(heap.begin(), heap.end(), TimerLater{});
+        heap.pop_back();
+        if (t.kind == kAttempt) {
+          // TCPSessionAdapter::AttemptTimer: still nothing from the responder.
+          const Conn::TcpState& st = *slot(t.slot).conn.tcp;
+          const tcp::EpState os = st.orig().state;
+          if ((os == tcp::EpState::SynSent || os == tcp::EpState::SynAckSent) &&
+              st.resp().state == tcp::EpState::Inactive) {
+            end(t.slot, FlowEnd::Timeout);
+          }
+        } else {
+          end(t.slot, FlowEnd::Closed);
+        }
+      } else if (src == kInactive) {
+        end(who, FlowEnd::Timeout);
+      } else {
+        Slot& s = slot(who);
+        ++s.interims;
+        ++stats.interim;
+        interim_unlink(who);
+        interim_push(who);
+        events.on_interim(s.conn, best);
+      }
+    }
+  }
+
+  void flush_all() {
+    std::vector<uint32_t> live;
+    live.reserve(stats.active);
+    for (size_t ci = 0; ci < chunks.size(); ++ci) {
+      for (uint32_t k = 0; k < kChunkSlots; ++k) {
+        if (chunks[ci][k].flags & kLive) live.push_back(static_cast<uint32_t>(ci << kChunkShift) + k);
+      }
+    }
+    std::sort(live.begin(), live.end(), [this](uint32_t a, uint32_t b) {
+      const Conn& x = slot(a).conn;
+      const Conn& y = slot(b).conn;
+      if (x.first_ts_ns != y.first_ts_ns) return x.first_ts_ns < y.first_ts_ns;
+      return x.uid < y.uid;
+    });
+    for (uint32_t i : live) end(i, FlowEnd::Shutdown);
+    heap.clear();
+  }
+
+  Stats get_stats() const {
+    Stats st = stats;
+    uint64_t m = sizeof(Impl);
+    m += chunks.capacity() * sizeof(chunks[0]) + chunks.size() * uint64_t(kChunkSlots) * sizeof(Slot);
+    m += table.capacity() * sizeof(Entry);
+    m += tcp_chunks.capacity() * sizeof(tcp_chunks[0]);
+    m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
+    m += tcp_free.capacity() * sizeof(Conn::TcpState*);
+    m += heap.capacity() * sizeof(Timer);
+    m += stream_heap;
+    st.memory_bytes = m;
+    return st;
+  }
+
+  FlowTableConfig cfg;
+  FlowEvents& events;
+  WeirdSink& weirds;
+  flow::StreamLimits limits;
+  PortSet tcp_ports, udp_ports;
+  uint64_t timeouts[kNumClasses] = {};
+
+  std::vector<std::unique_ptr<Slot[]>> chunks;
+  uint32_t free_head = kNil;
+  std::vector<Entry> table;
+  uint32_t heads[kNumClasses] = {kNil, kNil, kNil, kNil, kNil, kNil};
+  uint32_t tails[kNumClasses] = {kNil, kNil, kNil, kNil, kNil, kNil};
+  uint32_t ihead = kNil, itail = kNil;
+  std::vector<std::unique_ptr<Conn::TcpState[]>> tcp_chunks;
+  std::vector<Conn::TcpState*> tcp_free;
+  std::vector<Timer> heap;
+  uint64_t stream_heap = 0;  // bytes held by reassembly buffers
+  Stats stats;
+};
+
+FlowTable::FlowTable(const FlowTableConfig& cfg, FlowEvents& events, WeirdSink& weirds)
+    : impl_(std::make_unique<Impl>(cfg, events, weirds)) {}
+
+FlowTable::~FlowTable() = default;
+
+void FlowTable::process(const DecodedPacket& p) { impl_->process(p); }
+
+void FlowTable::advance_time(uint64_t now_ns) { impl_->advance_time(now_ns); }
+
+void FlowTable::flush_all() { impl_->flush_all(); }
+
+FlowTable::Stats FlowTable::stats() const { return impl_->get_stats(); }
+
+const char* Conn::history() const { return slot_of(*this).hist.text; }
+
+const char* Conn::conn_state() const {
+  switch (id.proto) {
+    case Transport::Tcp: return tcp ? tcp::conn_state(*tcp, history()) : "OTH";
+    case Transport::Udp: {
+      const uint8_t f = slot_of(*this).flags;
+      if (f & kOrigActive) return (f & kRespActive) ? "SF" : "S0";
+      return (f & kRespActive) ? "SHR" : "OTH";
+    }
+    default: return "OTH";
+  }
+}
+
+}  // namespace ots

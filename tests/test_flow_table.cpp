@@ -1,0 +1,373 @@
+// The flow table: originator choice and flipping as Zeek decides it, UDP/ICMP semantics, uids,
+// timeouts, eviction, interim records, event order and memory per connection.
+
+#include <catch2/catch.hpp>
+
+#include "flow_test_support.hpp"
+
+using namespace ots;
+using namespace ots::test;
+
+namespace {
+
+DecodedPacket udp_packet(IpAddr src, uint16_t sport, IpAddr dst, uint16_t dport, uint64_t ts) {
+  DecodedPacket p;
+  p.ts_ns = ts;
+  p.ip_version = 4;
+  p.src = src;
+  p.dst = dst;
+  p.sport = sport;
+  p.dport = dport;
+  p.l4 = Transport::Udp;
+  p.ip_proto = 17;
+  p.payload_len = 4;
+  p.ip_len = 32;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("flow uid is a deterministic hash of the tuple and first packet time, never zero", "[flow]") {
+  Harness h1, h2, h3;
+  h1.udp(true);
+  h2.udp(false);  // same tuple, first packet in the other direction, same time
+  h3.ts += 1;
+  h3.udp(true);  // one nanosecond later
+  h1.flush();
+  h2.flush();
+  h3.flush();
+  const Uid u1 = h1.only().uid, u2 = h2.only().uid, u3 = h3.only().uid;
+  CHECK(u1.is_set());
+  CHECK(u1 == u2);
+  CHECK(u1 != u3);
+  CHECK(u1.to_string().size() > 10);
+  CHECK(u1.to_string()[0] == 'C');
+
+  // A second table (another worker, another run) gives the same uid for the same packet.
+  Harness again;
+  again.udp(true);
+  again.flush();
+  CHECK(again.only().uid == u1);
+}
+
+TEST_CASE("flow UDP: both directions SF with history Dd, payload bytes summed", "[flow]") {
+  Harness h;
+  h.udp(true, "abcd");
+  h.udp(false, "xy");
+  h.udp(true, "abcd");
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.state == "SF");
+  CHECK(c.history == "Dd");
+  CHECK(c.orig.bytes == 8);
+  CHECK(c.resp.bytes == 2);
+  CHECK(c.orig.pkts == 2);
+  CHECK(c.orig.ip_bytes == 2 * 32);
+  CHECK(c.id.proto == Transport::Udp);
+  CHECK(c.id.orig_h == h.a());
+  CHECK(c.id.orig_p == 40000);
+}
+
+TEST_CASE("flow UDP: only the originator is S0; a bad checksum is c/C and not activity", "[flow]") {
+  Harness h;
+  h.udp(true);
+  h.udp(false, "zz", /*bad_checksum=*/true);
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.state == "S0");
+  CHECK(c.history == "Dc");
+  CHECK(c.resp.pkts == 1);  // counted (ConnSize sees it first) but not as payload
+  CHECK(c.resp.bytes == 0);
+}
+
+TEST_CASE("flow UDP from a likely server port is flipped: ^d and SHR", "[flow]") {
+  Harness h({}, "10.0.0.1", 40000, "10.0.0.2", 53);
+  h.udp(false);
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.history == "^d");
+  CHECK(c.state == "SHR");
+  CHECK(c.id.orig_h == h.a());
+  CHECK(c.id.orig_p == 40000);
+  CHECK(c.id.resp_h == h.b());
+  CHECK(c.id.resp_p == 53);
+  CHECK(c.resp.pkts == 1);
+
+  Harness both({}, "10.0.0.1", 40000, "10.0.0.2", 20000);
+  both.udp(false);
+  both.udp(true);
+  both.flush();
+  CHECK(both.only().history == "^dD");
+  CHECK(both.only().state == "SF");
+}
+
+TEST_CASE("flow UDP is not flipped when both ports are likely servers, or towards broadcast", "[flow]") {
+  Harness h({}, "10.0.0.1", 53, "10.0.0.2", 20000);
+  h.udp(false);
+  h.flush();
+  CHECK(h.only().history == "D");
+  CHECK(h.only().id.orig_h == h.b());
+
+  Harness bc({}, "255.255.255.255", 40000, "10.0.0.2", 53);
+  bc.udp(false);
+  bc.flush();
+  CHECK(bc.only().history == "D");
+  CHECK(bc.only().id.orig_h == bc.b());
+  CHECK(bc.only().id.orig_p == 53);
+}
+
+TEST_CASE("flow TCP midstream from a server port is flipped", "[flow]") {
+  Harness h({}, "10.0.0.1", 40000, "10.0.0.2", 502);
+  h.tcp(false, fl::PSH | fl::ACK, 9000, 3000, "resp");
+  h.tcp(true, fl::PSH | fl::ACK, 3000, 9004, "req");
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.history == "^dD");
+  CHECK(c.id.orig_h == h.a());
+  CHECK(c.id.resp_p == 502);
+  CHECK(c.state == "OTH");
+  CHECK(c.resp.bytes == 4);
+  CHECK(c.orig.bytes == 3);
+}
+
+TEST_CASE("flow TCP with two likely ports flips only towards the higher port, never on SYN-ACK", "[flow]") {
+  Harness low({}, "10.0.0.1", 20000, "10.0.0.2", 502);
+  low.tcp(false, fl::PSH | fl::ACK, 9000, 3000, "x");  // 502 -> 20000: source lower, flip
+  low.flush();
+  CHECK(low.only().history == "^d");
+  CHECK(low.only().id.orig_p == 20000);
+
+  Harness high({}, "10.0.0.1", 20000, "10.0.0.2", 502);
+  high.tcp(true, fl::PSH | fl::ACK, 3000, 9000, "x");  // 20000 -> 502: no flip
+  high.flush();
+  CHECK(high.only().history == "D");
+  CHECK(high.only().id.orig_p == 20000);
+
+  Harness synack({}, "10.0.0.1", 20000, "10.0.0.2", 502);
+  synack.tcp(false, fl::SYN | fl::ACK, 9000, 3001);  // 502 -> 20000, a SYN-ACK: no flip
+  synack.flush();
+  CHECK(synack.only().history == "H");
+  CHECK(synack.only().id.orig_p == 502);
+}
+
+TEST_CASE("flow TCP SYN-ACK first from a server port: ^h then the client's ACK establishes", "[flow]") {
+  Harness h({}, "10.0.0.1", 40000, "10.0.0.2", 502);
+  h.tcp(false, fl::SYN | fl::ACK, 9000, 3001);
+  h.tcp(true, fl::ACK, 3001, 9001);
+  h.tcp(true, fl::PSH | fl::ACK, 3001, 9001, "req");
+  h.tcp(false, fl::PSH | fl::ACK, 9001, 3004, "resp");
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.history == "^hADd");
+  CHECK(c.state == "S1");
+  CHECK(c.id.orig_h == h.a());
+  CHECK(c.orig.bytes == 3);
+  CHECK(c.resp.bytes == 4);
+
+  // A SYN-ACK from a port nobody serves on is not flipped (stealth scans): H and a weird.
+  Harness odd({}, "10.0.0.1", 40000, "10.0.0.2", 41000);
+  odd.tcp(false, fl::SYN | fl::ACK, 9000, 3001);
+  odd.flush();
+  CHECK(odd.only().history == "H");
+  CHECK(odd.only().id.orig_h == odd.b());
+  CHECK(odd.rec.saw_weird("connection_originator_SYN_ack"));
+
+  // A plain SYN is never flipped, whatever its ports.
+  Harness syn({}, "10.0.0.1", 40000, "10.0.0.2", 502);
+  syn.tcp(false, fl::SYN, 9000, 0);
+  syn.flush();
+  CHECK(syn.only().history == "S");
+  CHECK(syn.only().id.orig_p == 502);
+}
+
+TEST_CASE("flow ICMP echo request and reply share a connection keyed by type", "[flow]") {
+  Harness h;
+  h.icmp(true, 8, 0);
+  h.icmp(false, 0, 0);
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.id.proto == Transport::Icmp);
+  CHECK(c.id.orig_h == h.a());
+  CHECK(c.id.orig_p == 8);
+  CHECK(c.id.resp_p == 0);
+  CHECK(c.state == "OTH");
+  CHECK(c.history == "");
+  CHECK(c.orig.pkts == 1);
+  CHECK(c.resp.pkts == 1);
+  CHECK(c.orig.bytes == 56);
+
+  // The reply seen first makes its sender the originator (Zeek does not flip ICMP).
+  Harness r;
+  r.icmp(false, 0, 0);
+  r.icmp(true, 8, 0);
+  r.flush();
+  CHECK(r.only().id.orig_h == r.b());
+  CHECK(r.only().id.orig_p == 0);
+  CHECK(r.only().id.resp_p == 8);
+  CHECK(r.only().resp.pkts == 1);
+}
+
+TEST_CASE("flow ICMP one-way messages are keyed in the direction seen, code as second port", "[flow]") {
+  Harness h;
+  h.icmp(true, 3, 3);
+  h.icmp(false, 3, 3);
+  h.icmp(true, 3, 3);
+  h.flush();
+  REQUIRE(h.rec.ended.size() == 2);
+  CHECK(h.rec.ended[0].id.orig_p == 3);
+  CHECK(h.rec.ended[0].id.resp_p == 3);
+  CHECK(h.rec.ended[0].orig.pkts + h.rec.ended[1].orig.pkts == 3);
+  CHECK(h.rec.ended[0].resp.pkts + h.rec.ended[1].resp.pkts == 0);
+}
+
+TEST_CASE("flow UDP inactivity timeout ends the connection, activity pushes it back", "[flow]") {
+  Harness h;
+  h.udp(true);
+  const uint64_t t1 = h.ts;
+  h.advance(t1 + 30 * kSec);
+  h.ts = t1 + 30 * kSec - kMs;
+  h.udp(false);
+  const uint64_t t2 = h.ts;
+  h.advance(t1 + 60 * kSec);
+  CHECK(h.rec.ended.empty());
+  h.advance(t2 + 60 * kSec - 1);
+  CHECK(h.rec.ended.empty());
+  h.advance(t2 + 60 * kSec);
+  const auto& c = h.only();
+  CHECK(c.why == FlowEnd::Timeout);
+  CHECK(c.when == t2 + 60 * kSec);
+  CHECK(c.state == "SF");
+}
+
+TEST_CASE("flow a packet after the timeout starts a new connection even without advance_time", "[flow]") {
+  Harness h;
+  h.udp(true);
+  h.ts += 61 * kSec;
+  h.udp(true);
+  REQUIRE(h.rec.ended.size() == 1);
+  CHECK(h.rec.ended[0].why == FlowEnd::Timeout);
+  h.flush();
+  REQUIRE(h.rec.ended.size() == 2);
+  CHECK(h.rec.ended[0].uid != h.rec.ended[1].uid);
+}
+
+TEST_CASE("flow TCP timeouts: handshake on the UDP timeout, then tcp_inactivity", "[flow]") {
+  FlowTableConfig cfg;
+  cfg.tcp_attempt_ns = 0;  // no attempt timer: the handshake phase runs on udp_inactivity_timeout
+  Harness h(cfg);
+  h.tcp(true, fl::SYN, 1000, 0);
+  h.advance(h.ts + 60 * kSec - 1);
+  CHECK(h.rec.ended.empty());
+  h.advance(h.ts + 60 * kSec);
+  CHECK(h.only().why == FlowEnd::Timeout);
+  CHECK(h.only().state == "S0");
+
+  Harness mid;
+  mid.tcp(true, fl::PSH | fl::ACK, 1000, 2000, "x");
+  mid.advance(mid.ts + 299 * kSec);
+  CHECK(mid.rec.ended.empty());
+  mid.advance(mid.ts + 300 * kSec);
+  CHECK(mid.only().why == FlowEnd::Timeout);
+  CHECK(mid.only().state == "OTH");
+}
+
+TEST_CASE("flow a full table evicts the longest-idle connection", "[flow]") {
+  FlowTableConfig cfg;
+  cfg.max_flows = 3;
+  Recorder rec;
+  FlowTable t(cfg, rec, rec);
+  const IpAddr a = ip("10.0.0.1"), b = ip("10.0.0.2");
+  t.process(udp_packet(a, 1001, b, 7, kT0 + 1));
+  t.process(udp_packet(a, 1002, b, 7, kT0 + 2));
+  t.process(udp_packet(a, 1003, b, 7, kT0 + 3));
+  t.process(udp_packet(b, 7, a, 1001, kT0 + 4));  // 1001 active again: 1002 is now the idlest
+  t.process(udp_packet(a, 1004, b, 7, kT0 + 5));
+  REQUIRE(rec.ended.size() == 1);
+  CHECK(rec.ended[0].id.orig_p == 1002);
+  CHECK(rec.ended[0].why == FlowEnd::Evicted);
+  CHECK(t.stats().active == 3);
+  CHECK(t.stats().evicted == 1);
+  CHECK(t.stats().created == 4);
+}
+
+TEST_CASE("flow interim records every interval of a connection's life", "[flow]") {
+  FlowTableConfig cfg;
+  cfg.interim_interval_ns = 10 * kSec;
+  Harness h(cfg);
+  h.udp(true);
+  const uint64_t first = h.ts;
+  for (int i = 1; i <= 6; ++i) {
+    h.ts = first + static_cast<uint64_t>(i) * 4 * kSec;
+    h.advance(h.ts);
+    h.udp(i % 2 == 0);
+  }
+  REQUIRE(h.rec.interim_times.size() == 2);
+  CHECK(h.rec.interim_times[0] == first + 10 * kSec);
+  CHECK(h.rec.interim_times[1] == first + 20 * kSec);
+  CHECK(h.table.stats().interim == 2);
+  h.flush();
+  h.advance(first + 100 * kSec);
+  CHECK(h.rec.interim_times.size() == 2);
+}
+
+TEST_CASE("flow events come in order: new, packet, payload, end exactly once", "[flow]") {
+  Harness h;
+  h.rec.want_payload = true;
+  h.udp(true, "ping");
+  h.udp(false, "pong");
+  h.flush();
+  h.flush();
+  CHECK(h.rec.calls == std::vector<std::string>{"new", "packet", "payload", "packet", "payload", "end"});
+  CHECK(h.rec.stream[0] == "ping");
+  CHECK(h.rec.stream[1] == "pong");
+}
+
+TEST_CASE("flow flush_all ends connections by first time, then uid", "[flow]") {
+  Recorder rec;
+  FlowTable t({}, rec, rec);
+  const IpAddr a = ip("10.0.0.1"), b = ip("10.0.0.2");
+  t.process(udp_packet(a, 3000, b, 7, kT0 + 50));
+  t.process(udp_packet(a, 1000, b, 7, kT0 + 10));
+  t.process(udp_packet(a, 2000, b, 7, kT0 + 10));
+  t.flush_all();
+  REQUIRE(rec.ended.size() == 3);
+  CHECK(rec.ended[0].first_ts == kT0 + 10);
+  CHECK(rec.ended[1].first_ts == kT0 + 10);
+  CHECK(rec.ended[0].uid < rec.ended[1].uid);
+  CHECK(rec.ended[2].id.orig_p == 3000);
+  for (const auto& e : rec.ended) CHECK(e.why == FlowEnd::Shutdown);
+  CHECK(t.stats().active == 0);
+  CHECK(t.stats().ended == 3);
+}
+
+TEST_CASE("flow VLANs keep otherwise identical tuples apart", "[flow]") {
+  Recorder rec;
+  FlowTable t({}, rec, rec);
+  const IpAddr a = ip("10.0.0.1"), b = ip("10.0.0.2");
+  DecodedPacket p = udp_packet(a, 1000, b, 7, kT0);
+  t.process(p);
+  p.vlan = 10;
+  t.process(p);
+  p.inner_vlan = 20;
+  t.process(p);
+  CHECK(t.stats().active == 3);
+  t.flush_all();
+  CHECK(rec.ended[1].uid != rec.ended[0].uid);
+}
+
+TEST_CASE("flow memory stays under 300 bytes per UDP connection at 100k connections", "[flow]") {
+  Recorder rec;
+  FlowTable t({}, rec, rec);
+  const IpAddr b = ip("10.9.9.9");
+  for (uint32_t i = 0; i < 100'000; ++i) {
+    const IpAddr a = IpAddr::v4(0x0a000000u + (i >> 8));
+    t.process(udp_packet(a, static_cast<uint16_t>(1024 + (i & 0xff)), b, 502, kT0 + i));
+  }
+  const auto st = t.stats();
+  REQUIRE(st.active == 100'000);
+  const double per_flow = static_cast<double>(st.memory_bytes) / static_cast<double>(st.active);
+  INFO("bytes per UDP connection: " << per_flow);
+  CHECK(per_flow < 300.0);
+  t.flush_all();
+  CHECK(rec.ended.size() == 100'000);
+}

@@ -1,0 +1,379 @@
+// TCP reassembly: the stream on its own (TcpStream), then through the flow table with payload wanted.
+
+#include <catch2/catch.hpp>
+
+#include "capture/tcp_reassembly.hpp"
+#include "flow_test_support.hpp"
+
+using namespace ots;
+using namespace ots::test;
+using flow::GapCause;
+using flow::StreamLimits;
+using flow::TcpStream;
+
+namespace {
+
+struct Sink final : flow::StreamSink {
+  std::string out;
+  std::vector<GapCause> causes;
+  int inconsistencies = 0;
+  int deliveries = 0;
+  void deliver(std::span<const uint8_t> d) override {
+    ++deliveries;
+    out.append(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+  void gap(uint64_t len, GapCause why) override {
+    out += "<gap " + std::to_string(len) + ">";
+    causes.push_back(why);
+  }
+  void inconsistent() override { ++inconsistencies; }
+};
+
+std::span<const uint8_t> bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+// A segment whose headers and capture agree.
+void seg(TcpStream& st, uint64_t seq, std::string_view data, Sink& sink, const StreamLimits& lim = {},
+         bool keep = true, uint64_t acked = 0) {
+  st.segment(seq, bytes(data), data.size(), acked, keep, true, lim, sink);
+}
+
+constexpr uint32_t kA = 1000;
+constexpr uint32_t kB = 5000;
+
+void handshake(Harness& h) {
+  h.tcp(true, fl::SYN, kA, 0);
+  h.tcp(false, fl::SYN | fl::ACK, kB, kA + 1);
+  h.tcp(true, fl::ACK, kA + 1, kB + 1);
+}
+
+}  // namespace
+
+TEST_CASE("tcp stream in order goes straight through without buffering", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  StreamLimits lim;
+  lim.keep_unacked_bytes = 0;
+  seg(st, 1, "abc", s, lim);
+  seg(st, 4, "def", s, lim);
+  CHECK(s.out == "abcdef");
+  CHECK(s.deliveries == 2);
+  CHECK(st.next_seq() == 7);
+  CHECK(st.footprint() == 0);
+}
+
+TEST_CASE("tcp stream out of order is held until the hole fills", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  seg(st, 7, "ghi", s);
+  seg(st, 4, "def", s);
+  CHECK(s.out.empty());
+  CHECK(st.has_buffered());
+  seg(st, 1, "abc", s);
+  CHECK(s.out == "abcdefghi");
+  CHECK_FALSE(st.has_buffered());
+}
+
+TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies", "[tcp]") {
+  SECTION("consistent overlap with delivered bytes") {
+    TcpStream st;
+    Sink s;
+    seg(st, 1, "abcdef", s);
+    seg(st, 4, "defghi", s);
+    CHECK(s.out == "abcdefghi");
+    CHECK(s.inconsistencies == 0);
+  }
+  SECTION("rewritten delivered bytes") {
+    TcpStream st;
+    Sink s;
+    seg(st, 1, "abcdef", s);
+    seg(st, 4, "XYZghi", s);
+    CHECK(s.out == "abcdefghi");
+    CHECK(s.inconsistencies == 1);
+  }
+  SECTION("rewritten buffered bytes") {
+    TcpStream st;
+    Sink s;
+    seg(st, 5, "efgh", s);
+    seg(st, 1, "abcdXfgh", s);
+    CHECK(s.out == "abcdefgh");
+    CHECK(s.inconsistencies == 1);
+  }
+  SECTION("a lone differing byte while the peer was silent is a keep-alive, not a rewrite") {
+    TcpStream st;
+    Sink s;
+    StreamLimits lim;
+    st.segment(1, bytes("a"), 1, 0, true, false, lim, s);
+    st.segment(1, bytes("b"), 1, 0, true, false, lim, s);
+    CHECK(s.inconsistencies == 0);
+  }
+  SECTION("acknowledged bytes are gone: a rewrite of them is not checked") {
+    TcpStream st;
+    Sink s;
+    seg(st, 1, "abc", s);
+    st.ack(4, true, true, s);
+    seg(st, 1, "XYZ", s, {}, true, /*acked=*/4);
+    CHECK(s.out == "abc");
+    CHECK(s.inconsistencies == 0);
+  }
+}
+
+TEST_CASE("tcp stream an ACK past a hole is a gap, then the data after it flows", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  seg(st, 1, "ab", s);
+  seg(st, 6, "fg", s);
+  st.ack(8, true, true, s);
+  CHECK(s.out == "ab<gap 3>fg");
+  REQUIRE(s.causes.size() == 1);
+  CHECK(s.causes[0] == GapCause::Acked);
+  st.ack(12, true, true, s);  // the tail was never seen either
+  CHECK(s.out == "ab<gap 3>fg<gap 4>");
+  CHECK(st.next_seq() == 12);
+  st.ack(2, true, true, s);  // old ACK: nothing
+  CHECK(s.causes.size() == 2);
+}
+
+TEST_CASE("tcp stream a partial connection's first ACK is not a gap", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  st.ack(2, true, /*report=*/false, s);
+  CHECK(s.out.empty());
+  CHECK(st.next_seq() == 1);
+}
+
+TEST_CASE("tcp stream the buffer limit gives up the oldest hole", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  StreamLimits lim;
+  lim.max_ooo_bytes = 8;
+  seg(st, 1, "a", s, lim);
+  seg(st, 10, "12345", s, lim);
+  CHECK(s.out == "a");
+  seg(st, 20, "67890", s, lim);  // 10 bytes waiting > 8
+  CHECK(s.out == "a<gap 8>12345");
+  REQUIRE(!s.causes.empty());
+  CHECK(s.causes.back() == GapCause::BufferLimit);
+  st.finish(true, s);
+  CHECK(s.out == "a<gap 8>12345<gap 5>67890");
+  CHECK(s.causes.back() == GapCause::End);
+  CHECK(st.footprint() == 0);
+}
+
+TEST_CASE("tcp stream a snaplen-truncated segment delivers what was captured, then a gap", "[tcp]") {
+  StreamLimits lim;
+  TcpStream st;
+  Sink s;
+  st.segment(1, bytes("abcd"), 10, 0, true, true, lim, s);
+  CHECK(s.out == "abcd<gap 6>");
+  CHECK(s.causes.back() == GapCause::Truncated);
+  CHECK(st.next_seq() == 11);
+
+  TcpStream ooo;
+  Sink s2;
+  ooo.segment(11, bytes("xy"), 5, 0, true, true, lim, s2);  // ahead of the stream, cut after 2 bytes
+  seg(ooo, 1, "0123456789", s2, lim);
+  CHECK(s2.out == "0123456789xy<gap 3>");
+}
+
+TEST_CASE("tcp stream without payload wanted tracks ranges and still finds gaps", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  seg(st, 1, "abc", s, {}, /*keep=*/false);
+  seg(st, 10, "xyz", s, {}, false);
+  st.ack(20, false, true, s);
+  CHECK(s.deliveries == 0);
+  CHECK(s.out == "<gap 6><gap 7>");
+  CHECK(st.next_seq() == 20);
+}
+
+TEST_CASE("tcp stream bytes that arrived while unwanted are a gap once payload is wanted", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  seg(st, 5, "xyz", s, {}, /*keep=*/false);
+  seg(st, 1, "abcd", s, {}, /*keep=*/true);
+  CHECK(s.out == "abcd<gap 3>");
+  CHECK(s.causes.back() == GapCause::NotKept);
+}
+
+// ---- through the flow table --------------------------------------------------------------------
+
+TEST_CASE("tcp reassembly delivers out-of-order data in order (and Zeek calls it a retransmission)", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 6, kB + 1, "world");
+  CHECK(h.rec.stream[0].empty());
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "hello");
+  CHECK(h.rec.stream[0] == "helloworld");
+  h.tcp(false, fl::PSH | fl::ACK, kB + 1, kA + 11, "ok");
+  CHECK(h.rec.stream[1] == "ok");
+  h.flush();
+  CHECK(h.only().history == "ShADTd");
+  CHECK(h.only().orig.bytes == 10);
+}
+
+TEST_CASE("tcp reassembly an ACK past a hole reports the gap (G, missed_bytes) and goes on", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "aaaa");
+  h.tcp(true, fl::PSH | fl::ACK, kA + 9, kB + 1, "cccc");
+  CHECK(h.rec.stream[0] == "aaaa");
+  h.tcp(false, fl::ACK, kB + 1, kA + 13);
+  CHECK(h.rec.stream[0] == "aaaa<gap 4>cccc");
+  h.flush();
+  const auto& c = h.only();
+  CHECK(c.history == "ShADaG");
+  CHECK(c.missed == 4);
+  CHECK(c.orig.bytes == 12);  // the sequence space, hole included
+}
+
+TEST_CASE("tcp reassembly gaps are counted for connections without payload too", "[tcp]") {
+  Harness h;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "aaaa");
+  h.tcp(false, fl::ACK, kB + 1, kA + 13);
+  h.flush();
+  CHECK(h.only().history == "ShADaG");
+  CHECK(h.only().missed == 8);
+  CHECK(h.rec.stream[0].empty());
+}
+
+TEST_CASE("tcp reassembly a midstream connection reports no missed bytes (Zeek: not established)", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  h.tcp(true, fl::PSH | fl::ACK, 70000, 9000, "hello");
+  h.tcp(true, fl::PSH | fl::ACK, 70010, 9000, "later");
+  h.tcp(false, fl::ACK, 9000, 70015);
+  CHECK(h.rec.stream[0] == "hello<gap 5>later");
+  h.flush();
+  CHECK(h.only().missed == 0);
+  CHECK(h.only().history == "Da");
+  CHECK(h.only().history.find('G') == std::string::npos);
+}
+
+TEST_CASE("tcp reassembly a retransmission with other bytes is a rexmit_inconsistency weird", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abXdef");
+  CHECK(h.rec.saw_weird("rexmit_inconsistency"));
+  CHECK(h.rec.stream[0] == "abcdef");
+  h.flush();
+  CHECK(h.only().history == "ShADT");
+  CHECK(h.only().orig.bytes == 6);
+
+  Harness same;
+  same.rec.want_payload = true;
+  handshake(same);
+  same.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  same.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  CHECK_FALSE(same.rec.saw_weird("rexmit_inconsistency"));
+  CHECK(same.rec.stream[0] == "abcdef");
+}
+
+TEST_CASE("tcp reassembly buffer limit: the hole is given up and counted", "[tcp]") {
+  FlowTableConfig cfg;
+  cfg.reassembly_max_bytes = 8;
+  Harness h(cfg);
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "a");
+  h.tcp(true, fl::PSH | fl::ACK, kA + 10, kB + 1, "12345");
+  h.tcp(true, fl::PSH | fl::ACK, kA + 20, kB + 1, "67890");
+  CHECK(h.rec.stream[0] == "a<gap 8>12345");
+  h.flush();
+  CHECK(h.rec.stream[0] == "a<gap 8>12345<gap 5>67890");
+  CHECK(h.only().missed == 8);  // the hole left at the end was never acknowledged: not counted
+  CHECK(h.only().history == "ShADG");
+  CHECK(h.rec.saw_weird("excessive_data_without_further_acks"));
+}
+
+TEST_CASE("tcp reassembly buffers count in memory_bytes and are returned when the connection ends", "[tcp]") {
+  FlowTableConfig cfg;
+  cfg.reassembly_unacked_bytes = 0;
+  Harness h(cfg);
+  h.rec.want_payload = true;
+  handshake(h);
+  const uint64_t base = h.table.stats().memory_bytes;
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1001, kB + 1, std::string(1000, 'z'));
+  CHECK(h.table.stats().memory_bytes >= base + 1000);
+  h.flush();
+  CHECK(h.table.stats().memory_bytes == base);
+}
+
+TEST_CASE("tcp reassembly a hole left at the end is delivered around, before on_flow_end", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "aa");
+  h.tcp(true, fl::PSH | fl::ACK, kA + 10, kB + 1, "zz");
+  h.flush();
+  CHECK(h.rec.stream[0] == "aa<gap 7>zz");
+  REQUIRE(h.rec.calls.size() >= 3);
+  CHECK(h.rec.calls[h.rec.calls.size() - 3] == "gap");
+  CHECK(h.rec.calls[h.rec.calls.size() - 2] == "payload");
+  CHECK(h.rec.calls.back() == "end");
+  CHECK(h.only().missed == 0);
+  CHECK(h.only().history == "ShAD");
+}
+
+TEST_CASE("tcp reassembly across the 32-bit sequence wrap, out of order", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  const uint32_t isn = 0xFFFFFFF0u;
+  h.tcp(true, fl::SYN, isn, 0);
+  h.tcp(false, fl::SYN | fl::ACK, kB, isn + 1);
+  h.tcp(true, fl::ACK, isn + 1, kB + 1);
+  h.tcp(true, fl::PSH | fl::ACK, isn + 1, kB + 1, "0123456789");
+  h.tcp(true, fl::PSH | fl::ACK, isn + 21, kB + 1, "ABCDEFGHIJ");  // entirely past the wrap
+  h.tcp(true, fl::PSH | fl::ACK, isn + 11, kB + 1, "abcdefghij");  // straddles it
+  CHECK(h.rec.stream[0] == "0123456789abcdefghijABCDEFGHIJ");
+  h.tcp(false, fl::ACK, kB + 1, isn + 31);
+  h.flush();
+  CHECK(h.only().orig.bytes == 30);
+  CHECK(h.only().missed == 0);
+}
+
+TEST_CASE("tcp reassembly a snaplen-truncated segment: captured bytes, then a gap", "[tcp]") {
+  Harness h;
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "0123456789", 8192, /*caplen=*/6);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 11, kB + 1, "next");
+  CHECK(h.rec.stream[0] == "012345<gap 4>next");
+  CHECK(h.rec.saw_weird("truncated_tcp_payload"));
+  h.flush();
+  CHECK(h.only().missed == 4);
+  CHECK(h.only().history == "ShADG");
+  CHECK(h.only().orig.bytes == 14);
+}
+
+TEST_CASE("tcp reassembly follows the roles when the connection was flipped", "[tcp]") {
+  Harness h({}, "10.0.0.1", 40000, "10.0.0.2", 502);
+  h.rec.want_payload = true;
+  h.tcp(false, fl::SYN | fl::ACK, kB, kA + 1);
+  h.tcp(true, fl::ACK, kA + 1, kB + 1);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "request");
+  h.tcp(false, fl::PSH | fl::ACK, kB + 1, kA + 8, "response");
+  CHECK(h.rec.stream[0] == "request");
+  CHECK(h.rec.stream[1] == "response");
+}
+
+TEST_CASE("tcp reassembly in order allocates nothing per packet", "[tcp]") {
+  FlowTableConfig cfg;
+  cfg.reassembly_unacked_bytes = 0;
+  Harness h(cfg);
+  h.rec.want_payload = true;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "x");
+  const uint64_t before = h.table.stats().memory_bytes;
+  std::string payload(100, 'p');
+  for (uint32_t i = 0; i < 1000; ++i) {
+    h.tcp(true, fl::PSH | fl::ACK, kA + 2 + 100 * i, kB + 1, payload);
+    h.tcp(false, fl::ACK, kB + 1, kA + 2 + 100 * (i + 1));
+  }
+  CHECK(h.table.stats().memory_bytes == before);
+  CHECK(h.rec.stream[0].size() == 1 + 100 * 1000);
+}
