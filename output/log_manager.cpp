@@ -1,0 +1,487 @@
+#include "output/log_manager.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "output/log_file.hpp"
+#include "output/log_format.hpp"
+#include "output/sorted_run.hpp"
+
+namespace ots {
+
+namespace {
+
+// Where a record sits in its sink's buffer: an offset, because the buffer moves while the sink appends.
+struct Entry {
+  uint64_t ts_ns;
+  uint64_t uid_hi;
+  size_t off;
+  uint32_t uid_lo;
+  uint32_t len;
+};
+
+// One log's records from one sink, in the order they were written.
+struct LogBuffer {
+  std::string bytes;
+  std::vector<Entry> entries;
+};
+
+// What a sink hands over: its buffers of every log it wrote to since its last hand-over.
+struct Batch {
+  std::vector<std::pair<LogId, LogBuffer>> logs;
+  size_t bytes = 0;
+};
+
+constexpr size_t kSinkReserve = 64u << 10;
+// A sink hands over on its own past this many bytes (or an eighth of spill_bytes), so that a worker
+// that is never asked still keeps its buffers bounded.
+constexpr size_t kMaxSinkBytes = 32u << 20;
+
+void for_each_record(const std::vector<Batch>& batches, auto&& fn) {
+  for (const Batch& b : batches) {
+    for (const auto& [id, buf] : b.logs) {
+      for (const Entry& e : buf.entries) {
+        fn(RecordRef{e.ts_ns, e.uid_hi, buf.bytes.data() + e.off, e.uid_lo, e.len, id});
+      }
+    }
+  }
+}
+
+// Sorts the records of `batches` and writes them as one run; false (errno in `err`) on failure.
+bool write_run(const std::string& path, const std::vector<Batch>& batches, int& err) {
+  std::vector<RecordRef> refs;
+  size_t n = 0;
+  for (const Batch& b : batches) {
+    for (const auto& lb : b.logs) n += lb.second.entries.size();
+  }
+  refs.reserve(n);
+  for_each_record(batches, [&](const RecordRef& r) { refs.push_back(r); });
+  std::sort(refs.begin(), refs.end(), run_less);
+  RunWriter w;
+  bool ok = w.open(path);
+  for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
+  ok = w.finish() && ok;
+  err = w.error();
+  return ok;
+}
+
+}  // namespace
+
+// What the manager and its sinks share. Sinks hold it too, so a sink that outlives its manager hands
+// over into nothing rather than into freed memory.
+struct SharedLogState {
+  std::string dir;
+  bool json = false;
+  size_t spill_bytes = 0;
+  size_t sink_limit = 0;
+  std::atomic<uint64_t> handoff_gen{0};
+
+  std::mutex mu;  // guards everything below
+  std::condition_variable spills_done;
+  std::vector<const LogSchema*> schemas;  // by LogId
+  std::vector<Batch> pending;
+  size_t pending_bytes = 0;
+  std::vector<std::string> runs;
+  int spilling = 0;
+  uint64_t next_run = 0;
+  bool spill_failure_reported = false;
+
+  ~SharedLogState() {
+    for (const std::string& r : runs) ::unlink(r.c_str());
+  }
+
+  // Hidden, and named for this process, so that nothing else in the log directory is taken for a run.
+  std::string run_path_locked() {
+    return dir + "/.ots-spill-" + std::to_string(::getpid()) + "-" + std::to_string(next_run++) + ".run";
+  }
+
+  std::string new_run_path() {
+    std::lock_guard lk(mu);
+    return run_path_locked();
+  }
+
+  // Takes a sink's hand-over; past spill_bytes, the calling thread sorts everything buffered and spills
+  // it as one run (outside the lock, so other workers keep handing over meanwhile).
+  void accept(Batch&& b) {
+    std::vector<Batch> to_spill;
+    std::string path;
+    {
+      std::lock_guard lk(mu);
+      pending_bytes += b.bytes;
+      pending.push_back(std::move(b));
+      if (pending_bytes <= spill_bytes) return;
+      to_spill.swap(pending);
+      pending_bytes = 0;
+      ++spilling;
+      path = run_path_locked();
+    }
+    int err = 0;
+    const bool ok = write_run(path, to_spill, err);
+    if (!ok) ::unlink(path.c_str());
+    {
+      std::lock_guard lk(mu);
+      if (ok) {
+        runs.push_back(std::move(path));
+      } else {
+        // Nothing is lost: the records stay in memory until the next flush writes them.
+        if (!spill_failure_reported) {
+          std::fprintf(stderr, "otsensor: warning: cannot spill logs to %s: %s; keeping them in memory\n",
+                       path.c_str(), std::strerror(err));
+          spill_failure_reported = true;
+        }
+        for (Batch& sb : to_spill) {
+          pending_bytes += sb.bytes;
+          pending.push_back(std::move(sb));
+        }
+      }
+      --spilling;
+    }
+    spills_done.notify_all();
+  }
+};
+
+namespace {
+
+class Sink final : public LogSink {
+ public:
+  explicit Sink(std::shared_ptr<SharedLogState> sh) : sh_(std::move(sh)) {
+    seen_gen_ = sh_->handoff_gen.load(std::memory_order_acquire);
+    refresh_schemas();
+  }
+
+  void write(LogId log, uint64_t ts_ns, const Uid& uid, std::span<const Value> values) override {
+    if (log >= schemas_.size()) {
+      refresh_schemas();
+      // An unregistered log is the caller's bug; the packet path drops the record rather than throw.
+      if (log >= schemas_.size()) return;
+    }
+    LogBuffer& b = logs_[log];
+    if (const size_t want = std::min(kSinkReserve, sh_->sink_limit); b.bytes.capacity() < want) b.bytes.reserve(want);
+    const size_t off = b.bytes.size();
+    if (sh_->json) {
+      format_json(*schemas_[log], values, b.bytes);
+    } else {
+      format_tsv(*schemas_[log], values, b.bytes);
+    }
+    const size_t len = b.bytes.size() - off;
+    b.entries.push_back(Entry{ts_ns, uid.hi, off, uid.lo, static_cast<uint32_t>(len)});
+    bytes_ += len + sizeof(Entry);
+    if (bytes_ >= sh_->sink_limit) handoff();
+  }
+
+  void handoff() override {
+    seen_gen_ = sh_->handoff_gen.load(std::memory_order_acquire);
+    if (bytes_ == 0) return;
+    Batch batch;
+    batch.bytes = bytes_;
+    for (size_t id = 0; id < logs_.size(); ++id) {
+      if (logs_[id].entries.empty()) continue;
+      batch.logs.emplace_back(static_cast<LogId>(id), std::move(logs_[id]));
+      logs_[id] = LogBuffer{};
+    }
+    bytes_ = 0;
+    sh_->accept(std::move(batch));
+  }
+
+  bool wants_handoff() const override {
+    return sh_->handoff_gen.load(std::memory_order_relaxed) != seen_gen_;
+  }
+
+ private:
+  void refresh_schemas() {
+    std::lock_guard lk(sh_->mu);
+    schemas_ = sh_->schemas;
+    if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
+  }
+
+  std::shared_ptr<SharedLogState> sh_;
+  std::vector<const LogSchema*> schemas_;  // a copy: add() may grow the manager's while we write
+  std::vector<LogBuffer> logs_;            // by LogId
+  size_t bytes_ = 0;
+  uint64_t seen_gen_ = 0;
+};
+
+// One source of a log's merge: the in-memory records, or one run file.
+struct RunState {
+  std::unique_ptr<RunReader> reader;
+  bool alive = false;
+};
+
+struct MergeSource {
+  RecordRef cur;
+  const std::vector<RecordRef>* mem = nullptr;
+  size_t idx = 0;
+  RunState* run = nullptr;
+
+  bool advance(LogId log) {
+    if (mem) {
+      if (++idx >= mem->size()) return false;
+      cur = (*mem)[idx];
+      return true;
+    }
+    run->alive = run->reader->next();
+    if (!run->alive || run->reader->current().log != log) return false;
+    cur = run->reader->current();
+    return true;
+  }
+};
+
+// Merges whole runs (every log) into one, so that a final merge never reads more than kMaxFanIn runs at
+// once: each open run holds a read buffer.
+constexpr size_t kMaxFanIn = 64;
+
+void merge_runs(const std::vector<std::string>& in, const std::string& out) {
+  std::vector<RunState> runs(in.size());
+  std::vector<MergeSource> src;
+  src.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    runs[i].reader = std::make_unique<RunReader>(in[i]);
+    runs[i].alive = runs[i].reader->next();
+    if (runs[i].alive) src.push_back(MergeSource{runs[i].reader->current(), nullptr, 0, &runs[i]});
+  }
+  std::vector<MergeSource*> heap;
+  for (MergeSource& s : src) heap.push_back(&s);
+  const auto later = [](const MergeSource* a, const MergeSource* b) { return run_less(b->cur, a->cur); };
+  std::make_heap(heap.begin(), heap.end(), later);
+  RunWriter w;
+  bool ok = w.open(out);
+  while (ok && !heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    MergeSource* s = heap.back();
+    ok = w.add(s->cur);
+    s->run->alive = s->run->reader->next();
+    if (s->run->alive) {
+      s->cur = s->run->reader->current();
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      heap.pop_back();
+    }
+  }
+  ok = w.finish() && ok;
+  if (!ok) {
+    ::unlink(out.c_str());
+    throw std::runtime_error("cannot write spill file " + out + ": " + std::strerror(w.error()));
+  }
+}
+
+}  // namespace
+
+struct LogManager::Impl {
+  std::shared_ptr<SharedLogState> sh;
+
+  struct Output {
+    LogFile file;
+    bool opened_before = false;
+    uint64_t records = 0;
+  };
+  std::vector<Output> outs;  // by LogId; only flush(), reopen() and close() touch them
+  mutable std::mutex counts_mu;
+  bool closed = false;
+
+  std::string file_path(const LogSchema& s) const {
+    return (std::filesystem::path(sh->dir) / (std::string(s.path) + ".log")).string();
+  }
+
+  void write_record(LogId id, const LogSchema& schema, const RecordRef& r) {
+    Output& o = outs[id];
+    if (!o.file.is_open()) {
+      o.file.open(file_path(schema), !o.opened_before);
+      o.opened_before = true;
+      if (!sh->json) o.file.write(tsv_header(schema, static_cast<int64_t>(std::time(nullptr))));
+    }
+    o.file.write(std::string_view(r.line, r.len));
+  }
+
+  uint64_t merge_log(LogId id, const LogSchema& schema, const std::vector<RecordRef>& mem,
+                     std::vector<RunState>& runs) {
+    std::vector<MergeSource> src;
+    src.reserve(runs.size() + 1);
+    if (!mem.empty()) src.push_back(MergeSource{mem[0], &mem, 0, nullptr});
+    for (RunState& rs : runs) {
+      if (rs.alive && rs.reader->current().log == id) src.push_back(MergeSource{rs.reader->current(), nullptr, 0, &rs});
+    }
+    uint64_t written = 0;
+    if (src.size() == 1 && src[0].mem) {
+      for (const RecordRef& r : mem) write_record(id, schema, r);
+      return mem.size();
+    }
+    std::vector<MergeSource*> heap;
+    heap.reserve(src.size());
+    for (MergeSource& s : src) heap.push_back(&s);
+    const auto later = [](const MergeSource* a, const MergeSource* b) { return record_less(b->cur, a->cur); };
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      MergeSource* s = heap.back();
+      write_record(id, schema, s->cur);
+      ++written;
+      if (s->advance(id)) {
+        std::push_heap(heap.begin(), heap.end(), later);
+      } else {
+        heap.pop_back();
+      }
+    }
+    return written;
+  }
+
+  void flush() {
+    std::vector<Batch> batches;
+    std::vector<std::string> run_paths;
+    std::vector<const LogSchema*> schemas;
+    {
+      std::unique_lock lk(sh->mu);
+      // A spill under way holds records taken from `pending`: wait for its run.
+      sh->spills_done.wait(lk, [&] { return sh->spilling == 0; });
+      batches.swap(sh->pending);
+      sh->pending_bytes = 0;
+      run_paths.swap(sh->runs);
+      schemas = sh->schemas;
+    }
+    struct RemoveRuns {
+      const std::vector<std::string>& paths;
+      ~RemoveRuns() {
+        for (const std::string& p : paths) ::unlink(p.c_str());
+      }
+    } remove_runs{run_paths};
+
+    {
+      std::lock_guard lk(counts_mu);  // counts() reads `outs`
+      if (outs.size() < schemas.size()) outs.resize(schemas.size());
+    }
+    std::vector<std::vector<RecordRef>> mem(schemas.size());
+    for_each_record(batches, [&](const RecordRef& r) {
+      if (r.log < mem.size()) mem[r.log].push_back(r);
+    });
+    for (auto& v : mem) std::sort(v.begin(), v.end(), record_less);
+
+    while (run_paths.size() > kMaxFanIn) {
+      std::vector<std::string> merged;
+      for (size_t i = 0; i < run_paths.size(); i += kMaxFanIn) {
+        const size_t end = std::min(run_paths.size(), i + kMaxFanIn);
+        if (end - i == 1) {
+          merged.push_back(run_paths[i]);
+          continue;
+        }
+        const std::vector<std::string> group(run_paths.begin() + static_cast<ptrdiff_t>(i),
+                                             run_paths.begin() + static_cast<ptrdiff_t>(end));
+        merged.push_back(sh->new_run_path());
+        try {
+          merge_runs(group, merged.back());
+        } catch (...) {
+          merged.pop_back();
+          for (size_t k = i; k < run_paths.size(); ++k) merged.push_back(run_paths[k]);
+          run_paths.swap(merged);  // every run not yet merged is still removed on the way out
+          throw;
+        }
+        for (const std::string& p : group) ::unlink(p.c_str());
+      }
+      run_paths.swap(merged);
+    }
+    std::vector<RunState> runs(run_paths.size());
+    for (size_t i = 0; i < run_paths.size(); ++i) {
+      runs[i].reader = std::make_unique<RunReader>(run_paths[i]);
+      runs[i].alive = runs[i].reader->next();
+    }
+    std::vector<uint64_t> written(schemas.size(), 0);
+    for (size_t id = 0; id < schemas.size(); ++id) {
+      written[id] = merge_log(static_cast<LogId>(id), *schemas[id], mem[id], runs);
+    }
+    for (Output& o : outs) o.file.flush();
+    std::lock_guard lk(counts_mu);
+    for (size_t id = 0; id < written.size(); ++id) outs[id].records += written[id];
+  }
+
+  void close_files() {
+    for (Output& o : outs) {
+      if (!o.file.is_open()) continue;
+      // Zeek writes #close only with the meta header, which JSON turns off.
+      if (!sh->json) o.file.write(tsv_footer(static_cast<int64_t>(std::time(nullptr))));
+      o.file.close();
+    }
+  }
+};
+
+LogManager::LogManager(Options opts) : impl_(std::make_unique<Impl>()) {
+  auto sh = std::make_shared<SharedLogState>();
+  sh->dir = opts.dir.empty() ? std::string(".") : opts.dir;
+  std::error_code ec;
+  std::filesystem::create_directories(sh->dir, ec);
+  if (ec) throw std::runtime_error("cannot create log directory " + sh->dir + ": " + ec.message());
+  if (!std::filesystem::is_directory(sh->dir, ec)) {
+    throw std::runtime_error("log directory " + sh->dir + " is not a directory");
+  }
+  // Creating a file is the only test that holds for every cause (permissions, read-only mount, ACLs).
+  const std::string probe = sh->dir + "/.ots-write-probe-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write to log directory " + sh->dir + ": " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+
+  sh->json = opts.json;
+  sh->spill_bytes = std::max<size_t>(opts.spill_bytes, 1);
+  sh->sink_limit = std::clamp<size_t>(sh->spill_bytes / 8, 1, kMaxSinkBytes);
+  impl_->sh = std::move(sh);
+}
+
+LogManager::~LogManager() {
+  if (impl_->closed) return;
+  try {
+    close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "otsensor: error: %s\n", e.what());
+  }
+}
+
+LogId LogManager::add(const LogSchema& schema) {
+  std::lock_guard lk(impl_->sh->mu);
+  auto& schemas = impl_->sh->schemas;
+  if (schemas.size() > 0xffff) throw std::length_error("too many logs");
+  schemas.push_back(&schema);
+  return static_cast<LogId>(schemas.size() - 1);
+}
+
+std::unique_ptr<LogSink> LogManager::make_sink() { return std::make_unique<Sink>(impl_->sh); }
+
+void LogManager::request_handoff() { impl_->sh->handoff_gen.fetch_add(1, std::memory_order_release); }
+
+void LogManager::flush() { impl_->flush(); }
+
+void LogManager::reopen() {
+  impl_->flush();
+  impl_->close_files();
+}
+
+void LogManager::close() {
+  impl_->flush();
+  impl_->close_files();
+  impl_->closed = true;
+}
+
+std::vector<LogManager::LogCount> LogManager::counts() const {
+  std::vector<const LogSchema*> schemas;
+  {
+    std::lock_guard lk(impl_->sh->mu);
+    schemas = impl_->sh->schemas;
+  }
+  std::vector<LogCount> out;
+  out.reserve(schemas.size());
+  std::lock_guard lk(impl_->counts_mu);
+  for (size_t id = 0; id < schemas.size(); ++id) {
+    out.push_back(LogCount{std::string(schemas[id]->path), id < impl_->outs.size() ? impl_->outs[id].records : 0});
+  }
+  return out;
+}
+
+}  // namespace ots

@@ -1,0 +1,85 @@
+// Formatted records in log order, and the temporary sorted run files that keep the log manager's memory
+// bounded on long replays: records are spilled sorted and merged back when the logs are written.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "output/log_manager.hpp"
+
+namespace ots {
+
+// One formatted line (with its '\n') and its sort key. `line` points into storage owned elsewhere.
+struct RecordRef {
+  uint64_t ts_ns = 0;
+  uint64_t uid_hi = 0;
+  const char* line = nullptr;
+  uint32_t uid_lo = 0;
+  uint32_t len = 0;
+  LogId log = 0;
+};
+
+// Log order: time, then uid (unset first, as Uid's operator<=>), then the line's bytes, so that equal
+// input gives equal files whichever worker wrote which record.
+inline bool record_less(const RecordRef& a, const RecordRef& b) {
+  if (a.ts_ns != b.ts_ns) return a.ts_ns < b.ts_ns;
+  if (a.uid_hi != b.uid_hi) return a.uid_hi < b.uid_hi;
+  if (a.uid_lo != b.uid_lo) return a.uid_lo < b.uid_lo;
+  const int c = std::memcmp(a.line, b.line, a.len < b.len ? a.len : b.len);
+  if (c != 0) return c < 0;
+  return a.len < b.len;
+}
+
+// A run file holds records of several logs, sorted by (log, record_less), so that a merge can take the
+// logs one after the other from every run.
+inline bool run_less(const RecordRef& a, const RecordRef& b) {
+  if (a.log != b.log) return a.log < b.log;
+  return record_less(a, b);
+}
+
+// Writes one run. Used on worker threads: reports failure by return value, never throws (but
+// std::bad_alloc).
+class RunWriter {
+ public:
+  RunWriter() = default;
+  RunWriter(const RunWriter&) = delete;
+  RunWriter& operator=(const RunWriter&) = delete;
+  ~RunWriter();
+  bool open(const std::string& path);
+  bool add(const RecordRef& r);
+  bool finish();  // writes what is buffered and closes; false on any earlier or final error
+  int error() const { return err_; }
+
+ private:
+  bool drain();
+  int fd_ = -1;
+  int err_ = 0;
+  std::string buf_;
+};
+
+// Reads one run back in order. Throws std::runtime_error on a read error or a truncated file.
+class RunReader {
+ public:
+  explicit RunReader(const std::string& path);
+  RunReader(const RunReader&) = delete;
+  RunReader& operator=(const RunReader&) = delete;
+  ~RunReader();
+  // Moves to the next record; false at the end. current().line stays valid until the next call.
+  bool next();
+  const RecordRef& current() const { return cur_; }
+
+ private:
+  bool read_exact(void* dst, size_t n);  // false at a clean end of file before the first byte
+  std::string path_;
+  int fd_ = -1;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  std::string line_;
+  RecordRef cur_;
+};
+
+}  // namespace ots
