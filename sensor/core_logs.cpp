@@ -35,11 +35,15 @@ LogSchema make_conn_schema(std::string_view path) {
                     {"resp_pkts", F::Count},
                     {"resp_ip_bytes", F::Count},
                     {"tunnel_parents", F::SetString},
-                    {"ip_proto", F::Count}}};
+                    {"ip_proto", F::Count},
+                    // Our extension columns, after Zeek's (issue 5): where the zone model places the flow.
+                    {"zone_orig", F::String},
+                    {"zone_resp", F::String},
+                    {"conduit", F::String}}};
 }
 
-// Fills the 22 conn.log columns. `end_ns` is the last packet (final record) or now (interim record).
-void write_conn_columns(LogSink& sink, LogId log, const Conn& c, uint64_t end_ns) {
+// Fills the 25 conn.log columns (Zeek's 22, then the zone columns). `end_ns` is the last packet (final record) or now (interim record).
+void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t end_ns) {
   const std::string uid = c.uid.to_string();
   std::string service;
   services_text(c.services, service);
@@ -47,7 +51,8 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, uint64_t end_ns
   // a single-packet connection shows "-" in all three.
   const int64_t duration = static_cast<int64_t>(end_ns - c.first_ts_ns);
   const bool sized = duration > 0;
-  std::array<Value, 22> v = {
+  const auto opt = [](std::string_view t) { return t.empty() ? Value{Unset{}} : Value{t}; };
+  std::array<Value, 25> v = {
       Value{c.first_ts_ns},
       Value{std::string_view(uid)},
       Value{c.id.orig_h},
@@ -71,6 +76,9 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, uint64_t end_ns
       Value{c.resp.ip_bytes},
       Value{Unset{}},  // tunnel_parents: we do not decapsulate tunnels
       Value{uint64_t{c.ip_proto}},
+      opt(z.orig),
+      opt(z.resp),
+      opt(z.conduit),
   };
   sink.write(log, c.first_ts_ns, c.uid, v);
 }
@@ -110,10 +118,12 @@ void services_text(uint32_t services, std::string& out) {
   }
 }
 
-void write_conn(LogSink& sink, LogId log, const Conn& c) { write_conn_columns(sink, log, c, c.last_ts_ns); }
+void write_conn(LogSink& sink, LogId log, const Conn& c, const ConnZones& z) {
+  write_conn_columns(sink, log, c, z, c.last_ts_ns);
+}
 
-void write_conn_interim(LogSink& sink, LogId log, const Conn& c, uint64_t now_ns) {
-  write_conn_columns(sink, log, c, now_ns > c.last_ts_ns ? now_ns : c.last_ts_ns);
+void write_conn_interim(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t now_ns) {
+  write_conn_columns(sink, log, c, z, now_ns > c.last_ts_ns ? now_ns : c.last_ts_ns);
 }
 
 void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev) {

@@ -1,5 +1,6 @@
 // The logs the sensor core owns: conn.log, conn_long.log (interim records) and weird.log.
-// Schema: Zeek 7.2's base scripts (conn.log as since 7.1, with ip_proto); see docs/LOGS.md.
+// Schema: Zeek 7.2's base scripts (conn.log as since 7.1, with ip_proto), then our zone columns; see
+// docs/LOGS.md.
 #pragma once
 
 #include "capture/flow.hpp"
@@ -16,9 +17,14 @@ const LogSchema& weird_schema();
 // conn.log's service column from the confirmed-service bits (module order).
 void services_text(uint32_t services, std::string& out);
 
-void write_conn(LogSink& sink, LogId log, const Conn& c);
+// The zone model's view of a connection: conn.log's extension columns (empty = unset).
+struct ConnZones {
+  std::string_view orig, resp, conduit;
+};
+
+void write_conn(LogSink& sink, LogId log, const Conn& c, const ConnZones& z);
 // conn_long.log: the same columns as conn.log at an interim point (duration up to now_ns).
-void write_conn_interim(LogSink& sink, LogId log, const Conn& c, uint64_t now_ns);
+void write_conn_interim(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t now_ns);
 void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev);
 
 }  // namespace ots

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "conduits/site_policy.hpp"
+#include "sensor/check_config.hpp"
 #include "sensor/run.hpp"
 #include "sensor/sensor_section.hpp"
 
@@ -40,6 +42,11 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("-q,--quiet", opts.quiet, "No summary line on stderr");
 
+  std::string check_file;
+  CLI::App* check = app.add_subcommand("check-config", "Validate a site model: every problem with FILE:LINE:COL, "
+                                                       "or a summary of the zones and conduits (exit 2 when invalid)");
+  check->add_option("FILE", check_file, "The site model (YAML)")->required()->type_name("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,10 +55,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (check->parsed()) return ots::check_config_command(check_file);
+
+  ots::SitePolicy policy;
   if (!site_file.empty()) {
     ots::SensorSection section;
     std::vector<std::string> errors;
-    if (!ots::load_sensor_section(site_file, section, errors)) {
+    if (!ots::load_site_file(site_file, policy, section, errors)) {
       for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
       std::fprintf(stderr, "otsensor: error: invalid site model %s (%zu problem%s)\n", site_file.c_str(),
                    errors.size(), errors.size() == 1 ? "" : "s");
@@ -59,6 +69,7 @@ int main(int argc, char** argv) {
     }
     opts.pipeline = section.pipeline;
     if (section.workers) opts.workers = section.workers;
+    opts.policy = &policy;
   }
   if (workers) opts.workers = workers;
   if (!interim.empty()) opts.pipeline.flows.interim_interval_ns = static_cast<uint64_t>(interim[0] * 1e9);

@@ -101,7 +101,7 @@ int run_sensor(const RunOptions& opts) {
 
   if (nworkers == 1) {
     // One worker runs on the reading thread: no copy, no hand-over.
-    Worker w(opts.pipeline, *logs, ids);
+    Worker w(opts.pipeline, *logs, ids, opts.policy);
     while (merge.next(burst)) {
       w.process(burst.pkts, burst.count);
       for (size_t i = 0; i < burst.count; ++i) now_ns = std::max(now_ns, burst.pkts[i].ts_ns);
@@ -114,7 +114,7 @@ int run_sensor(const RunOptions& opts) {
   } else {
     std::vector<ThreadedWorker> workers(nworkers);
     for (auto& tw : workers) {
-      tw.worker = std::make_unique<Worker>(opts.pipeline, *logs, ids);
+      tw.worker = std::make_unique<Worker>(opts.pipeline, *logs, ids, opts.policy);
       tw.ring = std::make_unique<PacketRing>(kRingBytes);
     }
     for (auto& tw : workers) tw.thread = std::thread([&tw] { tw.run(); });
@@ -148,6 +148,7 @@ int run_sensor(const RunOptions& opts) {
     total.bytes += s.bytes;
     total.weirds += s.weirds;
     total.operations += s.operations;
+    total.notices += s.notices;
     total.flows_peak += s.flows_peak;
     total.flow_memory_peak += s.flow_memory_peak;
     total.flows.created += s.flows.created;
@@ -170,20 +171,21 @@ int run_sensor(const RunOptions& opts) {
   if (!opts.quiet) {
     std::fprintf(stderr,
                  "otsensor: %llu packets (%.1f MB) from %zu file(s) in %.2f s; %llu connections; logs in %s: %s; "
-                 "0 notices\n",
+                 "%llu notices\n",
                  static_cast<unsigned long long>(total.packets), static_cast<double>(total.bytes) / 1e6,
                  opts.read_files.size(), wall, static_cast<unsigned long long>(total.flows.created),
-                 opts.log_dir.c_str(), logs_text.empty() ? "none" : logs_text.c_str());
+                 opts.log_dir.c_str(), logs_text.empty() ? "none" : logs_text.c_str(),
+                 static_cast<unsigned long long>(total.notices));
   }
   if (!opts.stats_json.empty()) {
     std::ofstream f(opts.stats_json);
     f << fmt::format(
         "{{\"packets\": {}, \"bytes\": {}, \"wall_seconds\": {:.6f}, \"cpu_seconds\": {:.6f}, \"workers\": {}, "
         "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, "
-        "\"operations\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
+        "\"operations\": {}, \"notices\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
         "\"logs\": {{{}}}}}\n",
         total.packets, total.bytes, wall, cpu, nworkers, total.flows.created, total.flows_peak,
-        total.flow_memory_peak, total.weirds, total.operations, total.decode.non_ip, total.decode.malformed,
+        total.flow_memory_peak, total.weirds, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
         ru.ru_maxrss, warnings, logs_json);
     if (!f) {
       std::fprintf(stderr, "otsensor: error: cannot write %s\n", opts.stats_json.c_str());

@@ -9,6 +9,8 @@
 
 namespace ots {
 
+class SitePolicy;
+
 struct RunOptions {
   std::vector<std::string> read_files;  // -r, in the order given; packets are merged by timestamp
   std::string log_dir = ".";           // -l (Zeek writes into the current directory by default)
@@ -17,6 +19,7 @@ struct RunOptions {
   std::string stats_json;              // --stats-json FILE: run statistics for benchmarks and tests
   bool quiet = false;                  // no summary line
   PipelineConfig pipeline;
+  const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none
 };
 
 // Returns the process exit code: 0 on success (also when a capture was truncated: what was readable is

@@ -2,16 +2,21 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "conduits/site_policy.hpp"
 #include "sensor/core_logs.hpp"
 
 namespace ots {
 
-// A connection's analyzers: usually one (chosen by port); a few when ports are ambiguous.
+// A connection's analyzers (usually one, chosen by port; a few when ports are ambiguous) and its place in
+// the zone model. Allocated once per connection that has either.
 struct AppState {
   static constexpr size_t kMax = 4;
   std::unique_ptr<Analyzer> analyzers[kMax];
   uint8_t module[kMax] = {};
   uint8_t count = 0;
+  FlowPolicy policy;
 };
 
 PipelineLogs PipelineLogs::register_all(LogManager& logs) {
@@ -19,6 +24,7 @@ PipelineLogs PipelineLogs::register_all(LogManager& logs) {
   ids.conn = logs.add(conn_schema());
   ids.conn_long = logs.add(conn_long_schema());
   ids.weird = logs.add(weird_schema());
+  ids.notice = logs.add(notice_schema());
   for (const DissectorModule* m : dissector_modules()) {
     std::vector<LogId> mine;
     for (const LogSchema* s : m->logs) mine.push_back(logs.add(*s));
@@ -27,8 +33,13 @@ PipelineLogs PipelineLogs::register_all(LogManager& logs) {
   return ids;
 }
 
-Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids)
-    : ids_(ids), sink_(logs.make_sink()), decoder_(cfg.decode) {
+Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy)
+    : ids_(ids),
+      policy_(policy && policy->enabled() ? policy : nullptr),
+      sink_(logs.make_sink()),
+      decoder_(cfg.decode) {
+  const uint64_t suppress = policy_ ? policy_->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
+  notices_ = std::make_unique<NoticeWriter>(*sink_, ids_.notice, suppress);
   flows_ = std::make_unique<FlowTable>(cfg.flows, static_cast<FlowEvents&>(*this), static_cast<WeirdSink&>(*this));
   const auto mods = dissector_modules();
   module_ctx_.resize(mods.size());
@@ -52,11 +63,13 @@ void Worker::process(const PacketView* pkts, size_t n) {
 void Worker::advance(uint64_t now_ns) {
   decoder_.expire(now_ns, *this);
   flows_->advance_time(now_ns);
+  notices_->advance(now_ns);
   track_peaks();
 }
 
 void Worker::finish() {
   flows_->flush_all();
+  notices_->flush();
   track_peaks();
   sink_->handoff();
 }
@@ -73,15 +86,26 @@ void Worker::track_peaks() {
 
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
+  s.notices = notices_->raised();
   s.decode = decoder_.stats();
   s.flows = flows_->stats();
   return s;
 }
 
+AppState& Worker::app_of(Conn& c) {
+  if (!c.app) c.app = new AppState();
+  return *c.app;
+}
+
 void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
-  (void)first;
   const auto mods = dissector_modules();
   AppState* app = nullptr;
+  if (policy_) {
+    // Classified once, from the first packet; only a protocol confirmation or the flow's end refine it.
+    app = &app_of(c);
+    app->policy = policy_->classify(c);
+    if (is_violation(app->policy.verdict)) flow_notice(c, app->policy, first.ts_ns);
+  }
   for (size_t i = 0; i < mods.size(); ++i) {
     const DissectorModule& m = *mods[i];
     std::span<const uint16_t> ports;
@@ -91,16 +115,13 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
     // Zeek selects analyzers by the responder port; a flow picked up midstream may have been flipped by
     // the flow table already, so the responder port is the server's.
     if (std::find(ports.begin(), ports.end(), c.id.resp_p) == ports.end()) continue;
-    if (!app) app = new AppState();
+    if (!app) app = &app_of(c);
     if (app->count == AppState::kMax) break;
     app->analyzers[app->count] = m.create(module_ctx_[i], c.id.proto);
     app->module[app->count] = static_cast<uint8_t>(i);
     ++app->count;
   }
-  if (app) {
-    c.app = app;
-    c.wants_payload = true;
-  }
+  if (app && app->count) c.wants_payload = true;
 }
 
 void Worker::on_packet(Conn& c, bool is_orig, const DecodedPacket& p) {
@@ -116,7 +137,14 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
   for (uint8_t i = 0; i < app->count; ++i) {
     Analyzer& a = *app->analyzers[i];
     a.data(c, is_orig, data, ts_ns);
-    if (a.verdict() == Analyzer::Verdict::Confirmed) c.services |= 1u << app->module[i];
+    if (a.verdict() == Analyzer::Verdict::Confirmed && !(c.services & (1u << app->module[i]))) {
+      c.services |= 1u << app->module[i];
+      // A flow is an ICS protocol when its payload parses as one: the policy learns it now.
+      const Protocol proto = dissector_modules()[app->module[i]]->protocol;
+      if (policy_ && policy_->set_protocol(app->policy, proto) && is_violation(app->policy.verdict)) {
+        flow_notice(c, app->policy, ts_ns);
+      }
+    }
     rejected |= a.verdict() == Analyzer::Verdict::Rejected;
   }
   if (rejected) drop_rejected(c);
@@ -146,22 +174,99 @@ void Worker::drop_rejected(Conn& c) {
   }
   app->count = kept;
   if (kept == 0) {
-    delete app;
-    c.app = nullptr;
     c.wants_payload = false;
+    if (!policy_) {  // with a zone model the state stays: it holds the flow's policy
+      delete app;
+      c.app = nullptr;
+    }
   }
 }
 
-void Worker::on_interim(Conn& c, uint64_t now_ns) { write_conn_interim(*sink_, ids_.conn_long, c, now_ns); }
+ConnZones Worker::zones_of(const Conn& c) const {
+  if (!policy_ || !c.app) return {};
+  const FlowPolicy& fp = c.app->policy;
+  return {policy_->zone_name(fp.zone_orig), policy_->zone_name(fp.zone_resp), policy_->conduit_name(fp.conduit)};
+}
+
+void Worker::on_interim(Conn& c, uint64_t now_ns) {
+  write_conn_interim(*sink_, ids_.conn_long, c, zones_of(c), now_ns);
+}
 
 void Worker::on_flow_end(Conn& c, FlowEnd why) {
   (void)why;
   if (AppState* app = c.app) {
     for (uint8_t i = 0; i < app->count; ++i) app->analyzers[i]->end(c, c.last_ts_ns);
-    delete app;
-    c.app = nullptr;
+    // A flow still waiting for its protocol to be confirmed is decided now.
+    if (policy_ && policy_->settle(app->policy, c) && is_violation(app->policy.verdict)) {
+      flow_notice(c, app->policy, c.last_ts_ns);
+    }
   }
-  write_conn(*sink_, ids_.conn, c);
+  write_conn(*sink_, ids_.conn, c, zones_of(c));
+  delete c.app;
+  c.app = nullptr;
+}
+
+void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
+  Notice n;
+  n.ts_ns = ts_ns;
+  n.note = notice_note(fp.verdict);
+  n.uid = c.uid;
+  n.has_conn = true;
+  n.id = c.id;
+  n.has_p = true;
+  n.p = c.id.resp_p;
+  n.zone_orig = policy_->zone_name(fp.zone_orig);
+  n.zone_resp = policy_->zone_name(fp.zone_resp);
+  n.conduit = policy_->conduit_name(fp.conduit);
+  if (fp.protocol != FlowPolicy::kNoProtocol) n.protocol = protocol_name(static_cast<Protocol>(fp.protocol));
+  const std::string orig = c.id.orig_h.to_string(), resp = c.id.resp_h.to_string();
+  const auto zone_text = [&](int16_t z) {
+    if (z < 0) return std::string("no zone");
+    return fmt::format("zone {} (SL {})", policy_->zone_name(z), policy_->zones()[z].security_level);
+  };
+  const std::string what = fmt::format("{} {}/{}", n.protocol.empty() ? "traffic" : std::string(n.protocol),
+                                       c.id.resp_p, transport_name(c.id.proto));
+  switch (fp.verdict) {
+    case FlowVerdict::UnknownHost: {
+      // One notice per unknown address (per suppression window): src names it, dst is left out.
+      const bool orig_unknown = fp.unknown & FlowPolicy::kOrig;
+      n.has_src = true;
+      n.src = orig_unknown ? c.id.orig_h : c.id.resp_h;
+      n.msg = fmt::format("{} is in no zone of the site model but talks to {}", orig_unknown ? orig : resp,
+                          orig_unknown ? resp : orig);
+      n.sub = fmt::format("{} from {} to {}", what, orig, resp);
+      n.severity = Severity::Medium;
+      break;
+    }
+    case FlowVerdict::IntraZoneDenied:
+      n.msg = fmt::format("{} between {} and {} inside {}, whose site default is deny", what, orig, resp,
+                          zone_text(fp.zone_orig));
+      n.severity = Severity::Medium;
+      break;
+    case FlowVerdict::NoConduit:
+      n.msg = fmt::format("{} from {} in {} to {} in {} crosses no declared conduit", what, orig,
+                          zone_text(fp.zone_orig), resp, zone_text(fp.zone_resp));
+      n.severity = Severity::High;
+      break;
+    case FlowVerdict::ProtocolNotAllowed:
+      n.msg = fmt::format("conduit {} does not allow {} from {} to {}", n.conduit, what, orig, resp);
+      n.severity = Severity::High;
+      break;
+    case FlowVerdict::WrongInitiator:
+      n.msg = fmt::format("{} on conduit {} was initiated by {} in {}, but only the other zone may initiate it",
+                          what, n.conduit, orig, zone_text(fp.zone_orig));
+      n.severity = Severity::High;
+      break;
+    default:
+      return;
+  }
+  if (!n.has_src) {
+    n.has_src = n.has_dst = true;
+    n.src = c.id.orig_h;
+    n.dst = c.id.resp_h;
+  }
+  if (n.sub.empty()) n.sub = std::string(verdict_name(fp.verdict));
+  notices_->raise(n);
 }
 
 void Worker::weird(const WeirdEvent& ev) {
@@ -170,8 +275,34 @@ void Worker::weird(const WeirdEvent& ev) {
 }
 
 void Worker::on_operation(const OperationEvent& ev) {
-  (void)ev;
   ++stats_.operations;
+  if (!policy_ || !ev.conn || !ev.conn->app) return;
+  const Conn& c = *ev.conn;
+  FlowPolicy& fp = c.app->policy;
+  // The event proves the protocol even when it comes before the analyzer's confirmation is seen.
+  if (policy_->set_protocol(fp, ev.protocol) && is_violation(fp.verdict)) flow_notice(c, fp, ev.ts_ns);
+  if (policy_->check_operation(fp, ev)) return;
+  Notice n;
+  n.ts_ns = ev.ts_ns;
+  n.note = kOperationNotAllowedNote;
+  n.uid = c.uid;
+  n.has_conn = true;
+  n.id = c.id;
+  n.has_src = n.has_dst = n.has_p = true;
+  n.src = c.id.orig_h;
+  n.dst = c.id.resp_h;
+  n.p = c.id.resp_p;
+  n.zone_orig = policy_->zone_name(fp.zone_orig);
+  n.zone_resp = policy_->zone_name(fp.zone_resp);
+  n.conduit = policy_->conduit_name(fp.conduit);
+  n.protocol = protocol_name(ev.protocol);
+  n.operation = ev.name;
+  n.severity = ev.op_class == OpClass::Control ? Severity::Critical : Severity::High;
+  n.msg = fmt::format("{} {} from {} (zone {}) to {} (zone {}) is not allowed by conduit {}", n.protocol, ev.name,
+                      c.id.orig_h.to_string(), n.zone_orig, c.id.resp_h.to_string(), n.zone_resp, n.conduit);
+  n.sub = fmt::format("code {}{}{}", ev.code, ev.unit >= 0 ? fmt::format(" unit {}", ev.unit) : std::string(),
+                      ev.address >= 0 ? fmt::format(" address {}", ev.address) : std::string());
+  notices_->raise(n);
 }
 
 }  // namespace ots

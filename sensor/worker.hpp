@@ -10,13 +10,18 @@
 #include "capture/packet.hpp"
 #include "dissectors/analyzer.hpp"
 #include "output/log_manager.hpp"
+#include "output/notice.hpp"
+#include "sensor/core_logs.hpp"
 #include "sensor/pipeline_config.hpp"
 
 namespace ots {
 
+class SitePolicy;
+struct FlowPolicy;
+
 // LogIds of every log, registered once with the LogManager before workers start.
 struct PipelineLogs {
-  LogId conn = 0, conn_long = 0, weird = 0;
+  LogId conn = 0, conn_long = 0, weird = 0, notice = 0;
   // Per dissector module (registry order): its logs' ids, in DissectorModule::logs order.
   std::vector<std::vector<LogId>> modules;
 
@@ -28,6 +33,7 @@ struct WorkerStats {
   uint64_t bytes = 0;          // captured bytes
   uint64_t weirds = 0;
   uint64_t operations = 0;
+  uint64_t notices = 0;          // raised (before suppression)
   uint64_t flows_peak = 0;
   uint64_t flow_memory_peak = 0;
   Decoder::Stats decode;
@@ -36,7 +42,8 @@ struct WorkerStats {
 
 class Worker final : private FlowEvents, private WeirdSink, private OperationSink {
  public:
-  Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids);
+  // `policy` (may be null: no zone model) is shared by every worker and immutable while they run.
+  Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy = nullptr);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -68,9 +75,15 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
 
   void drop_rejected(Conn& c);
   void track_peaks();
+  AppState& app_of(Conn& c);
+  // Zone/conduit policy: a notice when a flow's verdict is (or became) a violation.
+  void flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns);
+  ConnZones zones_of(const Conn& c) const;
 
   const PipelineLogs& ids_;
+  const SitePolicy* policy_;  // null or disabled: no zone model
   std::unique_ptr<LogSink> sink_;
+  std::unique_ptr<NoticeWriter> notices_;
   Decoder decoder_;
   std::unique_ptr<FlowTable> flows_;
   std::vector<AnalyzerContext> module_ctx_;  // per module

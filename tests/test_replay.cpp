@@ -48,7 +48,7 @@ TEST_CASE("no input is a usage error", "[replay]") {
   CHECK(r.output.find("give a capture with -r FILE") != std::string::npos);
 }
 
-TEST_CASE("--version and --help answer and exit 0", "[replay]") {
+TEST_CASE("the version and help options answer and exit 0", "[replay]") {
   auto v = run(otsensor() + " --version");
   CHECK(v.exit_code == 0);
   CHECK(v.output.rfind("otsensor ", 0) == 0);
@@ -120,7 +120,7 @@ TEST_CASE("several -r files are merged by time: same conn.log as the merged capt
   CHECK(both == a);
 }
 
-TEST_CASE("--json writes one JSON object a line with Zeek's keys, and --stats-json the run figures", "[replay]") {
+TEST_CASE("JSON mode writes one JSON object a line with Zeek's keys, and --stats-json the run figures", "[replay]") {
   auto out = scratch_dir("replay_json");
   const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
   auto r = run(otsensor() + " -q --json -r " + q(demo) + " -l " + q(out / "logs") + " --stats-json " +
