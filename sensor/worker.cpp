@@ -228,8 +228,14 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
                                        c.id.resp_p, transport_name(c.id.proto));
   switch (fp.verdict) {
     case FlowVerdict::UnknownHost: {
-      // One notice per unknown address (per suppression window): src names it, dst is left out.
+      // One notice per unknown address (per suppression window): src names it, dst is left out. When
+      // both ends are unknown, the responder gets its own notice too.
       const bool orig_unknown = fp.unknown & FlowPolicy::kOrig;
+      if (orig_unknown && (fp.unknown & FlowPolicy::kResp)) {
+        FlowPolicy resp_only = fp;
+        resp_only.unknown = FlowPolicy::kResp;
+        flow_notice(c, resp_only, ts_ns);
+      }
       n.has_src = true;
       n.src = orig_unknown ? c.id.orig_h : c.id.resp_h;
       n.msg = fmt::format("{} is in no zone of the site model but talks to {}", orig_unknown ? orig : resp,

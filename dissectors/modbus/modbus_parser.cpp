@@ -111,8 +111,8 @@ void parse_read_file_record_request(ByteReader& r, Pdu& p) {
   ByteReader s(subs);
   int32_t count = 0;
   while (s.remaining() >= 7) {
-    uint8_t type;
-    uint16_t file, record, len;
+    uint8_t type = 0;
+    uint16_t file = 0, record = 0, len = 0;
     s.u8(type), s.u16be(file), s.u16be(record), s.u16be(len);
     if (type != 6 || file == 0 || record > 0x270F) fail(p, PduError::BadFileRecord);
     ++count;

@@ -1,0 +1,25 @@
+// `otsensor check-config FILE`: validate the site model and show what the sensor will enforce.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "conduits/site_policy.hpp"
+#include "sensor/sensor_section.hpp"
+
+namespace ots {
+
+// The one loader of the site model file for the sensor: zones and conduits (load_site_policy) and the
+// sensor section (load_sensor_section). Problems from both come in file order, without the duplicates
+// the two report alike (unknown top-level sections, YAML syntax, an unreadable file).
+bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& sensor,
+                    std::vector<std::string>& errors);
+
+// Prints every problem as "FILE:LINE:COL: message" to `err` and returns 2; or prints the zones (name,
+// SL, networks, VLANs, attestation and hardware-root requirement) and the conduits (zones, rules) to
+// `out` and returns 0.
+int check_config(const std::string& path, std::FILE* out, std::FILE* err);
+int check_config_command(const std::string& path);  // stdout, stderr
+
+}  // namespace ots
