@@ -26,6 +26,8 @@ struct OperationEvent {
   std::string_view name;          // canonical snake_case name ("read_holding_registers", "direct_operate")
   OpClass op_class = OpClass::Other;
   bool read_only = false;         // in the protocol's read-only set (issue 5's table)
+  bool wrapper = false;           // carries other operations (CIP Multiple Service Packet, Unconnected Send),
+                                  // each reported on its own: not an operation itself for policy (issue 5)
   int32_t subfunction = -1;       // Modbus diagnostics sub-function, MEI type; S7 userdata sub-function
   int64_t unit = -1;              // Modbus unit id, DNP3 destination address, S7 rack/slot, ...
   int64_t address = -1;           // first register/coil/point/byte address

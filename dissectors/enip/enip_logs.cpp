@@ -1,0 +1,214 @@
+#include "dissectors/enip/enip_logs.hpp"
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "dissectors/enip/cip_names.hpp"
+
+namespace ots::enip {
+namespace {
+
+using FT = FieldType;
+
+const LogSchema kEnip{"enip", icsnpp_fields({{"packet_correlation_id", FT::String},
+                                             {"enip_command_code", FT::String},
+                                             {"enip_command", FT::String},
+                                             {"length", FT::Count},
+                                             {"session_handle", FT::String},
+                                             {"enip_status", FT::String},
+                                             {"sender_context", FT::String},
+                                             {"options", FT::String}})};
+
+const LogSchema kCip{"cip", icsnpp_fields({{"packet_correlation_id", FT::String},
+                                           {"cip_sequence_count", FT::Count},
+                                           {"direction", FT::String},
+                                           {"cip_service_code", FT::String},
+                                           {"cip_service", FT::String},
+                                           {"cip_status_code", FT::String},
+                                           {"cip_status", FT::String},
+                                           {"cip_extended_status_code", FT::String},
+                                           {"cip_extended_status", FT::String},
+                                           {"class_id", FT::String},
+                                           {"class_name", FT::String},
+                                           {"instance_id", FT::String},
+                                           {"attribute_id", FT::String}})};
+
+const LogSchema kCipIo{"cip_io", icsnpp_fields({{"packet_correlation_id", FT::String},
+                                                {"connection_id", FT::String},
+                                                {"sequence_number", FT::Count},
+                                                {"data_length", FT::Count},
+                                                {"io_data", FT::String}})};
+
+const LogSchema kCipIdentity{"cip_identity", icsnpp_fields({{"packet_correlation_id", FT::String},
+                                                            {"encapsulation_version", FT::Count},
+                                                            {"socket_address", FT::Addr},
+                                                            {"socket_port", FT::Count},
+                                                            {"vendor_id", FT::Count},
+                                                            {"vendor_name", FT::String},
+                                                            {"device_type_id", FT::Count},
+                                                            {"device_type_name", FT::String},
+                                                            {"product_code", FT::Count},
+                                                            {"revision", FT::String},
+                                                            {"device_status", FT::String},
+                                                            {"serial_number", FT::String},
+                                                            {"product_name", FT::String},
+                                                            {"device_state", FT::String}})};
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Zeek's fmt("0x%0Nx", v): at least `width` digits, more when the value needs them.
+std::string hex(uint64_t v, int width) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string hex_bytes(std::span<const uint8_t> b) {
+  std::string s;
+  s.reserve(b.size() * 2);
+  for (uint8_t x : b) {
+    s += kHex[x >> 4];
+    s += kHex[x & 0xF];
+  }
+  return s;
+}
+
+}  // namespace
+
+const LogSchema* const kLogSchemas[kLogCount] = {&kEnip, &kCip, &kCipIdentity};
+const LogSchema* const kIoLogSchemas[kIoLogCount] = {&kCipIo};
+
+CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
+  auto mix = [](uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+  };
+  const uint64_t a = mix(uid.hi ^ (uint64_t{uid.lo} << 32) ^ counter);
+  const uint64_t b = mix(a ^ counter);
+  CorrelationId id;
+  for (size_t i = 0; i < 16; ++i) id.text[i] = kHex[(a >> (4 * i)) & 0xF];
+  id.text[16] = kHex[b & 0xF];
+  id.text[17] = kHex[(b >> 4) & 0xF];
+  return id;
+}
+
+void LogWriter::enip(const Conn& c, const EnipRow& r) {
+  if (!sink_ || !ids_) return;
+  std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
+  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  size_t i = kConnColumns + kIcsnppColumns;
+  // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
+  // fmt("0x%08x", options).
+  const std::string code = hex(r.command, 2), session = hex(r.session, 8), options = hex(r.options, 8);
+  const std::string context = "0x" + hex_bytes(r.sender_context);
+  std::string scratch;
+  v[i++] = r.correlation;
+  v[i++] = std::string_view(code);
+  v[i++] = enip_command_name(r.command);
+  v[i++] = uint64_t{r.length};
+  v[i++] = std::string_view(session);
+  v[i++] = enip_status_name(r.status, scratch);
+  v[i++] = std::string_view(context);
+  v[i++] = std::string_view(options);
+  sink_->write(ids_[kLogEnip], r.ts_ns, c.uid, v);
+}
+
+void LogWriter::cip(const Conn& c, const CipRow& r) {
+  if (!sink_ || !ids_) return;
+  std::array<Value, kConnColumns + kIcsnppColumns + 13> v;
+  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  size_t i = kConnColumns + kIcsnppColumns;
+  const std::string code = hex(r.service, 2);
+  std::string status_code, ext_code, cls, inst, attr, scratch1, scratch2;
+  v[i++] = r.correlation;
+  v[i++] = r.sequence_count > 0 ? Value(uint64_t(r.sequence_count)) : Value(Unset{});
+  v[i++] = std::string_view(r.response ? "response" : "request");
+  v[i++] = std::string_view(code);
+  v[i++] = r.service_name;
+  if (r.response && r.status >= 0) {
+    status_code = hex(static_cast<uint64_t>(r.status), 2);
+    v[i++] = std::string_view(status_code);
+    v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch1);
+  } else {
+    v[i++] = Unset{};
+    v[i++] = Unset{};
+  }
+  if (r.response && r.extended_status >= 0) {
+    ext_code = hex(static_cast<uint64_t>(r.extended_status), 4);
+    v[i++] = std::string_view(ext_code);
+    v[i++] = cip_extended_status_name(static_cast<uint16_t>(r.extended_status), scratch2);
+  } else {
+    v[i++] = Unset{};
+    v[i++] = Unset{};
+  }
+  // ICSNPP fills the request path's ids on requests only, as fmt("0x%02x").
+  if (!r.response && r.class_id >= 0) {
+    cls = hex(static_cast<uint64_t>(r.class_id), 2);
+    v[i++] = std::string_view(cls);
+    v[i++] = cip_class_name(static_cast<uint32_t>(r.class_id));
+  } else {
+    v[i++] = Unset{};
+    v[i++] = Unset{};
+  }
+  if (!r.response && r.instance_id >= 0) {
+    inst = hex(static_cast<uint64_t>(r.instance_id), 2);
+    v[i++] = std::string_view(inst);
+  } else {
+    v[i++] = Unset{};
+  }
+  if (!r.response && r.attribute_id >= 0) {
+    attr = hex(static_cast<uint64_t>(r.attribute_id), 2);
+    v[i++] = std::string_view(attr);
+  } else {
+    v[i++] = Unset{};
+  }
+  sink_->write(ids_[kLogCip], r.ts_ns, c.uid, v);
+}
+
+void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
+  if (!sink_ || !ids_) return;
+  std::array<Value, kConnColumns + kIcsnppColumns + 5> v;
+  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  size_t i = kConnColumns + kIcsnppColumns;
+  const std::string id = hex(r.connection_id, 8);
+  const std::string data = hex_bytes(r.data);
+  v[i++] = r.correlation;
+  v[i++] = std::string_view(id);
+  v[i++] = uint64_t{r.sequence};
+  v[i++] = uint64_t{r.data.size()};
+  v[i++] = std::string_view(data);
+  sink_->write(ids_[kLogCipIo], r.ts_ns, c.uid, v);
+}
+
+void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
+  if (!sink_ || !ids_) return;
+  std::array<Value, kConnColumns + kIcsnppColumns + 15> v;
+  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  size_t i = kConnColumns + kIcsnppColumns;
+  std::string vendor(cip_vendor_name(r.vendor_id));
+  if (vendor.empty()) vendor = "Unknown Vendor-" + hex(r.vendor_id, 2);  // ICSNPP's &default
+  std::string device(cip_device_type_name(r.device_type));
+  if (device.empty()) device = "Unknown Device-" + hex(r.device_type, 2);
+  const std::string revision = std::to_string(r.revision_major) + "." + std::to_string(r.revision_minor);
+  const std::string status = hex(r.status, 4), serial = hex(r.serial_number, 8), state = hex(r.state, 4);
+  v[i++] = r.correlation;
+  v[i++] = uint64_t{r.encapsulation_version};
+  v[i++] = IpAddr::v4(r.socket_addr);
+  v[i++] = uint64_t{r.socket_port};
+  v[i++] = uint64_t{r.vendor_id};
+  v[i++] = std::string_view(vendor);
+  v[i++] = uint64_t{r.device_type};
+  v[i++] = std::string_view(device);
+  v[i++] = uint64_t{r.product_code};
+  v[i++] = std::string_view(revision);
+  v[i++] = std::string_view(status);
+  v[i++] = std::string_view(serial);
+  v[i++] = std::string_view(reinterpret_cast<const char*>(r.product_name.data()), r.product_name.size());
+  v[i++] = std::string_view(state);
+  sink_->write(ids_[kLogCipIdentity], r.ts_ns, c.uid, v);
+}
+
+}  // namespace ots::enip

@@ -1,0 +1,112 @@
+// The logs the EtherNet/IP and CIP analyzers own: ICSNPP-ENIP's enip.log, cip.log, cip_io.log and
+// cip_identity.log, with the field layouts and value formats of cisagov/icsnpp-enip
+// scripts/icsnpp/enip/main.zeek (the is_orig/source/destination prefix, then packet_correlation_id).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "capture/flow.hpp"
+#include "dissectors/log_fields.hpp"
+#include "output/log_manager.hpp"
+
+namespace ots::enip {
+
+// Order of kEnipModule's DissectorModule::logs, hence of its AnalyzerContext::log_ids.
+enum LogIndex : size_t {
+  kLogEnip,
+  kLogCip,
+  kLogCipIdentity,
+  kLogCount,
+};
+extern const LogSchema* const kLogSchemas[kLogCount];
+
+// kCipIoModule owns cip_io.log alone (a log has one owner: the two modules cannot both declare it).
+enum IoLogIndex : size_t {
+  kLogCipIo,
+  kIoLogCount,
+};
+extern const LogSchema* const kIoLogSchemas[kIoLogCount];
+
+// ICSNPP ties the enip.log row of a message to its cip.log, cip_io.log and cip_identity.log rows with a
+// random 18-hex-digit id; ours is derived from the connection uid and a per-connection counter so a replay
+// writes the same logs.
+struct CorrelationId {
+  char text[18];
+  std::string_view view() const { return {text, sizeof text}; }
+};
+CorrelationId make_correlation_id(const Uid& uid, uint64_t counter);
+
+struct EnipRow {
+  uint64_t ts_ns = 0;
+  bool is_orig = true;
+  std::string_view correlation;
+  uint16_t command = 0;
+  uint16_t length = 0;
+  uint32_t session = 0;
+  uint32_t status = 0;
+  std::span<const uint8_t> sender_context;
+  uint32_t options = 0;
+};
+
+struct CipRow {
+  uint64_t ts_ns = 0;
+  bool is_orig = true;
+  std::string_view correlation;
+  int32_t sequence_count = -1;        // connected (SendUnitData) messages; unset when absent or 0 (ICSNPP)
+  bool response = false;
+  uint8_t service = 0;                // without the reply bit, as ICSNPP writes cip_service_code
+  std::string_view service_name;
+  int32_t status = -1;                // responses
+  int32_t extended_status = -1;
+  int64_t class_id = -1;              // requests
+  int64_t instance_id = -1;
+  int64_t attribute_id = -1;
+};
+
+struct CipIoRow {
+  uint64_t ts_ns = 0;
+  bool is_orig = true;
+  std::string_view correlation;
+  uint32_t connection_id = 0;
+  uint32_t sequence = 0;
+  std::span<const uint8_t> data;
+};
+
+struct IdentityRow {
+  uint64_t ts_ns = 0;
+  bool is_orig = true;
+  std::string_view correlation;
+  uint16_t encapsulation_version = 0;
+  uint32_t socket_addr = 0;  // host order
+  uint16_t socket_port = 0;
+  uint16_t vendor_id = 0;
+  uint16_t device_type = 0;
+  uint16_t product_code = 0;
+  uint8_t revision_major = 0;
+  uint8_t revision_minor = 0;
+  uint16_t status = 0;
+  uint32_t serial_number = 0;
+  std::span<const uint8_t> product_name;
+  uint8_t state = 0;
+};
+
+// Writes records for one connection.
+class LogWriter {
+ public:
+  LogWriter(LogSink* sink, const LogId* ids) : sink_(sink), ids_(ids) {}
+  void enip(const Conn& c, const EnipRow& r);
+  void cip(const Conn& c, const CipRow& r);
+  // Only for kCipIoModule's writer (its log ids are kIoLogSchemas').
+  void cip_io(const Conn& c, const CipIoRow& r);
+  void cip_identity(const Conn& c, const IdentityRow& r);
+
+ private:
+  LogSink* sink_;
+  const LogId* ids_;
+  ConnColumns cols_;
+};
+
+}  // namespace ots::enip
