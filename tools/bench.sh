@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench.sh [CAPTURE] -- throughput and memory of otsensor on one capture, against the libpcap floor.
+#
+# CAPTURE defaults to $OTS_PERF_PCAP or /var/tmp/otsensor-perf.pcap, which is built by
+# ../shared/tools/make-perf-pcap.sh when missing (size: $OTS_PERF_SIZE_MB, default that script's).
+# Builds the release preset, then runs (best of $OTS_BENCH_RUNS, default 3):
+#   otsensor-pcap-floor CAPTURE                                   libpcap with an empty callback
+#   otsensor -r CAPTURE -l TMP -w 1 --stats-json TMP.json         one worker
+#   otsensor -r CAPTURE -l TMP -w 2 --stats-json TMP.json         two workers
+# each under /usr/bin/time -v (peak RSS), and prints a Markdown table for docs/PERFORMANCE.md.
+# Logs and scratch go to a temporary directory outside the repository, removed at exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${OTS_SHARED_DIR:-$ROOT/../shared}
+RUNS=${OTS_BENCH_RUNS:-3}
+PY=/usr/bin/python3
+BUILD="${OTS_BUILD_ROOT:-$ROOT/build}/release"
+
+bash "$ROOT/tools/setup.sh" release >&2
+BIN="$BUILD/otsensor"
+FLOOR="$BUILD/otsensor-pcap-floor"
+[ -x "$BIN" ] || { echo "bench: $BIN was not built" >&2; exit 1; }
+[ -x "$FLOOR" ] || { echo "bench: $FLOOR was not built (is add_subdirectory(tools) in CMakeLists.txt?)" >&2; exit 1; }
+
+CAP=${1:-${OTS_PERF_PCAP:-/var/tmp/otsensor-perf.pcap}}
+if [ ! -f "$CAP" ]; then
+  if [ $# -ge 1 ]; then echo "bench: $CAP not found" >&2; exit 1; fi
+  maker="$SHARED/tools/make-perf-pcap.sh"
+  if [ ! -f "$maker" ]; then
+    echo "bench: no capture at $CAP and ../shared (with tools/make-perf-pcap.sh) is absent." >&2
+    echo "       Give a capture: tools/bench.sh FILE.pcap  (e.g. from tools/gen_pcap.py many-flows)" >&2
+    exit 2
+  fi
+  echo "bench: building the perf capture $CAP with $maker (a few minutes)" >&2
+  bash "$maker" ${OTS_PERF_SIZE_MB:+-s "$OTS_PERF_SIZE_MB"} "$CAP" >&2
+fi
+CAP=$(cd "$(dirname "$CAP")" && pwd)/$(basename "$CAP")
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/otsensor-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cat "$CAP" >/dev/null   # warm the page cache: every run reads from memory
+
+RESULTS="$TMP/results.tsv"   # name, run, exit, time -v output, stats json, floor output
+: >"$RESULTS"
+
+run_one() {  # NAME I CMD...: one timed run; records its files
+  local name=$1 i=$2; shift 2
+  local tv="$TMP/$name.$i.time" out="$TMP/$name.$i.out" js="$TMP/$name.$i.json" rc=0
+  /usr/bin/time -v -o "$tv" "$@" >"$out" 2>"$TMP/$name.$i.err" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "bench: $name run $i failed (exit $rc):" >&2
+    tail -5 "$TMP/$name.$i.err" >&2
+    exit 1
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$i" "$tv" "$out" "$js" >>"$RESULTS"
+}
+
+for i in $(seq 1 "$RUNS"); do
+  echo "bench: floor run $i" >&2
+  run_one floor "$i" "$FLOOR" "$CAP"
+done
+for w in 1 2; do
+  for i in $(seq 1 "$RUNS"); do
+    echo "bench: otsensor -w $w run $i" >&2
+    rm -rf "$TMP/logs"
+    run_one "w$w" "$i" "$BIN" -r "$CAP" -l "$TMP/logs" -w "$w" --stats-json "$TMP/w$w.$i.json"
+  done
+done
+rm -rf "$TMP/logs"
+
+"$PY" - "$RESULTS" "$CAP" "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1)" <<'PYEOF'
+import json, os, re, subprocess, sys, time
+
+results, cap, commit, dirty = sys.argv[1:5]
+
+def time_v(path):
+    """wall seconds and peak RSS (kB) from /usr/bin/time -v."""
+    txt = open(path).read()
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt).group(1))
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", txt)
+    wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return wall, rss
+
+runs = {}
+for line in open(results):
+    name, i, tv, out, js = line.rstrip("\n").split("\t")
+    wall, rss = time_v(tv)
+    r = {"rss_kb": rss, "wall": wall}
+    if name == "floor":
+        f = dict(zip(*[iter(open(out).read().split())] * 2))
+        r.update(packets=int(f["packets"]), seconds=float(f["seconds"]))
+    else:
+        st = json.load(open(js))
+        r.update(packets=int(st["packets"]), seconds=float(st.get("wall_seconds") or wall), stats=st)
+    runs.setdefault(name, []).append(r)
+
+best = {name: min(rs, key=lambda r: r["seconds"]) for name, rs in runs.items()}
+floor_pps = best["floor"]["packets"] / best["floor"]["seconds"]
+
+def lscpu_model():
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal:"))
+size = os.path.getsize(cap)
+n = len(runs["floor"])
+print()
+print("### otsensor benchmark, %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+print()
+print("- capture: `%s` (%.1f MB, %d packets)" % (os.path.basename(cap), size / 1e6, best["floor"]["packets"]))
+print("- machine: %s, %s CPUs, %.1f GiB RAM" % (lscpu_model(), os.cpu_count(), mem_kb / 1048576))
+print("- commit: %s%s; release preset; best of %d runs each" % (commit, " (uncommitted changes)" if dirty else "", n))
+print()
+print("| run | packets | seconds | packets/s | ns/packet | % of floor | peak RSS MB | bytes per flow |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+labels = {"floor": "libpcap floor (empty callback)", "w1": "otsensor -w 1", "w2": "otsensor -w 2"}
+for name in ("floor", "w1", "w2"):
+    if name not in best:
+        continue
+    r = best[name]
+    pps = r["packets"] / r["seconds"] if r["seconds"] > 0 else 0
+    per_flow = "-"
+    st = r.get("stats")
+    if st and st.get("flows_peak"):
+        per_flow = "%.0f" % (st["flow_memory_bytes_peak"] / st["flows_peak"])
+    print("| %s | %d | %.3f | %.0f | %.0f | %.1f%% | %.1f | %s |" % (
+        labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, 100 * pps / floor_pps,
+        r["rss_kb"] / 1024, per_flow))
+st = best.get("w1", {}).get("stats")
+if st:
+    logs = ", ".join("%s %s" % kv for kv in sorted((st.get("logs") or {}).items()))
+    print()
+    print("otsensor -w 1: %s flows created, %s at peak; records: %s" % (
+        st.get("flows_created", "?"), st.get("flows_peak", "?"), logs or "-"))
+PYEOF
