@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "capture/flow.hpp"
@@ -41,6 +42,11 @@ class Analyzer {
  protected:
   Verdict verdict_ = Verdict::Probing;
 };
+
+// Reports a protocol violation on connection `c` (uid and conn id filled) to ctx.weirds, if any.
+// `source` names the dissector in weird.log's source column.
+void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                std::string addl, std::string_view source);
 
 struct DissectorModule {
   Protocol protocol;

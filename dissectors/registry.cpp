@@ -10,6 +10,21 @@ namespace ots {
 static const DissectorModule* const kModules[] = {&kModbusModule, &kDnp3Module, &kEnipModule, &kCipIoModule,
                                                   &kS7commModule, nullptr};
 
+void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                std::string addl, std::string_view source) {
+  if (!ctx.weirds) return;
+  WeirdEvent ev;
+  ev.ts_ns = ts_ns;
+  ev.name = name;
+  ev.addl = std::move(addl);
+  ev.uid = c.uid;
+  ev.id = c.id;
+  ev.has_addrs = true;
+  ev.is_orig = is_orig;
+  ev.source = source;
+  ctx.weirds->weird(ev);
+}
+
 std::span<const DissectorModule* const> dissector_modules() {
   // The sentinel keeps the array non-empty while no module is registered.
   return {kModules, sizeof kModules / sizeof kModules[0] - 1};

@@ -84,17 +84,7 @@ class Dnp3Analyzer final : public Analyzer {
 };
 
 void Dnp3Analyzer::weird(Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  if (!ctx_.weirds) return;
-  WeirdEvent ev;
-  ev.ts_ns = ts;
-  ev.name = name;
-  ev.addl = std::move(addl);
-  ev.uid = c.uid;
-  ev.id = c.id;
-  ev.has_addrs = true;
-  ev.is_orig = is_orig;
-  ev.source = "dnp3";
-  ctx_.weirds->weird(ev);
+  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "dnp3");
 }
 
 void Dnp3Analyzer::write_row(Conn& c, const Dnp3Row& row) {

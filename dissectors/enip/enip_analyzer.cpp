@@ -141,17 +141,7 @@ std::string hex4(uint32_t v) {
 }
 
 void EnipAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  if (!ctx_.weirds) return;
-  WeirdEvent ev;
-  ev.ts_ns = ts;
-  ev.name = name;
-  ev.addl = std::move(addl);
-  ev.uid = c.uid;
-  ev.id = c.id;
-  ev.has_addrs = true;
-  ev.is_orig = is_orig;
-  ev.source = "enip";
-  ctx_.weirds->weird(ev);
+  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "enip");
 }
 
 void EnipAnalyzer::data(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts_ns) {
@@ -886,16 +876,7 @@ class CipIoAnalyzer final : public Analyzer {
   static constexpr uint64_t kRetryNs = 1'000'000'000ull;
 
   void weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name) {
-    if (!ctx_.weirds) return;
-    WeirdEvent ev;
-    ev.ts_ns = ts;
-    ev.name = name;
-    ev.uid = c.uid;
-    ev.id = c.id;
-    ev.has_addrs = true;
-    ev.is_orig = is_orig;
-    ev.source = "cip";
-    ctx_.weirds->weird(ev);
+    conn_weird(ctx_, c, is_orig, ts, name, {}, "cip");
   }
 
   AnalyzerContext ctx_;

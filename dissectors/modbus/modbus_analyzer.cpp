@@ -705,17 +705,7 @@ void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const Mb
 }
 
 void ModbusAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  if (!ctx_.weirds) return;
-  WeirdEvent ev;
-  ev.ts_ns = ts;
-  ev.name = name;
-  ev.addl = std::move(addl);
-  ev.uid = c.uid;
-  ev.id = c.id;
-  ev.has_addrs = true;
-  ev.is_orig = is_orig;
-  ev.source = "modbus";
-  ctx_.weirds->weird(ev);
+  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "modbus");
 }
 
 Pending* ModbusAnalyzer::find(uint16_t tid) {

@@ -920,17 +920,7 @@ PendingJob& S7commAnalyzer::add_job() {
 }
 
 void S7commAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  if (!ctx_.weirds) return;
-  WeirdEvent ev;
-  ev.ts_ns = ts;
-  ev.name = name;
-  ev.addl = std::move(addl);
-  ev.uid = c.uid;
-  ev.id = c.id;
-  ev.has_addrs = true;
-  ev.is_orig = is_orig;
-  ev.source = "s7comm";
-  ctx_.weirds->weird(ev);
+  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "s7comm");
 }
 
 constexpr uint16_t kTcpPorts[] = {102};
