@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "test_support.hpp"
+#include "tests/test_support.hpp"
+#include "tests/tshark_allowlist.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,41 +25,10 @@ namespace {
 
 using Hist = std::map<int, long>;
 
-struct Allowed {
-  std::string protocol, capture, what, why, where;
-  long ours = 0, tshark = 0;
-  bool used = false;
-};
+using Allowed = ots::test::AllowedDiff;
 
-// Entries with protocol enip or cip from tests/tshark_allowlist.yaml (shared with other protocols' checks)
-// and tests/tshark_allowlist_enip.yaml: protocol, capture, what, ours, tshark, why.
 std::vector<Allowed> load_allowlist() {
-  std::vector<Allowed> out;
-  for (const char* name : {"tshark_allowlist.yaml", "tshark_allowlist_enip.yaml"}) {
-    const fs::path p = ots::test::source_dir() / "tests" / name;
-    if (!fs::exists(p)) continue;
-    YAML::Node root = YAML::LoadFile(p.string());
-    if (root.IsMap() && root["entries"]) root = root["entries"];
-    if (!root.IsSequence()) continue;
-    for (size_t i = 0; i < root.size(); ++i) {
-      const YAML::Node e = root[i];
-      if (!e.IsMap() || !e["protocol"]) continue;
-      const std::string proto = e["protocol"].as<std::string>();
-      if (proto != "enip" && proto != "cip") continue;
-      Allowed a;
-      a.protocol = proto;
-      a.where = std::string(name) + " entry " + std::to_string(i + 1);
-      a.capture = e["capture"].as<std::string>();
-      a.what = e["what"].as<std::string>();
-      a.ours = e["ours"].as<long>();
-      a.tshark = e["tshark"].as<long>();
-      a.why = e["why"] ? e["why"].as<std::string>() : std::string();
-      INFO(a.where);
-      REQUIRE_FALSE(a.why.empty());
-      out.push_back(std::move(a));
-    }
-  }
-  return out;
+  return ots::test::load_tshark_allowlist({"enip", "cip"}, "tshark_allowlist_enip.yaml");
 }
 
 // Rows of a TSV log as field maps.

@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "dissectors/modbus/modbus.hpp"
-#include "test_support.hpp"
+#include "tests/test_support.hpp"
+#include "tests/tshark_allowlist.hpp"
 
 namespace fs = std::filesystem;
 
@@ -23,38 +24,10 @@ namespace {
 
 using Hist = std::map<int, long>;
 
-struct Allowed {
-  std::string capture, what, why, where;
-  long ours = 0, tshark = 0;
-  bool used = false;
-};
+using Allowed = ots::test::AllowedDiff;
 
-// Entries with protocol: modbus from tests/tshark_allowlist.yaml (shared with other protocols' checks) and
-// tests/tshark_allowlist_modbus.yaml. Fields: protocol, capture, what ("func_code N"), ours, tshark, why.
 std::vector<Allowed> load_allowlist() {
-  std::vector<Allowed> out;
-  for (const char* name : {"tshark_allowlist.yaml", "tshark_allowlist_modbus.yaml"}) {
-    const fs::path p = ots::test::source_dir() / "tests" / name;
-    if (!fs::exists(p)) continue;
-    YAML::Node root = YAML::LoadFile(p.string());
-    if (root.IsMap() && root["entries"]) root = root["entries"];
-    if (!root.IsSequence()) continue;
-    size_t i = 0;
-    for (const auto& e : root) {
-      ++i;
-      if (!e.IsMap() || !e["protocol"] || e["protocol"].as<std::string>() != "modbus") continue;
-      Allowed a;
-      a.where = std::string(name) + " entry " + std::to_string(i);
-      a.capture = e["capture"].as<std::string>();
-      a.what = e["what"].as<std::string>();
-      a.ours = e["ours"].as<long>();
-      a.tshark = e["tshark"].as<long>();
-      a.why = e["why"].as<std::string>();
-      REQUIRE_FALSE(a.why.empty());
-      out.push_back(a);
-    }
-  }
-  return out;
+  return ots::test::load_tshark_allowlist({"modbus"}, "tshark_allowlist_modbus.yaml");
 }
 
 // Zeek's func column back to the raw function byte: "<NAME>_EXCEPTION" and a set exception column carry

@@ -17,7 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "test_support.hpp"
+#include "tests/test_support.hpp"
+#include "tests/tshark_allowlist.hpp"
 
 namespace fs = std::filesystem;
 
@@ -27,39 +28,10 @@ namespace {
 // "u:4:4:1" for a userdata type / group / sub-function, "z:0x0011" for an SZL id.
 using Hist = std::map<std::string, long>;
 
-struct Allowed {
-  std::string capture, what, why, where;
-  long ours = 0, tshark = 0;
-  bool used = false;
-};
+using Allowed = ots::test::AllowedDiff;
 
-// Entries with protocol: s7comm from tests/tshark_allowlist.yaml (shared with other protocols' checks) and,
-// tests/tshark_allowlist_s7comm.yaml. Fields: protocol, capture, what ("rosctr N", "func R:0xNN",
-// "userdata T:G:S", "szl_id 0xNNNN" or "s7comm_plus rows"), ours, tshark, why.
 std::vector<Allowed> load_allowlist() {
-  std::vector<Allowed> out;
-  for (const char* name : {"tshark_allowlist.yaml", "tshark_allowlist_s7comm.yaml"}) {
-    const fs::path p = ots::test::source_dir() / "tests" / name;
-    if (!fs::exists(p)) continue;
-    YAML::Node root = YAML::LoadFile(p.string());
-    if (root.IsMap() && root["entries"]) root = root["entries"];
-    if (!root.IsSequence()) continue;
-    size_t i = 0;
-    for (const auto& e : root) {
-      ++i;
-      if (!e.IsMap() || !e["protocol"] || e["protocol"].as<std::string>() != "s7comm") continue;
-      Allowed a;
-      a.where = std::string(name) + " entry " + std::to_string(i);
-      a.capture = e["capture"].as<std::string>();
-      a.what = e["what"].as<std::string>();
-      a.ours = e["ours"].as<long>();
-      a.tshark = e["tshark"].as<long>();
-      a.why = e["why"].as<std::string>();
-      REQUIRE_FALSE(a.why.empty());
-      out.push_back(a);
-    }
-  }
-  return out;
+  return ots::test::load_tshark_allowlist({"s7comm"}, "tshark_allowlist_s7comm.yaml");
 }
 
 std::vector<std::string> split_tab(const std::string& l) {
