@@ -440,7 +440,7 @@ TEST_CASE("log manager creates its directory and refuses one it cannot write", "
 TEST_CASE("log manager TSV files pass the parity tool's header check", "[logwriter]") {
   const auto recs = make_records(10, 5);
   run_manager("logmgr_parity", recs, 1, 256u << 20);
-  const auto file = ots::test::binary_dir() / "test-scratch" / "logmgr_parity" / "test.log";
+  const auto file = ots::test::scratch_root() / "logmgr_parity" / "test.log";
   CHECK(header_problems(slurp(file)).empty());
   const auto tool = ots::test::shared_dir() / "tools" / "parity" / "zeeklog.py";
   if (ots::test::shared_dir().empty() || !fs::exists(tool) || !fs::exists("/usr/bin/python3")) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace ots::test {
@@ -35,9 +36,28 @@ inline std::filesystem::path require_shared() {
   return p;
 }
 
-// A fresh, empty directory for one test's output under the build tree.
+// A fresh, empty directory for one test's output under the build tree. CTest runs every test case in
+// its own process, in parallel, so the directory is per process (test-scratch/<pid>/<name>): two
+// processes that ask for the same name must not delete each other's files. Directories of processes
+// that have ended are removed on the way.
+inline std::filesystem::path scratch_root() {
+  namespace fs = std::filesystem;
+  static const fs::path root = [] {
+    const fs::path base = binary_dir() / "test-scratch";
+    std::error_code ec;
+    fs::create_directories(base, ec);
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.empty() || !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+      if (!fs::exists(fs::path("/proc") / n)) fs::remove_all(e.path(), ec);
+    }
+    return base / std::to_string(::getpid());
+  }();
+  return root;
+}
+
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  auto p = binary_dir() / "test-scratch" / name;
+  auto p = scratch_root() / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;
