@@ -27,12 +27,12 @@ bool IpAddr::parse(const std::string& text, IpAddr& out) {
   return false;
 }
 
-std::string Uid::to_string() const {
+UidText Uid::text() const {
   static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   // 96 bits in base62 (at most 17 digits), by long division of the three 32-bit limbs; Zeek writes
   // the digits after a one-letter prefix.
   uint32_t limbs[3] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), lo};
-  char tmp[24];
+  char tmp[18];
   int n = 0;
   do {
     uint64_t rem = 0;
@@ -43,10 +43,13 @@ std::string Uid::to_string() const {
     }
     tmp[n++] = kDigits[rem];
   } while (limbs[0] != 0 || limbs[1] != 0 || limbs[2] != 0);
-  std::string s = "C";
-  while (n > 0) s.push_back(tmp[--n]);
-  return s;
+  UidText t;
+  t.buf[t.len++] = 'C';
+  while (n > 0) t.buf[t.len++] = tmp[--n];
+  return t;
 }
+
+std::string Uid::to_string() const { return std::string(text().view()); }
 
 const char* transport_name(Transport t) {
   switch (t) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace ots {
 
@@ -63,11 +64,19 @@ struct ConnId {
 
 // A connection's uid as Zeek shows it: "C" followed by base62 of 96 bits. Ours is a hash of the
 // connection's 5-tuple and first packet time, so a replay gives the same uids whatever the worker count.
+// A uid's text without allocating: "C" and at most 17 base62 digits.
+struct UidText {
+  char buf[19] = {};
+  uint8_t len = 0;
+  std::string_view view() const { return {buf, len}; }
+};
+
 struct Uid {
   uint64_t hi = 0;
   uint32_t lo = 0;
   bool is_set() const { return hi != 0 || lo != 0; }
-  std::string to_string() const;  // "C" + base62, like Zeek's
+  UidText text() const;           // "C" + base62, like Zeek's
+  std::string to_string() const;  // the same, as a string
   auto operator<=>(const Uid&) const = default;
 };
 

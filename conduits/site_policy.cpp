@@ -118,10 +118,11 @@ FlowPolicy SitePolicy::classify(const IpAddr& orig_h, const IpAddr& resp_h, Tran
   // Broadcast and multicast are checked only for an unknown source (above).
   if (fp.to_broadcast || fp.zone_orig < 0) return fp;
 
-  // 2. Inside one zone: the site default, and no operation policy.
+  // 2. Inside one zone: the zone's intra_zone (the site default unless it has its own), and no
+  // operation policy.
   if (fp.zone_orig == fp.zone_resp) {
-    fp.verdict = model_.defaults.intra_zone == IntraZonePolicy::Allow ? FlowVerdict::IntraZone
-                                                                      : FlowVerdict::IntraZoneDenied;
+    fp.verdict = model_.zones[size_t(fp.zone_orig)].intra_zone == IntraZonePolicy::Allow ? FlowVerdict::IntraZone
+                                                                                          : FlowVerdict::IntraZoneDenied;
     return fp;
   }
   // 3. A conduit joining the two zones.

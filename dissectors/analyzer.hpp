@@ -9,6 +9,7 @@
 
 #include "capture/flow.hpp"
 #include "capture/weird.hpp"
+#include "dissectors/identity.hpp"
 #include "dissectors/operation.hpp"
 #include "output/log_manager.hpp"
 
@@ -20,6 +21,7 @@ struct AnalyzerContext {
   WeirdSink* weirds = nullptr;
   OperationSink* ops = nullptr;
   const LogId* log_ids = nullptr;  // the module's logs, in the order of DissectorModule::logs
+  IdentitySink* identities = nullptr;  // device identification the protocol carries (asset inventory)
 };
 
 // One connection's protocol state. Fed in-order bytes per direction (TCP reassembled; UDP datagrams).

@@ -1,5 +1,7 @@
 #include "dissectors/log_fields.hpp"
 
+#include <algorithm>
+
 namespace ots {
 
 std::vector<FieldDef> conn_fields(std::initializer_list<FieldDef> own) {
@@ -21,9 +23,12 @@ std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own) {
 }
 
 void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
-  uid = c.uid.to_string();
+  if (uid.len == 0 || for_uid != c.uid) {
+    uid = c.uid.text();
+    for_uid = c.uid;
+  }
   out[0] = ts_ns;
-  out[1] = std::string_view(uid);
+  out[1] = uid.view();
   out[2] = c.id.orig_h;
   out[3] = uint64_t{c.id.orig_p};
   out[4] = c.id.resp_h;
@@ -38,6 +43,18 @@ void ConnColumns::fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value
   out[8] = uint64_t{is_orig ? c.id.orig_p : c.id.resp_p};
   out[9] = is_orig ? c.id.resp_h : c.id.orig_h;
   out[10] = uint64_t{is_orig ? c.id.resp_p : c.id.orig_p};
+}
+
+HexText hex_text(uint64_t v, int width) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const int significant = v == 0 ? 1 : (67 - __builtin_clzll(v)) / 4;  // hex digits of v
+  const int digits = std::clamp(std::max(significant, width), 1, 16);
+  HexText t;
+  t.buf[0] = '0';
+  t.buf[1] = 'x';
+  for (int i = 0; i < digits; ++i) t.buf[2 + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xF];
+  t.len = static_cast<uint8_t>(2 + digits);
+  return t;
 }
 
 }  // namespace ots

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/flow.hpp"
@@ -19,11 +20,22 @@ inline constexpr size_t kIcsnppColumns = 5;
 std::vector<FieldDef> conn_fields(std::initializer_list<FieldDef> own);
 std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own);
 
-// Fills the shared columns of one record. `uid` must outlive the write (it is viewed, not copied).
+// Fills the shared columns of one record; the values view this object, which must outlive the write.
+// The uid's text is computed once per connection (it was the costliest column of every row).
 struct ConnColumns {
-  std::string uid;
+  Uid for_uid;
+  UidText uid;
   void fill(const Conn& c, uint64_t ts_ns, Value* out);                  // kConnColumns values
   void fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out);  // kConnColumns + kIcsnppColumns
 };
+
+// "0x" and `width` or more lowercase hex digits (ICSNPP's fmt("0x%02x")), without printf or allocation.
+struct HexText {
+  char buf[20] = {};
+  uint8_t len = 0;
+  std::string_view view() const { return {buf, len}; }
+  operator std::string_view() const { return view(); }
+};
+HexText hex_text(uint64_t v, int width);
 
 }  // namespace ots

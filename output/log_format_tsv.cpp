@@ -1,5 +1,6 @@
 // Zeek's ASCII writer (src/logging/writers/ascii/Ascii.cc) with its default options, and the value rules of
 // its formatter (src/threading/formatters/Ascii.cc) and ODesc escaping (src/Desc.cc) with enable_utf_8=T.
+#include <array>
 #include <ctime>
 
 #include "output/log_format.hpp"
@@ -17,11 +18,19 @@ using text::append_hex_escape;
 void append_escaped(std::string& out, std::string_view s, bool in_container) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
+  // Bit 0: passes as is in a plain field; bit 1: passes as is inside a set or vector. One table lookup
+  // per byte instead of four comparisons: string columns are most of every log's bytes.
+  static constexpr auto kPass = [] {
+    std::array<uint8_t, 256> t{};
+    for (unsigned c = 0x20; c < 0x7f; ++c) t[c] = c == '\\' ? 0 : c == ',' ? 1 : 3;
+    return t;
+  }();
+  const uint8_t want = in_container ? 2 : 1;
   size_t run = 0;
   size_t i = 0;
   while (i < n) {
     const unsigned c = p[i];
-    if (c >= 0x20 && c < 0x7f && c != '\\' && !(in_container && c == ',')) {
+    if (kPass[c] & want) {
       ++i;
       continue;
     }

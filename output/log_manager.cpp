@@ -27,7 +27,8 @@ namespace {
 struct Entry {
   uint64_t ts_ns;
   uint64_t uid_hi;
-  size_t off;
+  uint64_t seq;   // the sink's record counter: the write order
+  uint32_t off;   // a sink's buffer of one log stays under kMaxSinkBytes
   uint32_t uid_lo;
   uint32_t len;
 };
@@ -53,7 +54,7 @@ void for_each_record(const std::vector<Batch>& batches, auto&& fn) {
   for (const Batch& b : batches) {
     for (const auto& [id, buf] : b.logs) {
       for (const Entry& e : buf.entries) {
-        fn(RecordRef{e.ts_ns, e.uid_hi, buf.bytes.data() + e.off, e.uid_lo, e.len, id});
+        fn(RecordRef{e.ts_ns, e.uid_hi, e.seq, buf.bytes.data() + e.off, e.uid_lo, e.len, id});
       }
     }
   }
@@ -91,6 +92,8 @@ struct SharedLogState {
   std::mutex mu;  // guards everything below
   std::condition_variable spills_done;
   std::vector<const LogSchema*> schemas;  // by LogId
+  std::vector<char> enabled;              // by LogId
+  std::vector<std::string> only;          // Options::only
   std::vector<Batch> pending;
   size_t pending_bytes = 0;
   std::vector<std::string> runs;
@@ -167,6 +170,7 @@ class Sink final : public LogSink {
       // An unregistered log is the caller's bug; the packet path drops the record rather than throw.
       if (log >= schemas_.size()) return;
     }
+    if (!enabled_[log]) return;
     LogBuffer& b = logs_[log];
     if (const size_t want = std::min(kSinkReserve, sh_->sink_limit); b.bytes.capacity() < want) b.bytes.reserve(want);
     const size_t off = b.bytes.size();
@@ -176,7 +180,7 @@ class Sink final : public LogSink {
       format_tsv(*schemas_[log], values, b.bytes);
     }
     const size_t len = b.bytes.size() - off;
-    b.entries.push_back(Entry{ts_ns, uid.hi, off, uid.lo, static_cast<uint32_t>(len)});
+    b.entries.push_back(Entry{ts_ns, uid.hi, seq_++, static_cast<uint32_t>(off), uid.lo, static_cast<uint32_t>(len)});
     bytes_ += len + sizeof(Entry);
     if (bytes_ >= sh_->sink_limit) handoff();
   }
@@ -199,17 +203,22 @@ class Sink final : public LogSink {
     return sh_->handoff_gen.load(std::memory_order_relaxed) != seen_gen_;
   }
 
+  bool enabled(LogId log) const override { return log < enabled_.size() && enabled_[log]; }
+
  private:
   void refresh_schemas() {
     std::lock_guard lk(sh_->mu);
     schemas_ = sh_->schemas;
+    enabled_ = sh_->enabled;
     if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
   }
 
   std::shared_ptr<SharedLogState> sh_;
   std::vector<const LogSchema*> schemas_;  // a copy: add() may grow the manager's while we write
+  std::vector<char> enabled_;              // a copy, as schemas_
   std::vector<LogBuffer> logs_;            // by LogId
   size_t bytes_ = 0;
+  uint64_t seq_ = 0;
   uint64_t seen_gen_ = 0;
 };
 
@@ -430,6 +439,7 @@ LogManager::LogManager(Options opts) : impl_(std::make_unique<Impl>()) {
   ::unlink(probe.c_str());
 
   sh->json = opts.json;
+  sh->only = opts.only;
   sh->spill_bytes = std::max<size_t>(opts.spill_bytes, 1);
   sh->sink_limit = std::clamp<size_t>(sh->spill_bytes / 8, 1, kMaxSinkBytes);
   impl_->sh = std::move(sh);
@@ -449,7 +459,14 @@ LogId LogManager::add(const LogSchema& schema) {
   auto& schemas = impl_->sh->schemas;
   if (schemas.size() > 0xffff) throw std::length_error("too many logs");
   schemas.push_back(&schema);
+  const auto& only = impl_->sh->only;
+  impl_->sh->enabled.push_back(only.empty() || std::find(only.begin(), only.end(), schema.path) != only.end());
   return static_cast<LogId>(schemas.size() - 1);
+}
+
+bool LogManager::enabled(LogId log) const {
+  std::lock_guard lk(impl_->sh->mu);
+  return log < impl_->sh->enabled.size() && impl_->sh->enabled[log];
 }
 
 std::unique_ptr<LogSink> LogManager::make_sink() { return std::make_unique<Sink>(impl_->sh); }

@@ -27,6 +27,9 @@ class LogSink {
   // wants_handoff() says the manager is about to flush, and at the end of their run.
   virtual void handoff() = 0;
   virtual bool wants_handoff() const = 0;
+  // False for a log the run does not write (LogManager::Options::only): callers may skip building the
+  // record. write() drops such records anyway.
+  virtual bool enabled(LogId /*log*/) const { return true; }
 };
 
 class LogManager {
@@ -35,6 +38,9 @@ class LogManager {
     std::string dir;                  // created if missing
     bool json = false;                // JSON lines instead of TSV
     size_t spill_bytes = 256u << 20;  // buffered record bytes above which sorted runs spill to disk
+    // When not empty, only the logs with these paths ("conn", "notice") are written; records of the
+    // others are dropped in the sink, before they are formatted.
+    std::vector<std::string> only = {};
   };
 
   // Throws std::runtime_error with a one-line reason when the directory cannot be created or written.
@@ -45,6 +51,7 @@ class LogManager {
 
   // Registers a log before any sink writes to it. The schema must outlive the manager.
   LogId add(const LogSchema& schema);
+  bool enabled(LogId log) const;
 
   std::unique_ptr<LogSink> make_sink();
 

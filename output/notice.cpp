@@ -72,7 +72,7 @@ const LogSchema& notice_schema() {
 NoticeWriter::NoticeWriter(LogSink& sink, LogId log, uint64_t suppress_ns, NoticeForwarder* forwarder)
     : sink_(sink), log_(log), suppress_ns_(suppress_ns), forwarder_(forwarder) {}
 
-uint64_t NoticeWriter::key_of(const Notice& n) {
+uint64_t notice_key(const Notice& n) {
   uint64_t h = mix_bytes(0, n.note.data(), n.note.size());
   if (n.has_src) h = mix_bytes(h, n.src.bytes.data(), 16);
   if (n.has_dst) h = mix_bytes(h, n.dst.bytes.data(), 16);
@@ -82,13 +82,13 @@ uint64_t NoticeWriter::key_of(const Notice& n) {
   return mix(h, n.rule_id);
 }
 
-void NoticeWriter::raise(const Notice& n) {
+void NoticeWriter::raise(const Notice& n, uint64_t k) {
+  raise_forwarder_notices();
   ++raised_;
   if (suppress_ns_ == 0) {
     write(n, 0, false);
     return;
   }
-  const uint64_t k = key_of(n);
   auto it = windows_.find(k);
   if (it != windows_.end() && n.ts_ns < it->second.until_ns) {
     ++it->second.suppressed;
@@ -103,6 +103,7 @@ void NoticeWriter::raise(const Notice& n) {
 }
 
 void NoticeWriter::advance(uint64_t now_ns) {
+  raise_forwarder_notices();
   // Windows are swept at most once a second of packet time: a window closes a little late, never early.
   if (windows_.empty() || now_ns < next_sweep_ns_) return;
   next_sweep_ns_ = now_ns + 1'000'000'000ull;
@@ -120,6 +121,7 @@ void NoticeWriter::advance(uint64_t now_ns) {
 }
 
 void NoticeWriter::flush() {
+  raise_forwarder_notices();
   std::vector<std::pair<uint64_t, uint64_t>> open;
   for (const auto& [k, w] : windows_) {
     if (w.suppressed) open.emplace_back(w.until_ns, k);
@@ -132,30 +134,21 @@ void NoticeWriter::flush() {
   windows_.clear();
 }
 
-void NoticeWriter::write(const Notice& n, uint64_t count, bool summary) {
-  ++written_;
-  const std::string uid = n.uid.is_set() ? n.uid.to_string() : std::string();
+void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, NoticeRecord& r) {
   static constexpr std::string_view kSeverity[] = {"", "low", "medium", "high", "critical"};
   static constexpr std::string_view kActions[] = {"Notice::ACTION_LOG"};
-  std::string msg;
-  if (summary) {
-    // The summary of a closed window: the first notice's text, and how many identical ones followed.
-    msg = n.msg + " (" + std::to_string(count) + " identical notice" + (count == 1 ? "" : "s") +
-          " suppressed in the window)";
-  }
-  std::string mitre_storage = n.mitre;
-  std::vector<std::string_view> mitre;
-  for (size_t pos = 0; !mitre_storage.empty() && pos <= mitre_storage.size();) {
-    const size_t comma = mitre_storage.find(',', pos);
-    const size_t end = comma == std::string::npos ? mitre_storage.size() : comma;
-    mitre.emplace_back(std::string_view(mitre_storage).substr(pos, end - pos));
+  r.uid = n.uid.is_set() ? n.uid.to_string() : std::string();
+  r.mitre.clear();
+  const std::string_view mitre = n.mitre;
+  for (size_t pos = 0; !mitre.empty() && pos <= mitre.size();) {
+    const size_t comma = mitre.find(',', pos);
+    const size_t end = comma == std::string_view::npos ? mitre.size() : comma;
+    r.mitre.emplace_back(mitre.substr(pos, end - pos));
     pos = end + 1;
   }
-  // A summary is stamped when its window closed.
-  const uint64_t ts = summary ? n.ts_ns + suppress_ns_ : n.ts_ns;
-  std::array<Value, 31> v = {
-      Value{ts},
-      uid.empty() ? Value{Unset{}} : Value{std::string_view(uid)},
+  r.values = {
+      Value{n.ts_ns},
+      r.uid.empty() ? Value{Unset{}} : Value{std::string_view(r.uid)},
       n.has_conn ? Value{n.id.orig_h} : Value{Unset{}},
       n.has_conn ? Value{uint64_t{n.id.orig_p}} : Value{Unset{}},
       n.has_conn ? Value{n.id.resp_h} : Value{Unset{}},
@@ -165,16 +158,16 @@ void NoticeWriter::write(const Notice& n, uint64_t count, bool summary) {
       Value{Unset{}},
       n.has_conn ? Value{std::string_view(transport_name(n.id.proto))} : Value{Unset{}},
       Value{n.note},
-      Value{std::string_view(summary ? msg : n.msg)},
+      Value{std::string_view(n.msg)},
       opt(n.sub),
       n.has_src ? Value{n.src} : Value{Unset{}},
       n.has_dst ? Value{n.dst} : Value{Unset{}},
       n.has_p ? Value{uint64_t{n.p}} : Value{Unset{}},
-      summary ? Value{count} : Value{Unset{}},
+      count ? Value{count} : Value{Unset{}},
       Value{std::string_view("otsensor")},
       Value{std::span<const std::string_view>(kActions)},
       Value{Unset{}},
-      suppress_ns_ ? Value{static_cast<int64_t>(suppress_ns_)} : Value{Unset{}},
+      suppress_ns ? Value{static_cast<int64_t>(suppress_ns)} : Value{Unset{}},
       Value{kSeverity[static_cast<int>(n.severity)]},
       opt(n.zone_orig),
       opt(n.zone_resp),
@@ -184,10 +177,35 @@ void NoticeWriter::write(const Notice& n, uint64_t count, bool summary) {
       opt(n.device_id),
       opt(n.verdict),
       n.rule_id ? Value{n.rule_id} : Value{Unset{}},
-      mitre.empty() ? Value{Unset{}} : Value{std::span<const std::string_view>(mitre)},
+      r.mitre.empty() ? Value{Unset{}} : Value{std::span<const std::string_view>(r.mitre)},
   };
-  sink_.write(log_, ts, n.uid, v);
-  if (forwarder_) forwarder_->forward(n, count);
+}
+
+void NoticeWriter::write(const Notice& first, uint64_t count, bool summary) {
+  ++written_;
+  const Notice* n = &first;
+  Notice s;
+  if (summary) {
+    // The summary of a closed window: the first notice's text and how many identical ones followed,
+    // stamped when the window closed.
+    s = first;
+    s.ts_ns = first.ts_ns + suppress_ns_;
+    s.msg = first.msg + " (" + std::to_string(count) + " identical notice" + (count == 1 ? "" : "s") +
+            " suppressed in the window)";
+    n = &s;
+  }
+  NoticeRecord rec;
+  make_notice_record(*n, summary ? count : 0, suppress_ns_, rec);
+  sink_.write(log_, n->ts_ns, n->uid, rec.values);
+  // The forwarders get the notice as written: a summary with its own time and text.
+  if (forwarder_) forwarder_->forward(*n, count);
+}
+
+void NoticeWriter::raise_forwarder_notices() {
+  if (!forwarder_ || in_forwarder_notices_) return;
+  in_forwarder_notices_ = true;
+  for (Notice x; forwarder_->take_notice(x); x = Notice{}) raise(x);
+  in_forwarder_notices_ = false;
 }
 
 }  // namespace ots

@@ -3,11 +3,13 @@
 // forwarded to the SIEM outputs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "capture/net_types.hpp"
 #include "output/log_manager.hpp"
@@ -40,20 +42,41 @@ struct Notice {
 
 const LogSchema& notice_schema();
 
-// Where notices go besides notice.log (the SIEM forwarders). Called on the worker's thread.
+// Where notices go besides notice.log (the SIEM forwarders). Called on the notice stage's thread
+// (sensor/notice_stage.hpp), in notice.log's order of decision, after suppression.
 class NoticeForwarder {
  public:
   virtual ~NoticeForwarder() = default;
   virtual void forward(const Notice& n, uint64_t suppressed_count) = 0;
+  // Notices about the forwarder itself (a SIEM output whose spool overflowed): the writer raises them like
+  // any other before it handles its next notice, tick or flush. Default: none.
+  virtual bool take_notice(Notice& out) {
+    (void)out;
+    return false;
+  }
 };
 
-// Per worker. Suppression: a notice identical to one written within `suppress_ns` (same note, hosts,
-// conduit, operation, device) is counted, not written; when the window closes, one record with the
-// count in `n` reports what was suppressed, as Zeek's suppression summarises.
+// One notice.log record as NoticeWriter writes it. `n` as written (a summary's ts and msg are the
+// summary's), `count` its n column (0: unset). The values point into `n` and into the record.
+struct NoticeRecord {
+  std::array<Value, 31> values;
+  std::string uid;
+  std::vector<std::string_view> mitre;
+};
+void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, NoticeRecord& out);
+
+// What makes two notices identical for suppression: note, hosts, conduit, operation, device, rule.
+uint64_t notice_key(const Notice& n);
+
+// One for the whole run (the notice stage feeds it the workers' notices in one order). Suppression: a
+// notice identical to one written within `suppress_ns` (same notice_key) is counted, not written; when
+// the window closes, one record with the count in `n` reports what was suppressed, as Zeek's
+// suppression summarises.
 class NoticeWriter {
  public:
   NoticeWriter(LogSink& sink, LogId log, uint64_t suppress_ns, NoticeForwarder* forwarder = nullptr);
-  void raise(const Notice& n);
+  void raise(const Notice& n) { raise(n, notice_key(n)); }
+  void raise(const Notice& n, uint64_t key);  // key: notice_key(n), computed by the caller
   // Packet time moved: close suppression windows that ended.
   void advance(uint64_t now_ns);
   // End of input: report what is still being suppressed.
@@ -69,7 +92,7 @@ class NoticeWriter {
     Notice first;  // what the summary repeats
   };
   void write(const Notice& n, uint64_t count, bool summary);
-  static uint64_t key_of(const Notice& n);
+  void raise_forwarder_notices();
 
   LogSink& sink_;
   LogId log_;
@@ -78,6 +101,7 @@ class NoticeWriter {
   std::unordered_map<uint64_t, Window> windows_;
   uint64_t next_sweep_ns_ = 0;
   uint64_t raised_ = 0, written_ = 0;
+  bool in_forwarder_notices_ = false;
 };
 
 }  // namespace ots

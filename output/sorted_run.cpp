@@ -20,12 +20,13 @@ constexpr size_t kReadChunk = 256u << 10;
 struct RunHeader {
   uint64_t ts_ns;
   uint64_t uid_hi;
+  uint64_t seq;
   uint32_t uid_lo;
   uint32_t len;
   uint16_t log;
   uint8_t pad[6];
 };
-static_assert(sizeof(RunHeader) == 32);
+static_assert(sizeof(RunHeader) == 40);
 
 bool write_all(int fd, const char* p, size_t n, int& err) {
   while (n > 0) {
@@ -68,6 +69,7 @@ bool RunWriter::add(const RecordRef& r) {
   RunHeader h{};
   h.ts_ns = r.ts_ns;
   h.uid_hi = r.uid_hi;
+  h.seq = r.seq;
   h.uid_lo = r.uid_lo;
   h.len = r.len;
   h.log = r.log;
@@ -124,6 +126,7 @@ bool RunReader::next() {
   if (h.len > 0 && !read_exact(line_.data(), h.len)) throw std::runtime_error("spill file " + path_ + " is truncated");
   cur_.ts_ns = h.ts_ns;
   cur_.uid_hi = h.uid_hi;
+  cur_.seq = h.seq;
   cur_.uid_lo = h.uid_lo;
   cur_.len = h.len;
   cur_.log = h.log;

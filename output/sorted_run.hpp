@@ -16,18 +16,23 @@ namespace ots {
 struct RecordRef {
   uint64_t ts_ns = 0;
   uint64_t uid_hi = 0;
+  uint64_t seq = 0;  // the writing sink's record counter
   const char* line = nullptr;
   uint32_t uid_lo = 0;
   uint32_t len = 0;
   LogId log = 0;
 };
 
-// Log order: time, then uid (unset first, as Uid's operator<=>), then the line's bytes, so that equal
-// input gives equal files whichever worker wrote which record.
+// Log order: time, then uid (unset first, as Uid's operator<=>); records of one connection at one time in
+// the order they were written (a CIP Multiple Service Packet's services in wire order): one worker writes
+// every record of a connection, in the same order whatever the number of workers. Records without a
+// uid (and any tie left) go by the line's bytes, so equal input gives equal files whichever worker
+// wrote which record.
 inline bool record_less(const RecordRef& a, const RecordRef& b) {
   if (a.ts_ns != b.ts_ns) return a.ts_ns < b.ts_ns;
   if (a.uid_hi != b.uid_hi) return a.uid_hi < b.uid_hi;
   if (a.uid_lo != b.uid_lo) return a.uid_lo < b.uid_lo;
+  if ((a.uid_hi | a.uid_lo) != 0 && a.seq != b.seq) return a.seq < b.seq;
   const int c = std::memcmp(a.line, b.line, a.len < b.len ? a.len : b.len);
   if (c != 0) return c < 0;
   return a.len < b.len;

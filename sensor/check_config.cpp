@@ -54,14 +54,14 @@ void print_model(const std::string& path, const SitePolicy& policy, std::FILE* o
   size_t w = 4;
   for (const Zone& z : m.zones) w = std::max(w, z.name.size());
   fmt::print(out, "\nzones: {}\n", m.zones.size());
-  fmt::print(out, "  {:<{}}  SL  ATTESTATION  HARDWARE_ROOT  VLANS  NETWORKS\n", "NAME", w);
+  fmt::print(out, "  {:<{}}  SL  ATTESTATION  HARDWARE_ROOT  INTRA_ZONE  VLANS  NETWORKS\n", "NAME", w);
   for (const Zone& z : m.zones) {
     std::vector<std::string> nets, vlans;
     for (const Cidr& c : z.networks) nets.push_back(c.to_string());
     for (const uint16_t v : z.vlans) vlans.push_back(std::to_string(v));
-    fmt::print(out, "  {:<{}}  {:>2}  {:<11}  {:<13}  {:<5}  {}\n", z.name, w, z.security_level,
+    fmt::print(out, "  {:<{}}  {:>2}  {:<11}  {:<13}  {:<10}  {:<5}  {}\n", z.name, w, z.security_level,
                z.require_attestation ? "required" : "no", z.require_hardware_root ? "required" : "no",
-               vlans.empty() ? std::string("any") : join(vlans, ","), join(nets, " "));
+               z.intra_zone == IntraZonePolicy::Allow ? "allow" : "deny", vlans.empty() ? std::string("any") : join(vlans, ","), join(nets, " "));
   }
   fmt::print(out, "\nconduits: {}\n", policy.conduits().size());
   for (const Conduit& c : policy.conduits()) {
@@ -71,13 +71,30 @@ void print_model(const std::string& path, const SitePolicy& policy, std::FILE* o
   }
 }
 
+void print_attestation(const attest::AttestationConfig& a, std::FILE* out) {
+  if (!a.present) return;
+  fmt::print(out, "\nattestation: port {}/udp, stale_after_s {}, max_clock_skew_s {}, clone_window_s {}, "
+                  "unattested_grace_s {}\n",
+             a.port, static_cast<double>(a.stale_after_ns) / 1e9, static_cast<double>(a.max_clock_skew_ns) / 1e9,
+             static_cast<double>(a.clone_window_ns) / 1e9, static_cast<double>(a.unattested_grace_ns) / 1e9);
+  for (const attest::TrustAnchor& t : a.trust_anchors)
+    fmt::print(out, "  trust anchor {}: key id {}\n", t.name, attest::to_hex(t.key_id.bytes));
+  for (const auto& [version, digests] : a.golden_firmware)
+    fmt::print(out, "  golden firmware {}: {} digest{}\n", version, digests.size(), digests.size() == 1 ? "" : "s");
+}
+
 }  // namespace
 
 bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& sensor,
-                    std::vector<std::string>& errors) {
+                    std::vector<std::string>& errors, attest::AttestationConfig* attestation,
+                    SyslogSection* syslog) {
   std::vector<std::string> found;
   load_site_policy(path, policy, found);
   load_sensor_section(path, sensor, found);
+  attest::AttestationConfig unused;
+  attest::load_attestation_config(path, attestation ? *attestation : unused, found);
+  SyslogSection no_syslog;
+  load_syslog_section(path, syslog ? *syslog : no_syslog, found);
   // Both loaders check the top level; keep one of each message, then order by position.
   std::vector<std::string> unique;
   std::set<std::string> seen;
@@ -91,14 +108,21 @@ bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& 
 int check_config(const std::string& path, std::FILE* out, std::FILE* err) {
   SitePolicy policy;
   SensorSection sensor;
+  attest::AttestationConfig attestation;
+  SyslogSection syslog;
   std::vector<std::string> errors;
-  if (!load_site_file(path, policy, sensor, errors)) {
+  if (!load_site_file(path, policy, sensor, errors, &attestation, &syslog)) {
     for (const auto& e : errors) fmt::print(err, "{}\n", e);
     fmt::print(err, "otsensor: error: invalid site model {} ({} problem{})\n", path, errors.size(),
                errors.size() == 1 ? "" : "s");
     return 2;
   }
   print_model(path, policy, out);
+  print_attestation(attestation, out);
+  if (!syslog.destinations.empty()) {
+    fmt::print(out, "\nsyslog outputs: {}\n", syslog.destinations.size());
+    for (const SyslogDestination& d : syslog.destinations) fmt::print(out, "  {}: {}\n", d.name, describe(d));
+  }
   return 0;
 }
 

@@ -44,6 +44,7 @@ LogSchema make_conn_schema(std::string_view path) {
 
 // Fills the 25 conn.log columns (Zeek's 22, then the zone columns). `end_ns` is the last packet (final record) or now (interim record).
 void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t end_ns) {
+  if (!sink.enabled(log)) return;
   const std::string uid = c.uid.to_string();
   std::string service;
   services_text(c.services, service);
@@ -127,6 +128,7 @@ void write_conn_interim(LogSink& sink, LogId log, const Conn& c, const ConnZones
 }
 
 void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev) {
+  if (!sink.enabled(log)) return;
   const std::string uid = ev.uid.is_set() ? ev.uid.to_string() : std::string();
   const bool ids = ev.uid.is_set() || ev.has_addrs;
   std::array<Value, 11> v = {

@@ -2,10 +2,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "conduits/site_policy.hpp"
+#include "output/syslog_outputs.hpp"
 #include "sensor/check_config.hpp"
 #include "sensor/run.hpp"
 #include "sensor/sensor_section.hpp"
@@ -40,7 +42,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 30.0 * 86400));
   app.add_option("--stats-json", opts.stats_json, "Write run statistics (packets, time, memory) as JSON to FILE")
       ->type_name("FILE");
+  app.add_option("--logs", opts.only_logs,
+                 "Write only these logs (comma-separated, e.g. conn,notice,weird); the others are not formatted")
+      ->type_name("LIST")
+      ->delimiter(',');
   app.add_flag("-q,--quiet", opts.quiet, "No summary line on stderr");
+  std::string sensor_id;
+  app.add_option("--sensor-id", sensor_id, "This sensor's id in the SIEM messages (default: the host name)")
+      ->type_name("ID");
 
   std::string check_file;
   CLI::App* check = app.add_subcommand("check-config", "Validate a site model: every problem with FILE:LINE:COL, "
@@ -58,10 +67,11 @@ int main(int argc, char** argv) {
   if (check->parsed()) return ots::check_config_command(check_file);
 
   ots::SitePolicy policy;
+  ots::SyslogSection syslog;
   if (!site_file.empty()) {
     ots::SensorSection section;
     std::vector<std::string> errors;
-    if (!ots::load_site_file(site_file, policy, section, errors)) {
+    if (!ots::load_site_file(site_file, policy, section, errors, nullptr, &syslog)) {
       for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
       std::fprintf(stderr, "otsensor: error: invalid site model %s (%zu problem%s)\n", site_file.c_str(),
                    errors.size(), errors.size() == 1 ? "" : "s");
@@ -76,6 +86,19 @@ int main(int argc, char** argv) {
   if (opts.read_files.empty()) {
     std::fprintf(stderr, "otsensor: error: nothing to do: give a capture with -r FILE (see otsensor --help)\n");
     return 2;
+  }
+  std::unique_ptr<ots::SyslogOutputs> siem;
+  if (!syslog.destinations.empty()) {
+    try {
+      ots::SyslogOutputs::Options so;
+      so.sensor_id = sensor_id;
+      so.version = OTS_VERSION;
+      siem = std::make_unique<ots::SyslogOutputs>(syslog, so);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "otsensor: error: %s\n", e.what());
+      return 1;
+    }
+    opts.syslog = siem.get();
   }
   return ots::run_sensor(opts);
 }

@@ -5,12 +5,14 @@
 
 #include "capture/decode.hpp"
 #include "capture/flow.hpp"
+#include "inventory/asset_inventory.hpp"
 
 namespace ots {
 
 struct PipelineConfig {
   DecodeConfig decode;
   FlowTableConfig flows;
+  AssetInventoryConfig inventory;
 };
 
 }  // namespace ots

@@ -9,7 +9,9 @@
 
 namespace ots {
 
+class NoticeForwarder;
 class SitePolicy;
+class SyslogOutputs;
 
 struct RunOptions {
   std::vector<std::string> read_files;  // -r, in the order given; packets are merged by timestamp
@@ -18,8 +20,11 @@ struct RunOptions {
   unsigned workers = 1;                // -w
   std::string stats_json;              // --stats-json FILE: run statistics for benchmarks and tests
   bool quiet = false;                  // no summary line
+  std::vector<std::string> only_logs;  // --logs: write only these logs (paths: conn, weird, ...); empty: all
   PipelineConfig pipeline;
   const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none
+  NoticeForwarder* notice_forwarder = nullptr;  // gets every notice written (default: `syslog`), or none
+  SyslogOutputs* syslog = nullptr;  // the SIEM outputs: closed at the end, counters in the summary and stats
 };
 
 // Returns the process exit code: 0 on success (also when a capture was truncated: what was readable is

@@ -92,6 +92,8 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
           if (key == "interim_interval_s") p.flows.interim_interval_ns = ns;
           if (key == "frag_timeout_s") p.decode.frag_timeout_ns = ns;
         }
+      } else if (key == "max_assets") {
+        if (read_number<uint64_t>(path, v, "max_assets", 16, 1u << 24, n, errors)) p.inventory.max_assets = uint32_t(n);
       } else if (key == "reassembly_max_kb") {
         if (read_number<uint64_t>(path, v, "reassembly_max_kb", 1, 1u << 20, n, errors))
           p.flows.reassembly_max_bytes = uint32_t(n * 1024);
@@ -105,7 +107,7 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         }
       } else {
         errors.push_back(fmt::format(
-            "{}: unknown key 'sensor.{}', expected workers, max_flows, tcp_inactivity_s, udp_inactivity_s, "
+            "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
             "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums",
             where(path, kv.first), key));
       }

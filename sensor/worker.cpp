@@ -30,21 +30,23 @@ PipelineLogs PipelineLogs::register_all(LogManager& logs) {
     for (const LogSchema* s : m->logs) mine.push_back(logs.add(*s));
     ids.modules.push_back(std::move(mine));
   }
+  ids.assets = logs.add(assets_schema());
   return ids;
 }
 
-Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy)
+Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy,
+               NoticeOutbox& notices)
     : ids_(ids),
       policy_(policy && policy->enabled() ? policy : nullptr),
       sink_(logs.make_sink()),
-      decoder_(cfg.decode) {
-  const uint64_t suppress = policy_ ? policy_->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
-  notices_ = std::make_unique<NoticeWriter>(*sink_, ids_.notice, suppress);
+      notices_(notices),
+      decoder_(cfg.decode),
+      assets_(cfg.inventory, this) {
   flows_ = std::make_unique<FlowTable>(cfg.flows, static_cast<FlowEvents&>(*this), static_cast<WeirdSink&>(*this));
   const auto mods = dissector_modules();
   module_ctx_.resize(mods.size());
   for (size_t i = 0; i < mods.size(); ++i) {
-    module_ctx_[i] = AnalyzerContext{sink_.get(), this, this, ids_.modules[i].data()};
+    module_ctx_[i] = AnalyzerContext{sink_.get(), this, this, ids_.modules[i].data(), this};
   }
 }
 
@@ -63,13 +65,13 @@ void Worker::process(const PacketView* pkts, size_t n) {
 void Worker::advance(uint64_t now_ns) {
   decoder_.expire(now_ns, *this);
   flows_->advance_time(now_ns);
-  notices_->advance(now_ns);
+  notices_.close_tick();
   track_peaks();
 }
 
 void Worker::finish() {
   flows_->flush_all();
-  notices_->flush();
+  notices_.close_tick();
   track_peaks();
   sink_->handoff();
 }
@@ -86,7 +88,6 @@ void Worker::track_peaks() {
 
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
-  s.notices = notices_->raised();
   s.decode = decoder_.stats();
   s.flows = flows_->stats();
   return s;
@@ -125,9 +126,8 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
 }
 
 void Worker::on_packet(Conn& c, bool is_orig, const DecodedPacket& p) {
-  (void)c;
-  (void)is_orig;
-  (void)p;
+  // The first packet each end sends names a device: one inventory lookup per end and flow, not per packet.
+  if ((is_orig ? c.orig : c.resp).pkts == 1) assets_.first_packet(p);
 }
 
 void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) {
@@ -139,6 +139,7 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
     a.data(c, is_orig, data, ts_ns);
     if (a.verdict() == Analyzer::Verdict::Confirmed && !(c.services & (1u << app->module[i]))) {
       c.services |= 1u << app->module[i];
+      assets_.service_confirmed(c, app->module[i], ts_ns);
       // A flow is an ICS protocol when its payload parses as one: the policy learns it now.
       const Protocol proto = dissector_modules()[app->module[i]]->protocol;
       if (policy_ && policy_->set_protocol(app->policy, proto) && is_violation(app->policy.verdict)) {
@@ -189,6 +190,7 @@ ConnZones Worker::zones_of(const Conn& c) const {
 }
 
 void Worker::on_interim(Conn& c, uint64_t now_ns) {
+  assets_.flow_seen(c);
   write_conn_interim(*sink_, ids_.conn_long, c, zones_of(c), now_ns);
 }
 
@@ -201,6 +203,7 @@ void Worker::on_flow_end(Conn& c, FlowEnd why) {
       flow_notice(c, app->policy, c.last_ts_ns);
     }
   }
+  assets_.flow_seen(c);
   write_conn(*sink_, ids_.conn, c, zones_of(c));
   delete c.app;
   c.app = nullptr;
@@ -245,7 +248,7 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
       break;
     }
     case FlowVerdict::IntraZoneDenied:
-      n.msg = fmt::format("{} between {} and {} inside {}, whose site default is deny", what, orig, resp,
+      n.msg = fmt::format("{} between {} and {} inside {}, which denies traffic between its hosts", what, orig, resp,
                           zone_text(fp.zone_orig));
       n.severity = Severity::Medium;
       break;
@@ -272,13 +275,22 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
     n.dst = c.id.resp_h;
   }
   if (n.sub.empty()) n.sub = std::string(verdict_name(fp.verdict));
-  notices_->raise(n);
+  raise(std::move(n));
+}
+
+// Suppression is the notice stage's: a notice keyed by one address can come from flows on any worker.
+void Worker::raise(Notice&& n) {
+  ++stats_.notices;
+  const uint64_t key = notice_key(n);
+  notices_.put(RaisedNotice{std::move(n), key});
 }
 
 void Worker::weird(const WeirdEvent& ev) {
   ++stats_.weirds;
   write_weird(*sink_, ids_.weird, ev);
 }
+
+void Worker::on_identity(const DeviceIdentity& id) { assets_.identity(id); }
 
 void Worker::on_operation(const OperationEvent& ev) {
   ++stats_.operations;
@@ -308,7 +320,7 @@ void Worker::on_operation(const OperationEvent& ev) {
                       c.id.orig_h.to_string(), n.zone_orig, c.id.resp_h.to_string(), n.zone_resp, n.conduit);
   n.sub = fmt::format("code {}{}{}", ev.code, ev.unit >= 0 ? fmt::format(" unit {}", ev.unit) : std::string(),
                       ev.address >= 0 ? fmt::format(" address {}", ev.address) : std::string());
-  notices_->raise(n);
+  raise(std::move(n));
 }
 
 }  // namespace ots

@@ -19,3 +19,7 @@ add_test(NAME conn_matches_tshark_on_project_captures
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/conn_vs_tshark.py
                  --otsensor ${CMAKE_BINARY_DIR}/otsensor ${ots_project_pcaps})
 set_tests_properties(conn_matches_tshark_on_project_captures PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# tools/aqat_fleet.py read back by an independent AQAT parser: signatures, chains, each fault, issue 6 verdicts, determinism.
+add_test(NAME aqat_fleet_selfcheck COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aqat_fleet_selfcheck.py)
+set_tests_properties(aqat_fleet_selfcheck PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -348,6 +348,25 @@ TEST_CASE("flows inside a zone follow defaults.intra_zone and have no operation 
   CHECK(deny.check_operation(fp, op(Protocol::Modbus, 16)));
 }
 
+TEST_CASE("a zone's own intra_zone overrides the site default", "[conduits]") {
+  // defaults written after the zones still give the zones their default. (The example model's safety
+  // zone denies inside a site that allows: tests/test_zones_demo.cpp.)
+  const SitePolicy p = load_ok("intra_per_zone.yaml",
+                               "zones:\n"
+                               "  - {name: control, security_level: 3, networks: [10.1.0.0/24]}\n"
+                               "  - {name: office, security_level: 1, networks: [10.3.0.0/24], intra_zone: allow}\n"
+                               "defaults: {intra_zone: deny}\n");
+  CHECK(flow(p, "10.1.0.5", "10.1.0.6", Transport::Tcp, 502).verdict == FlowVerdict::IntraZoneDenied);
+  CHECK(flow(p, "10.3.0.5", "10.3.0.6", Transport::Tcp, 445).verdict == FlowVerdict::IntraZone);
+  SitePolicy bad;
+  std::vector<std::string> errors;
+  const auto path = write_model("intra_bad.yaml",
+                                "zones:\n  - {name: safety, security_level: 4, networks: [10.2.0.0/24], intra_zone: never}\n");
+  CHECK_FALSE(load_site_policy(path, bad, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == path + ":2:76: zone 'safety': intra_zone is 'never', expected allow or deny");
+}
+
 TEST_CASE("zones without a conduit are No_Conduit", "[conduits]") {
   const SitePolicy& p = small_policy();
   const FlowPolicy fp = flow(p, "10.20.0.5", "10.40.0.5", Transport::Tcp, 502, 40);
@@ -628,14 +647,14 @@ TEST_CASE("check-config prints the zones and conduits of the example model", "[c
                     "defaults: intra_zone allow, unknown_hosts alert, notice_suppress_s 3600\n"
                     "\n"
                     "zones: 10\n"
-                    "  NAME             SL  ATTESTATION  HARDWARE_ROOT  VLANS  NETWORKS\n"
-                    "  enterprise        1  no           no             any    10.1.0.0/16 fd00:1::/48\n",
+                    "  NAME             SL  ATTESTATION  HARDWARE_ROOT  INTRA_ZONE  VLANS  NETWORKS\n"
+                    "  enterprise        1  no           no             allow       any    10.1.0.0/16 fd00:1::/48\n",
                     0) == 0);
   const std::vector<std::string> lines = {
-      "  mes               2  required     no             any    10.20.0.0/22\n",
-      "  engineering       3  required     required       100    192.168.100.64/27\n",
-      "  safety            4  required     required       120    192.168.120.0/24\n",
-      "  field             2  no           no             130    192.168.130.0/23\n",
+      "  mes               2  required     no             allow       any    10.20.0.0/22\n",
+      "  engineering       3  required     required       allow       any    192.168.100.64/27\n",
+      "  safety            4  required     required       deny        any    192.168.120.0/24\n",
+      "  field             2  no           no             allow       any    192.168.130.0/23\n",
       "\nconduits: 13\n",
       "  mes-to-supervisory: mes <-> supervisory\n"
       "    allow tcp from mes, ports 4840\n"

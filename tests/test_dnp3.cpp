@@ -1,6 +1,6 @@
 // DNP3: CRC, link frames, transport reassembly, application parsing and objects (pure parser); the
 // analyzer over a synthetic connection writing dnp3.log, dnp3_control.log and dnp3_objects.log through a
-// real LogManager, and the operation events it emits.
+// real LogManager, and the operation events it emits; the generated pcaps/dnp3.pcap through otsensor.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -618,14 +618,15 @@ TEST_CASE("dnp3 read and response write one dnp3.log row and ICSNPP objects rows
   REQUIRE(dnp3.size() == 1);
   CHECK(dnp3[0] == h.conn_cols("1600000000.025000") + "\tREAD\tRESPONSE\t36864");
   const auto objects = h.lines("dnp3_objects");
-  // The log manager orders the rows of one time and uid by their text.
+  // Rows of one time and uid in wire order: the integrity poll asks for classes 1, 2, 3, then 0.
   REQUIRE(objects.size() == 6);
-  for (int i = 0; i < 4; ++i) {
-    CHECK(objects[static_cast<size_t>(i)] == h.icsnpp_cols("1600000000.000000", true) + "\tREAD\tClass " +
-                                                 std::to_string(i) + " Data\t-\t-\t-");
+  const int classes[4] = {1, 2, 3, 0};
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(objects[i] == h.icsnpp_cols("1600000000.000000", true) + "\tREAD\tClass " + std::to_string(classes[i]) +
+                            " Data\t-\t-\t-");
   }
-  CHECK(objects[4] == h.icsnpp_cols("1600000000.025000", false) + "\tRESPONSE\t16-Bit Analog Input\t2\t0\t1");
-  CHECK(objects[5] == h.icsnpp_cols("1600000000.025000", false) + "\tRESPONSE\tBinary Input With Status\t4\t0\t3");
+  CHECK(objects[4] == h.icsnpp_cols("1600000000.025000", false) + "\tRESPONSE\tBinary Input With Status\t4\t0\t3");
+  CHECK(objects[5] == h.icsnpp_cols("1600000000.025000", false) + "\tRESPONSE\t16-Bit Analog Input\t2\t0\t1");
   CHECK(h.weirds.names.empty());
   CHECK(!fs::exists(h.dir / "dnp3_control.log"));
 }
@@ -979,4 +980,155 @@ TEST_CASE("dnp3 log headers are Zeek's and ICSNPP's", "[dnp3]") {
   CHECK(objects.find("\tdestination_p\tfunction_code\tobject_type\tobject_count\trange_low\trange_high\n") !=
         std::string::npos);
   CHECK(objects.find("\tport\tstring\tstring\tcount\tcount\tcount\n") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The generated capture through the binary: pcaps/dnp3.pcap (tools/gen_pcap.py dnp3, see pcaps/README.md)
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+// The capture's three connections, as their id columns: master 10.40.1.5 to outstation 10 on TCP (before
+// and after its cold restart) and to outstation 20 on UDP.
+const std::string kTcp = "10.40.1.5\t41000\t10.40.1.50\t20000";
+const std::string kUdp = "10.40.1.5\t20000\t10.40.1.60\t20000";
+const std::string kTcp2 = "10.40.1.5\t41001\t10.40.1.50\t20000";
+
+// ICSNPP's is_orig, source and destination columns of a row sent by the originator or the responder.
+std::string by_orig(const std::string& id) { return id + "\tT\t" + id; }
+std::string by_resp(const std::string& id) {
+  const size_t mid = id.find('\t', id.find('\t') + 1);
+  return id + "\tF\t" + id.substr(mid + 1) + "\t" + id.substr(0, mid);
+}
+
+// Replays pcaps/dnp3.pcap into a fresh directory and returns it.
+fs::path replay_dnp3_pcap(const std::string& name) {
+  const fs::path pcap = ots::test::source_dir() / "pcaps" / "dnp3.pcap";
+  REQUIRE(fs::exists(pcap));
+  const fs::path out = ots::test::scratch_dir("dnp3_pcap_" + name);
+  const auto r = ots::test::run("'" + ots::test::otsensor() + "' -r '" + pcap.string() + "' -l '" + out.string() + "'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return out;
+}
+
+// A log's rows without the uid column (hashed from the flow; the id columns say which connection it is).
+std::vector<std::string> rows_without_uid(const fs::path& log) {
+  std::vector<std::string> rows = ots::test::log_lines(log);
+  for (std::string& r : rows) {
+    const size_t a = r.find('\t');
+    r.erase(a, r.find('\t', a + 1) - a);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("dnp3 pcaps/dnp3.pcap: every connection is DNP3, over TCP and UDP", "[dnp3][pcap]") {
+  const fs::path out = replay_dnp3_pcap("conn");
+  std::vector<std::string> conns;
+  for (const std::string& row : rows_without_uid(out / "conn.log")) {
+    // id, proto, service (ts and the rest of the columns are conn.log's business).
+    const size_t from = row.find('\t') + 1;
+    size_t to = from;
+    for (int i = 0; i < 6; ++i) to = row.find('\t', to) + 1;
+    conns.push_back(row.substr(from, to - from - 1));
+  }
+  CHECK(conns == std::vector<std::string>{kTcp + "\ttcp\tdnp3", kUdp + "\tudp\tdnp3", kTcp2 + "\ttcp\tdnp3"});
+}
+
+TEST_CASE("dnp3 pcaps/dnp3.pcap: dnp3.log pairs requests and responses across fragments, retries, restarts and "
+          "unsolicited responses",
+          "[dnp3][pcap]") {
+  const fs::path out = replay_dnp3_pcap("dnp3");
+  CHECK(rows_without_uid(out / "dnp3.log") ==
+        std::vector<std::string>{
+            // Integrity poll answered by two fragments (the first over three transport segments), each
+            // confirmed; the second fragment takes the pending CONFIRM, as in Zeek; IIN1.7 device restart.
+            "1710144550.640080\t" + kTcp + "\tREAD\tRESPONSE\t32768",
+            "1710144550.976362\t" + kTcp + "\tCONFIRM\tRESPONSE\t32768",
+            "1710144551.286362\t" + kTcp + "\tCONFIRM\t-\t-",
+            // Select-before-operate of a CROB, direct operate of an analog output.
+            "1710144551.697926\t" + kTcp + "\tSELECT\tRESPONSE\t0",
+            "1710144552.021208\t" + kTcp + "\tOPERATE\tRESPONSE\t0",
+            "1710144552.301490\t" + kTcp + "\tDIRECT_OPERATE\tRESPONSE\t0",
+            // UDP: a class 0 poll answered by two transport segments in one datagram.
+            "1710144552.640178\t" + kUdp + "\tREAD\tRESPONSE\t0",
+            // The request with the bad header CRC is never seen; its repeat is answered (IIN1.1 class 1
+            // events). The response with the bad data CRC is dropped: its request stays unanswered, and
+            // the repeat gets the answer.
+            "1710144554.649054\t" + kTcp + "\tREAD\tRESPONSE\t512",
+            "1710144554.939054\t" + kTcp + "\tREAD\t-\t-",
+            "1710144556.611178\t" + kUdp + "\t-\tUNSOLICITED_RESPONSE\t512",
+            "1710144556.615178\t" + kUdp + "\tCONFIRM\t-\t-",
+            "1710144556.964900\t" + kTcp + "\tREAD\tRESPONSE\t0",
+            "1710144557.343182\t" + kTcp + "\tCOLD_RESTART\tRESPONSE\t0",
+            // After the restart: null unsolicited response with IIN1.7, cleared by a write of g80v1;
+            // unsolicited responses enabled, then an event arrives unsolicited.
+            "1710144563.696366\t" + kTcp2 + "\t-\tUNSOLICITED_RESPONSE\t32768",
+            "1710144563.698648\t" + kTcp2 + "\tCONFIRM\t-\t-",
+            "1710144563.812930\t" + kTcp2 + "\tWRITE\tRESPONSE\t0",
+            "1710144564.042212\t" + kTcp2 + "\tENABLE_UNSOLICITED\tRESPONSE\t0",
+            "1710144565.936212\t" + kTcp2 + "\t-\tUNSOLICITED_RESPONSE\t512",
+            "1710144565.938494\t" + kTcp2 + "\tCONFIRM\t-\t-",
+        });
+}
+
+TEST_CASE("dnp3 pcaps/dnp3.pcap: select and operate of a CROB are in dnp3_control.log, the g41 direct operate "
+          "is not",
+          "[dnp3][pcap]") {
+  const fs::path out = replay_dnp3_pcap("control");
+  const std::string crob = "\tControl Relay Output Block\t";
+  const std::string close_pulse = "\t3\tClose\tPulse On\tF\t1\t1000\t0\t";
+  CHECK(rows_without_uid(out / "dnp3_control.log") ==
+        std::vector<std::string>{
+            "1710144551.686644\t" + by_orig(kTcp) + crob + "SELECT" + close_pulse + "-",
+            "1710144551.697926\t" + by_resp(kTcp) + crob + "RESPONSE" + close_pulse + "Success",
+            "1710144551.992926\t" + by_orig(kTcp) + crob + "OPERATE" + close_pulse + "-",
+            "1710144552.021208\t" + by_resp(kTcp) + crob + "RESPONSE" + close_pulse + "Success",
+        });
+}
+
+TEST_CASE("dnp3 pcaps/dnp3.pcap: dnp3_objects.log has the READ requests' classes and the responses' objects, "
+          "reassembled",
+          "[dnp3][pcap]") {
+  const fs::path out = replay_dnp3_pcap("objects");
+  const auto read = [](const std::string& ts, const std::string& id, int cls) {
+    return ts + "\t" + by_orig(id) + "\tREAD\tClass " + std::to_string(cls) + " Data\t-\t-\t-";
+  };
+  const auto resp = [](const std::string& ts, const std::string& id, const std::string& own) {
+    return ts + "\t" + by_resp(id) + "\tRESPONSE\t" + own;
+  };
+  CHECK(rows_without_uid(out / "dnp3_objects.log") ==
+        std::vector<std::string>{
+            read("1710144550.611798", kTcp, 0),
+            read("1710144550.611798", kTcp, 1),
+            read("1710144550.611798", kTcp, 2),
+            read("1710144550.611798", kTcp, 3),
+            // The first fragment, reassembled from its three transport segments (rows of one time are in
+            // text order), then the second fragment.
+            resp("1710144550.640080", kTcp, "Binary Input With Status\t8\t0\t7"),
+            resp("1710144550.640080", kTcp, "32-Bit Analog Input\t100\t0\t99"),
+            resp("1710144550.976362", kTcp, "32-Bit Binary Counter\t4\t0\t3"),
+            // Count qualifier: the count as range_low, 0 as range_high (Zeek's rf_value_low/high).
+            resp("1710144552.301490", kTcp, "16-Bit Analog Output Block\t1\t1\t0"),
+            read("1710144552.611178", kUdp, 0),
+            resp("1710144552.640178", kUdp, "32-Bit Analog Input\t60\t0\t59"),
+            read("1710144554.627772", kTcp, 1),
+            read("1710144554.627772", kTcp, 2),
+            read("1710144554.627772", kTcp, 3),
+            resp("1710144554.649054", kTcp, "Binary Input Change With Time\t1\t1\t0"),
+            read("1710144554.939054", kTcp, 0),
+            read("1710144556.954618", kTcp, 0),
+            resp("1710144556.964900", kTcp, "32-Bit Analog Input\t6\t0\t5"),
+        });
+}
+
+TEST_CASE("dnp3 pcaps/dnp3.pcap: the bad header CRC and the bad data-block CRC are the only weirds", "[dnp3][pcap]") {
+  const fs::path out = replay_dnp3_pcap("weird");
+  CHECK(rows_without_uid(out / "weird.log") ==
+        std::vector<std::string>{
+            "1710144552.627490\t" + kTcp + "\tdnp3_corrupt_header_checksum\t-\tF\totsensor\tdnp3",
+            "1710144554.954336\t" + kTcp + "\tdnp3_corrupt_app_chunk_checksum\tblock 1\tF\totsensor\tdnp3",
+        });
 }

@@ -178,7 +178,7 @@ TEST_CASE("log manager merges two sinks written in interleaved order into one so
   write_rec(*b, id, {base + 4000, Uid{}, 8, "t-zz"});
   write_rec(*a, id, {base + 4000, Uid{}, 8, "t-aa"});
   write_rec(*b, id, {base + 4000, Uid{1, 0}, 9, "t-uid1"});
-  // One connection's records of one time: by their bytes too, not by the order they were written.
+  // One connection's records of one time: in the order they were written (its worker's wire order).
   write_rec(*b, id, {base + 8000, Uid{4, 4}, 2, "zz"});
   write_rec(*b, id, {base + 8000, Uid{4, 4}, 1, "aa"});
   a->handoff();
@@ -195,8 +195,8 @@ TEST_CASE("log manager merges two sinks written in interleaved order into one so
       "1646150638.000003\t" + u2 + "\t2\tb3",   "1646150638.000004\t-\t8\tt-aa",
       "1646150638.000004\t-\t8\tt-zz",          "1646150638.000004\t" + u10 + "\t9\tt-uid1",
       "1646150638.000004\t" + u9 + "\t7\tt-uid9", "1646150638.000005\t" + u1 + "\t1\ta5",
-      "1646150638.000007\t-\t4\tb7",            "1646150638.000008\t" + u4 + "\t1\taa",
-      "1646150638.000008\t" + u4 + "\t2\tzz",     "1646150638.000009\t" + u5 + "\t5\ta9"};
+      "1646150638.000007\t-\t4\tb7",            "1646150638.000008\t" + u4 + "\t2\tzz",
+      "1646150638.000008\t" + u4 + "\t1\taa",     "1646150638.000009\t" + u5 + "\t5\ta9"};
   CHECK(d == want);
   const auto l = lines_of(file);
   REQUIRE(l.size() == 8 + want.size() + 1);

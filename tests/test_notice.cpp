@@ -30,31 +30,6 @@ Notice make_notice(uint64_t ts_s, const char* op) {
   return n;
 }
 
-// notice.log columns by name, for each data line.
-std::vector<std::map<std::string, std::string>> read_notices(const std::filesystem::path& p) {
-  std::vector<std::string> fields;
-  std::vector<std::map<std::string, std::string>> rows;
-  std::ifstream f(p);
-  for (std::string line; std::getline(f, line);) {
-    auto cols = std::vector<std::string>{};
-    size_t start = 0;
-    for (size_t i = 0; i <= line.size(); ++i) {
-      if (i == line.size() || line[i] == '\t') {
-        cols.push_back(line.substr(start, i - start));
-        start = i + 1;
-      }
-    }
-    if (line.rfind("#fields", 0) == 0) {
-      fields.assign(cols.begin() + 1, cols.end());
-    } else if (!line.empty() && line[0] != '#') {
-      std::map<std::string, std::string> row;
-      for (size_t i = 0; i < fields.size() && i < cols.size(); ++i) row[fields[i]] = cols[i];
-      rows.push_back(row);
-    }
-  }
-  return rows;
-}
-
 }  // namespace
 
 TEST_CASE("identical notices are suppressed within the window and counted in a summary", "[notice]") {
@@ -77,7 +52,7 @@ TEST_CASE("identical notices are suppressed within the window and counted in a s
     sink->handoff();
     logs.close();
   }
-  const auto rows = read_notices(dir / "notice.log");
+  const auto rows = log_rows(dir / "notice.log");
   REQUIRE(rows.size() == 4);
   CHECK(rows[0].at("ts") == "1000.000000");
   CHECK(rows[0].at("note") == "OT::Operation_Not_Allowed");
@@ -109,5 +84,5 @@ TEST_CASE("without suppression every notice is written", "[notice]") {
     sink->handoff();
     logs.close();
   }
-  CHECK(read_notices(dir / "notice.log").size() == 5);
+  CHECK(log_rows(dir / "notice.log").size() == 5);
 }

@@ -88,13 +88,15 @@ TEST_CASE("the demo capture gives the same logs with 1 and 2 workers", "[replay]
 TEST_CASE("every shared capture gives the same logs with 1 and 2 workers", "[replay][shared]") {
   const auto shared = require_shared();
   auto out = scratch_dir("replay_workers_shared");
+  // With the captures' site model, so that notice.log and conn.log's zone columns are compared too.
+  const std::string model = " -c " + q(source_dir() / "config" / "shared-captures.yaml");
   int compared = 0;
   for (const auto& p : captures_under(shared / "pcaps")) {
     INFO(p.string());
     fs::remove_all(out / "w1");
     fs::remove_all(out / "w2");
-    const auto r1 = run(otsensor() + " -q -w 1 -r " + q(p) + " -l " + q(out / "w1"));
-    const auto r2 = run(otsensor() + " -q -w 2 -r " + q(p) + " -l " + q(out / "w2"));
+    const auto r1 = run(otsensor() + " -q -w 1" + model + " -r " + q(p) + " -l " + q(out / "w1"));
+    const auto r2 = run(otsensor() + " -q -w 2" + model + " -r " + q(p) + " -l " + q(out / "w2"));
     REQUIRE(r1.exit_code == 0);
     REQUIRE(r2.exit_code == 0);
     CHECK(logs_of(out / "w1") == logs_of(out / "w2"));
@@ -139,4 +141,30 @@ TEST_CASE("JSON mode writes one JSON object a line with Zeek's keys, and --stats
   const auto stats = nlohmann::json::parse(read_file(out / "stats.json"));
   CHECK(stats["logs"]["conn"].get<size_t>() == n);
   CHECK(stats["packets"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("the --logs option writes only the logs named, each the same as in a full run", "[replay]") {
+  auto out = scratch_dir("replay_only_logs");
+  const fs::path demo = source_dir() / "pcaps" / "enip.pcap";
+  REQUIRE(fs::exists(demo));
+  auto full = run(otsensor() + " -q -r " + q(demo) + " -l " + q(out / "full"));
+  REQUIRE(full.exit_code == 0);
+  auto some = run(otsensor() + " -q -r " + q(demo) + " -l " + q(out / "some") + " --logs conn,cip");
+  REQUIRE(some.exit_code == 0);
+  const auto all_logs = logs_of(out / "full");
+  REQUIRE(all_logs.count("enip.log") == 1);  // the full run writes more than the two asked for
+  const auto two = logs_of(out / "some");
+  REQUIRE(two.size() == 2);
+  CHECK(two.at("conn.log") == all_logs.at("conn.log"));
+  CHECK(two.at("cip.log") == all_logs.at("cip.log"));
+}
+
+TEST_CASE("the --logs option with a name no log has is a usage error that lists the logs", "[replay]") {
+  auto out = scratch_dir("replay_only_logs_bad");
+  const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  auto r = run(otsensor() + " -q -r " + q(demo) + " -l " + q(out) + " --logs conn,connn");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("no log named 'connn'") != std::string::npos);
+  CHECK(r.output.find("conn,conn_long,weird") != std::string::npos);
+  CHECK(!fs::exists(out / "conn.log"));
 }

@@ -178,7 +178,7 @@ TEST_CASE("zone validation reports every problem with line and column", "[zones]
       "7:5: zone 'dmz': missing required key 'networks'",
       "8:21: zone 'dmz': security_level must be a whole number 1 to 4, got 'high'",
       "9:5: zone 'dmz': unknown key 'netwroks', expected name, security_level, networks, vlans, require_attestation, "
-      "require_hardware_root",
+      "require_hardware_root, intra_zone",
       "12:29: zone 'mes': network 10.3.0.0/16 is listed twice",
       "12:42: zone 'mes': network '10.1.0/16' is not a CIDR, expected ADDRESS/LENGTH such as 10.1.0.0/16 or "
       "fd00:10::/64",

@@ -7,6 +7,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -99,6 +100,31 @@ inline std::vector<std::string> log_lines(const std::filesystem::path& p) {
     if (!line.empty() && line[0] != '#') out.push_back(line);
   }
   return out;
+}
+
+// A Zeek TSV log's data lines as column name -> text, by its #fields line.
+inline std::vector<std::map<std::string, std::string>> log_rows(const std::filesystem::path& p) {
+  std::vector<std::string> fields;
+  std::vector<std::map<std::string, std::string>> rows;
+  std::ifstream f(p);
+  for (std::string line; std::getline(f, line);) {
+    std::vector<std::string> cols;
+    size_t start = 0;
+    for (size_t i = 0; i <= line.size(); ++i) {
+      if (i == line.size() || line[i] == '\t') {
+        cols.push_back(line.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (line.rfind("#fields", 0) == 0) {
+      fields.assign(cols.begin() + 1, cols.end());
+    } else if (!line.empty() && line[0] != '#') {
+      std::map<std::string, std::string> row;
+      for (size_t i = 0; i < fields.size() && i < cols.size(); ++i) row[fields[i]] = cols[i];
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
 }
 
 // A log file without its #open/#close lines (their wall-clock times differ between runs).

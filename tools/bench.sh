@@ -5,8 +5,9 @@
 # ../shared/tools/make-perf-pcap.sh when missing (size: $OTS_PERF_SIZE_MB, default that script's).
 # Builds the release preset, then runs (best of $OTS_BENCH_RUNS, default 3):
 #   otsensor-pcap-floor CAPTURE                                   libpcap with an empty callback
-#   otsensor -r CAPTURE -l TMP -w 1 --stats-json TMP.json         one worker
-#   otsensor -r CAPTURE -l TMP -w 2 --stats-json TMP.json         two workers
+#   otsensor -r CAPTURE -w 1 --logs conn                           one worker, conn.log only
+#   otsensor -r CAPTURE -w 1                                       one worker, every log
+#   otsensor -r CAPTURE -w 2 --logs conn / -w 2                    two workers, the same two ways
 # each under /usr/bin/time -v (peak RSS), and prints a Markdown table for docs/PERFORMANCE.md.
 # Logs and scratch go to a temporary directory outside the repository, removed at exit.
 set -euo pipefail
@@ -60,11 +61,15 @@ for i in $(seq 1 "$RUNS"); do
   echo "bench: floor run $i" >&2
   run_one floor "$i" "$FLOOR" "$CAP"
 done
-for w in 1 2; do
+# name and arguments of each otsensor configuration: conn.log only (issue 2's target), then every log.
+CONFIGS=("w1conn|-w 1 --logs conn" "w1|-w 1" "w2conn|-w 2 --logs conn" "w2|-w 2")
+for cfg in "${CONFIGS[@]}"; do
+  name=${cfg%%|*}
+  read -r -a args <<<"${cfg#*|}"
   for i in $(seq 1 "$RUNS"); do
-    echo "bench: otsensor -w $w run $i" >&2
+    echo "bench: otsensor ${args[*]} run $i" >&2
     rm -rf "$TMP/logs"
-    run_one "w$w" "$i" "$BIN" -r "$CAP" -l "$TMP/logs" -w "$w" --stats-json "$TMP/w$w.$i.json"
+    run_one "$name" "$i" "$BIN" -r "$CAP" -l "$TMP/logs" "${args[@]}" --stats-json "$TMP/$name.$i.json"
   done
 done
 rm -rf "$TMP/logs"
@@ -118,10 +123,11 @@ print("- capture: `%s` (%.1f MB, %d packets)" % (os.path.basename(cap), size / 1
 print("- machine: %s, %s CPUs, %.1f GiB RAM" % (lscpu_model(), os.cpu_count(), mem_kb / 1048576))
 print("- commit: %s%s; release preset; best of %d runs each" % (commit, " (uncommitted changes)" if dirty else "", n))
 print()
-print("| run | packets | seconds | packets/s | ns/packet | % of floor | peak RSS MB | bytes per flow |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-labels = {"floor": "libpcap floor (empty callback)", "w1": "otsensor -w 1", "w2": "otsensor -w 2"}
-for name in ("floor", "w1", "w2"):
+print("| run | packets | seconds | packets/s | ns/packet | CPU s | % of floor | peak RSS MB | bytes per flow |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+labels = {"floor": "libpcap floor (empty callback)", "w1conn": "otsensor -w 1, conn.log only",
+          "w1": "otsensor -w 1, every log", "w2conn": "otsensor -w 2, conn.log only", "w2": "otsensor -w 2, every log"}
+for name in ("floor", "w1conn", "w1", "w2conn", "w2"):
     if name not in best:
         continue
     r = best[name]
@@ -130,8 +136,9 @@ for name in ("floor", "w1", "w2"):
     st = r.get("stats")
     if st and st.get("flows_peak"):
         per_flow = "%.0f" % (st["flow_memory_bytes_peak"] / st["flows_peak"])
-    print("| %s | %d | %.3f | %.0f | %.0f | %.1f%% | %.1f | %s |" % (
-        labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, 100 * pps / floor_pps,
+    cpu = "%.1f" % st["cpu_seconds"] if st and "cpu_seconds" in st else "-"
+    print("| %s | %d | %.3f | %.0f | %.0f | %s | %.1f%% | %.1f | %s |" % (
+        labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, cpu, 100 * pps / floor_pps,
         r["rss_kb"] / 1024, per_flow))
 st = best.get("w1", {}).get("stats")
 if st:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh -- install, build (release) and run the sensor on the bundled demo capture, then show what it
-# wrote: the log files with their record counts and the first connections of conn.log.
+# wrote: the log files with their record counts, the first connections of conn.log and the notices the
+# example site model (config/site.example.yaml) raises on it.
 #   OTS_DEMO_LOGDIR=DIR   where the logs go (default demo-logs, relative to the repository)
 set -euo pipefail
 
@@ -27,21 +28,29 @@ for f in "$LOGDIR"/*.log; do
   printf '  %-24s %6d records\n' "$(basename "$f")" "$(grep -vc '^#' "$f" || true)"
 done
 
-conn="$LOGDIR/conn.log"
-if [ -f "$conn" ]; then
-  echo
-  echo "conn.log (first 15 connections):"
-  # Like zeek-cut: pick columns by the names on the '#fields' line (then align them).
-  awk -F'\t' -v want="ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service conn_state history" '
+# Like zeek-cut: print the columns WANT (names from the '#fields' line) of a log's first MAX records, aligned.
+show() {  # LOG WANT MAX
+  awk -F'\t' -v want="$2" -v max="$3" '
     BEGIN { n = split(want, w, " "); for (j = 1; j <= n; j++) { cell[0, j] = w[j]; width[j] = length(w[j]) } }
     /^#fields/ { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
     /^#/ { next }
-    { if (++rows > 15) exit
+    { if (++rows > max) exit
       for (j = 1; j <= n; j++) {
         v = (w[j] in col) ? $(col[w[j]]) : "-"; cell[rows, j] = v
         if (length(v) > width[j]) width[j] = length(v)
       } }
-    END { if (rows > 15) rows = 15
+    END { if (rows > max) rows = max
           for (r = 0; r <= rows; r++) for (j = 1; j <= n; j++) printf "%-*s%s", (j < n ? width[j] : 0), cell[r, j], (j < n ? "  " : "\n") }
-  ' "$conn"
+  ' "$1"
+}
+
+if [ -f "$LOGDIR/conn.log" ]; then
+  echo
+  echo "conn.log (first 15 connections):"
+  show "$LOGDIR/conn.log" "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service conn_state history zone_orig zone_resp" 15
+fi
+if [ -f "$LOGDIR/notice.log" ]; then
+  echo
+  echo "notice.log (zone and conduit violations of the example site model):"
+  show "$LOGDIR/notice.log" "ts note id.orig_h id.resp_h id.resp_p zone_orig zone_resp conduit operation" 20
 fi

@@ -2,8 +2,13 @@
 """Seed a libFuzzer corpus with the application payloads of captures: every TCP/UDP segment to or from a
 port, and each connection direction's first bytes concatenated (multi-PDU streams).
 
-usage: fuzz_seeds.py PORT OUTDIR CAPTURE_OR_DIR [...]
+usage: fuzz_seeds.py [--max=N] PORT[,PORT...] OUTDIR CAPTURE_OR_DIR [...]
   e.g. tools/fuzz_seeds.py 502 build/fuzz/corpus/modbus ../shared/pcaps/modbus
+       tools/fuzz_seeds.py --max=3000 44818,2222 build/fuzz/corpus/enip pcaps ../shared/pcaps
+
+--max=N keeps at most N seeds (libFuzzer runs every seed before it mutates any, whatever -max_total_time
+says): the connection streams first, as each holds many messages, then single payloads, each group in the
+order of its SHA-1, so the sample is fixed and unbiased.
 
 Reads pcap (either byte order, micro- or nanosecond) and pcapng (EPB/SPB) itself, Ethernet (with VLAN
 tags), Linux SLL, BSD loopback and raw IP link types; IPv4 and IPv6. Standard library only. Files are
@@ -108,12 +113,14 @@ def captures(paths):
 
 
 def main(argv):
-    if len(argv) < 4:
+    args = argv[1:]
+    limit = int(args.pop(0)[len("--max="):]) if args and args[0].startswith("--max=") else None
+    if len(args) < 3:
         sys.exit(__doc__)
-    port, out = int(argv[1]), argv[2]
+    ports, out = {int(p) for p in args[0].split(",")}, args[1]
     os.makedirs(out, exist_ok=True)
-    seeds = set()
-    for cap in captures(argv[3:]):
+    seeds, whole = set(), set()
+    for cap in captures(args[2:]):
         with open(cap, "rb") as f:
             data = f.read()
         packets = pcapng_packets(data) if data[:4] == b"\x0a\x0d\x0d\x0a" else pcap_packets(data)
@@ -121,18 +128,21 @@ def main(argv):
         for linktype, frame in packets:
             ip = ip_of(linktype, frame)
             t = ip and transport_of(ip)
-            if not t or not t[5] or port not in (t[3], t[4]):
+            if not t or not t[5] or (t[3] not in ports and t[4] not in ports):
                 continue
             proto, src, dst, sport, dport, payload = t
             seeds.add(bytes(payload))
             s = streams.setdefault((proto, src, dst, sport, dport), bytearray())
             if len(s) < STREAM_BYTES:
                 s += payload[:STREAM_BYTES - len(s)]
-        seeds.update(bytes(s) for s in streams.values())
-    for s in seeds:
+        whole.update(bytes(s) for s in streams.values())
+    by_hash = lambda group: sorted(group, key=lambda s: hashlib.sha1(s).digest())
+    picked = by_hash(whole) + by_hash(seeds - whole)
+    for s in picked[:limit]:
         with open(os.path.join(out, hashlib.sha1(s).hexdigest()), "wb") as f:
             f.write(s)
-    print("%d seeds in %s" % (len(seeds), out))
+    print("%d seeds in %s%s" % (len(picked[:limit]), out,
+                                " (of %d)" % len(picked) if len(picked[:limit]) < len(picked) else ""))
 
 
 if __name__ == "__main__":

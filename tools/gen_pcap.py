@@ -7,6 +7,7 @@
     gen_pcap.py many-flows   --seed N -o FILE [--flows N] [--packets-per-flow K] [--concurrent C] [--nanos]
     gen_pcap.py s7comm       --seed N -o FILE [--nanos]
     gen_pcap.py enip         --seed N -o FILE [--nanos]
+    gen_pcap.py dnp3         --seed N -o FILE [--nanos]
     gen_pcap.py truncate     IN.pcap -o OUT.pcap
 
 The same scenario, options and seed always give a byte-identical file. Output is classic libpcap
@@ -16,16 +17,14 @@ TCP, UDP and ICMP checksum is correct (except where a scenario says otherwise); 
 
 Scenarios
 ---------
-demo        A small plant, ~20 s, a few hundred packets:
-              HMI 10.10.1.10 polls three PLCs over Modbus/TCP 502 (FC 3 reads every second, a few
-              FC 6 / FC 16 writes, one exception reply); PLC3 sits on VLAN 20 (802.1Q-tagged flow).
-              DNP3 master 10.10.2.5 polls outstation 10.10.2.50 on TCP 20000 (integrity poll, IIN
-              restart clear, class 1-3 polls, one CROB direct operate) with correct link CRCs.
-              Engineering workstation 10.10.1.100 talks S7comm to an S7-300 at 10.10.1.30 on TCP 102
-              (TPKT/COTP CR/CC, setup communication, read var), sends EtherNet/IP ListIdentity (UDP 44818)
-              to a ControlLogix at 10.10.1.40 and opens a TCP 44818 session (RegisterSession, a CIP
-              Get_Attribute_Single over SendRRData, UnRegisterSession), and reads a Modbus gateway over
-              IPv6 (fd00:10:10:1::100 -> fd00:10:10:1::24, TCP 502). Background: ARP, DNS, NTP, ICMP echo.
+demo        The example plant of config/site.example.yaml, ~20 s, a few hundred packets, every host in
+            one of its zones: an HMI polls and writes two PLCs over Modbus/TCP and reads an IPv6 gateway;
+            a SCADA front end polls a DNP3 RTU; an engineering workstation reads an S7-300 and sends CIP
+            reads to a ControlLogix and a safety controller; the ControlLogix reads remote I/O on VLAN 130;
+            MES, DMZ, cloud, enterprise and remote-access hosts open the TCP sessions their conduits
+            allow. Deliberate violations, one each: No_Conduit, Protocol_Not_Allowed, Wrong_Initiator,
+            Intra_Zone_Denied, Unknown_Host, and three Operation_Not_Allowed (a Modbus write from MES, an
+            S7 PLC stop from the HMI, a DNP3 cold restart). Background: ARP, DNS, NTP, ICMP echo.
 conn-states One TCP connection per Zeek conn_state, each on its own server port (table CONN_STATE_PORTS
             below, in its order), client 192.168.50.10 -> server 192.168.50.20, one connection per second.
 fragments   IPv4 UDP datagrams fragmented in order, out of order, with overlaps, and incomplete; one
@@ -41,6 +40,11 @@ enip        EtherNet/IP and CIP: ListIdentity to the broadcast address answered 
             Service Packet, an Unconnected Send, a Write Tag split over three TCP segments, CIP Reset and
             Stop, UnRegisterSession); a Forward Open to the adapter, class 1 I/O both ways on UDP 2222,
             Forward Close.
+dnp3        DNP3 master 10.40.1.5 and two outstations (TCP and UDP 20000): a response in two application
+            fragments, the first over three transport segments; select/operate of a CROB and direct operate
+            of an analog output; a frame with a bad header CRC and one with a bad data-block CRC, each
+            repeated; a cold restart, the reconnection and unsolicited responses; UDP polls and unsolicited
+            events.
 truncate    Copies IN.pcap, cutting it in the middle of its last record (a capture whose writer died).
 """
 
@@ -434,32 +438,49 @@ def ntp_ts(t_ns):
 # Scenario: demo
 
 def scenario_demo(args, rng):
+    """The example plant of config/site.example.yaml: allowed traffic in and across its zones, and one
+    violation of each kind (the tests in tests/test_zones_demo.cpp list them)."""
     cap = Capture(args.nanos)
     t0 = (EPOCH + rng.below(3600)) * NS + rng.below(NS)
     H = lambda *a, **k: Host(rng, *a, **k)
-    gw = H("gateway", "00:1b:54:3a:10:01", "10.10.1.1", 255, 4128, PLC_SYN)
-    hmi = H("hmi", "b8:ca:3a:6e:21:4f", "10.10.1.10", 128, 64240, WIN_SYN)
-    plc1 = H("plc1", "00:80:f4:12:7a:31", "10.10.1.21", 64, 4096, PLC_SYN)     # Schneider (Telemecanique)
-    plc2 = H("plc2", "00:00:54:2d:0c:92", "10.10.1.22", 64, 4096, PLC_SYN)     # Schneider Electric
-    plc3 = H("plc3", "00:30:de:0b:44:17", "10.10.1.23", 64, 8192, PLC_SYN, vlan=20)  # WAGO, VLAN 20
-    ews = H("ews", "d4:be:d9:44:90:0e", "10.10.1.100", 128, 64240, WIN_SYN, ip6_s="fd00:10:10:1::100")
-    s7 = H("s7-300", "00:1b:1b:7c:05:e1", "10.10.1.30", 30, 8192, PLC_SYN)     # Siemens
-    logix = H("logix", "00:00:bc:5e:27:c3", "10.10.1.40", 64, 4096, PLC_SYN)   # Rockwell
-    wago_gw = H("gw-v6", "00:30:de:0b:51:02", "10.10.1.24", 64, 8192, PLC_SYN, ip6_s="fd00:10:10:1::24")
-    master = H("dnp3-master", "3c:ec:ef:20:31:aa", "10.10.2.5", 64, 64240, LINUX_SYN)
-    rtu = H("rtu", "00:30:a7:19:88:40", "10.10.2.50", 64, 2048, PLC_SYN)       # SEL
+    # enterprise, dmz, remote_access, cloud_analytics, mes
+    office = H("office-pc", "b8:ca:3a:6e:30:15", "10.1.20.15", 128, 64240, WIN_SYN)            # Dell
+    hist_dmz = H("historian-replica", "3c:ec:ef:50:00:10", "10.50.0.10", 64, 64240, LINUX_SYN)
+    wsus = H("wsus", "3c:ec:ef:50:00:20", "10.50.0.20", 128, 64240, WIN_SYN)
+    mqtt_gw = H("telemetry-gw", "3c:ec:ef:50:00:30", "10.50.0.30", 64, 64240, LINUX_SYN)
+    jump = H("vendor-jump", "3c:ec:ef:60:00:25", "10.60.0.25", 128, 64240, WIN_SYN)
+    cloud = H("cloud-ingest", "00:1b:54:c1:0d:40", "203.0.113.40", 56, 65535, LINUX_SYN)      # via the firewall
+    mes = H("mes", "3c:ec:ef:20:01:10", "10.20.1.10", 128, 64240, WIN_SYN)
+    # supervisory, engineering
+    gw = H("ot-core", "00:1b:54:3a:10:01", "192.168.100.1", 255, 4128, PLC_SYN)               # Cisco
+    hmi = H("hmi", "b8:ca:3a:6e:21:4f", "192.168.100.10", 128, 64240, WIN_SYN, ip6_s="fd00:100::10")
+    scada = H("scada", "3c:ec:ef:64:00:20", "192.168.100.20", 128, 64240, WIN_SYN)
+    master = H("dnp3-master", "3c:ec:ef:20:31:aa", "192.168.100.30", 64, 64240, LINUX_SYN)
+    ews = H("ews", "d4:be:d9:44:90:0e", "192.168.100.70", 128, 64240, WIN_SYN)
+    # control, safety, field
+    ntp = H("control-fw", "00:1b:54:3a:11:01", "192.168.110.1", 255, 4128, PLC_SYN)
+    plc1 = H("plc1", "00:80:f4:12:7a:31", "192.168.110.21", 64, 4096, PLC_SYN)       # Schneider (Telemecanique)
+    plc2 = H("plc2", "00:00:54:2d:0c:92", "192.168.110.22", 64, 4096, PLC_SYN)       # Schneider Electric
+    gw6 = H("io-gw", "00:30:de:0b:51:02", "192.168.110.24", 64, 8192, PLC_SYN, ip6_s="fd00:110::24")  # WAGO
+    s7 = H("s7-300", "00:1b:1b:7c:05:e1", "192.168.110.30", 30, 8192, PLC_SYN)       # Siemens
+    logix = H("logix", "00:00:bc:5e:27:c3", "192.168.110.40", 64, 4096, PLC_SYN)     # Rockwell
+    rtu = H("rtu", "00:30:a7:19:88:40", "192.168.110.50", 64, 2048, PLC_SYN)         # SEL
+    sis1 = H("sis1", "00:00:bc:5e:40:10", "192.168.120.10", 64, 4096, PLC_SYN)       # Rockwell GuardLogix
+    sis2 = H("sis2", "00:00:bc:5e:40:11", "192.168.120.11", 64, 4096, PLC_SYN)
+    io = H("remote-io", "00:30:de:0b:44:17", "192.168.130.23", 64, 8192, PLC_SYN, vlan=130)  # WAGO, VLAN 130
+    rogue = H("rogue-laptop", "a4:5e:60:d1:99:01", "172.16.9.50", 64, 64240, LINUX_SYN)
 
     duration = 20 * NS
 
-    # Background: ARP for the S7, DNS for the historian, NTP from PLC1, ICMP echo to the S7.
+    # Background inside zones: ARP for the S7, DNS for the historian, NTP from PLC1, ICMP echo to the S7.
     t = t0 + 150 * MS
-    arp_req = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, ews.mac, ews.ip, bytes(6), s7.ip)
-    cap.add(t, ether(BROADCAST, ews.mac, 0x0806, arp_req))
-    arp_rep = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, s7.mac, s7.ip, ews.mac, ews.ip)
-    cap.add(t + 900 * US, ether(ews.mac, s7.mac, 0x0806, arp_rep))
+    arp_req = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, hmi.mac, hmi.ip, bytes(6), gw.ip)
+    cap.add(t, ether(BROADCAST, hmi.mac, 0x0806, arp_req))
+    arp_rep = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, gw.mac, gw.ip, hmi.mac, hmi.ip)
+    cap.add(t + 900 * US, ether(hmi.mac, gw.mac, 0x0806, arp_rep))
 
     t = t0 + 40 * MS
-    for name, qtype, answer in (("historian.plant.local", 1, ip4("10.10.1.5")),
+    for name, qtype, answer in (("historian.plant.local", 1, ip4("192.168.100.20")),
                                 ("historian.plant.local", 28, None)):
         qid, sport = rng.bits(16), rng.between(49152, 65535)
         q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + dns_name(name) + struct.pack("!HH", qtype, 1)
@@ -475,17 +496,17 @@ def scenario_demo(args, rng):
     t = t0 + 2 * NS
     for _ in range(2):
         req = bytes([0x23, 0, 6, 0xEC]) + bytes(36) + ntp_ts(t)
-        udp_exchange(cap, plc1, gw, 123, 123, req, t)
+        udp_exchange(cap, plc1, ntp, 123, 123, req, t)
         rt = t + rng.between(400, 800) * US
-        resp = bytes([0x24, 2, 6, 0xE9]) + struct.pack("!II4s", 0x00000A3C, 0x00001F2B, ip4("192.168.0.1")) + \
+        resp = bytes([0x24, 2, 6, 0xE9]) + struct.pack("!II4s", 0x00000A3C, 0x00001F2B, ip4("192.168.100.1")) + \
             ntp_ts(t - 64 * NS) + req[40:48] + ntp_ts(rt - 50 * US) + ntp_ts(rt - 20 * US)
-        udp_exchange(cap, gw, plc1, 123, 123, resp, rt)
+        udp_exchange(cap, ntp, plc1, 123, 123, resp, rt)
         t += 10 * NS
 
     t = t0 + 300 * MS
     ping_id = rng.bits(16)
     for i in range(3):
-        for typ, a, b in ((8, ews, s7), (0, s7, ews)):
+        for typ, a, b in ((8, hmi, s7), (0, s7, hmi)):
             body = struct.pack("!HH", ping_id, 100 + i) + b"abcdefghijklmnopqrstuvwabcdefghi"
             msg = struct.pack("!BBH", typ, 0, 0) + body
             msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
@@ -493,8 +514,10 @@ def scenario_demo(args, rng):
             t += rng.between(400, 1200) * US
         t += NS
 
-    # Modbus/TCP: HMI polls each PLC every second (FC 3, 10 registers from 40001), with writes.
-    for idx, (plc, unit, base_reg) in enumerate(((plc1, 1, 0), (plc2, 1, 100), (plc3, 255, 0))):
+    # Modbus/TCP (supervisory-to-control): the HMI polls PLC1 and PLC2 every second (FC 3, 10 registers)
+    # and writes setpoints (FC 6 to PLC1, FC 16 to PLC2), which the conduit allows. The PLC2 session stays
+    # open past the end of the capture (S1).
+    for idx, (plc, unit, base_reg) in enumerate(((plc1, 1, 0), (plc2, 1, 100))):
         conn = TcpConn(cap, rng, hmi, plc, rng.between(49700, 52000), 502, t0 + (200 + 170 * idx) * MS)
         rtt = rng.between(300, 700) * US
         conn.handshake(rtt)
@@ -520,15 +543,16 @@ def scenario_demo(args, rng):
                 req = mbap(tid, unit, struct.pack("!BHHB4H", 16, 200, 4, 8, *vals))
                 conn.t += 100 * MS
                 conn.exchange(req, mbap(tid, unit, struct.pack("!BHH", 16, 200, 4)), rtt)
-            if idx == 2 and polls == 9:            # read past the end of PLC3's map: exception 2
+            if idx == 1 and polls == 9:            # read past the end of PLC2's map: exception 2
                 tid = (tid + 1) & 0xFFFF
                 conn.t += 100 * MS
                 conn.exchange(mbap(tid, unit, struct.pack("!BHH", 3, 9000, 10)), mbap(tid, unit, b"\x83\x02"), rtt)
             conn.t = start + NS + rng.between(-3, 3) * MS
-        if idx != 1:           # the PLC2 session stays open past the end of the capture (S1)
+        if idx != 1:
             conn.close(rtt)
 
-    # DNP3: master polls outstation 10 (master address 1) every 4 s on one TCP connection.
+    # DNP3 (supervisory-to-control): the SCADA front end polls the utilities RTU (outstation 10, master 1)
+    # every 3 s; then a cold restart (FC 13), which the conduit does not allow.
     conn = TcpConn(cap, rng, master, rtu, rng.between(40000, 60000), 20000, t0 + 500 * MS)
     rtt = rng.between(500, 1500) * US
     conn.handshake(rtt)
@@ -537,7 +561,7 @@ def scenario_demo(args, rng):
     class123 = b"\x3c\x02\x06\x3c\x03\x06\x3c\x04\x06"
     tseq_m, tseq_o, aseq = rng.bits(6), rng.bits(6), rng.bits(4)
     analog = [rng.between(0, 40000) for _ in range(6)]
-    steps = ["integrity", "clear_restart", "events", "operate", "events", "integrity"]
+    steps = ["integrity", "clear_restart", "events", "operate", "events", "cold_restart"]
     first = True
     for step in steps:
         start = conn.t
@@ -557,74 +581,106 @@ def scenario_demo(args, rng):
             ev_ms = (start // MS) - 40
             ev = b"\x02\x02\x17\x01\x03" + bytes([0x81]) + ev_ms.to_bytes(6, "little")  # g2v2, 1 event
             resp = dnp3_apdu(tseq_o, aseq, 0x81, ev, response=True, iin=(0x02, 0))
-        else:  # CROB: g12v1 qualifier 0x28, index 0, latch on, 1 pulse, 1000 ms on
+        elif step == "operate":  # CROB: g12v1 qualifier 0x28, index 0, latch on, 1 pulse, 1000 ms on
             crob = b"\x0c\x01\x28\x01\x00\x00\x00" + struct.pack("<BBIIB", 0x03, 1, 1000, 0, 0)
             req = dnp3_apdu(tseq_m, aseq, 5, crob)
             resp = dnp3_apdu(tseq_o, aseq, 0x81, crob, response=True)
+        else:  # cold restart; the outstation answers with the time to wait (g52v2, 5000 ms)
+            req = dnp3_apdu(tseq_m, aseq, 13, b"")
+            resp = dnp3_apdu(tseq_o, aseq, 0x81, b"\x34\x02\x07\x01" + struct.pack("<H", 5000), response=True)
         conn.exchange(dnp3_link(0xC4, O, M, req), dnp3_link(0x44, M, O, resp), rtt, server_ms=(10, 40),
                       ack_delay=rtt // 2)
         tseq_m, tseq_o, aseq = (tseq_m + 1) & 0x3F, (tseq_o + 1) & 0x3F, (aseq + 1) & 0x0F
         conn.t = start + 3 * NS + rng.between(-5, 5) * MS
     conn.close(rtt)
 
-    # S7comm: EWS connects to the S7-300 (rack 0, slot 2), sets up communication, reads DB1 three times.
-    conn = TcpConn(cap, rng, ews, s7, rng.between(49700, 52000), 102, t0 + 1 * NS + 100 * MS)
-    rtt = rng.between(400, 900) * US
-    conn.handshake(rtt)
-    src_ref, dst_ref = rng.between(1, 0xFFFF), rng.between(1, 0xFFFF)
-    params = b"\xc1\x02\x01\x00\xc2\x02\x01\x02\xc0\x01\x0a"
-    cr = bytes([6 + len(params), 0xE0]) + struct.pack("!HHB", 0, src_ref, 0) + params
-    cc = bytes([6 + len(params), 0xD0]) + struct.pack("!HHB", src_ref, dst_ref, 0) + params
-    conn.exchange(tpkt(cr), tpkt(cc), rtt, server_ms=(1, 3))
-    ref = rng.bits(10)
-    setup = s7_job(ref, b"\xf0\x00\x00\x01\x00\x01\x01\xe0")
-    conn.exchange(tpkt(cotp_dt(setup)), tpkt(cotp_dt(s7_ack_data(ref, b"\xf0\x00\x00\x01\x00\x01\x00\xf0"))),
-                  rtt, server_ms=(2, 6))
-    for i in range(3):
-        conn.t += 1500 * MS
-        ref += 1
-        items = [(1, 0, 4)] if i < 2 else [(1, 0, 4), (2, 10, 2)]
-        p = bytes([4, len(items)]) + b"".join(s7_read_item(*it) for it in items)
-        data = b""
-        for k, (_, _, ln) in enumerate(items):
-            data += b"\xff\x04" + struct.pack("!H", ln * 8) + rng.bytes(ln)
-            if ln % 2 and k + 1 < len(items):
-                data += b"\0"
-        conn.exchange(tpkt(cotp_dt(s7_job(ref, p))), tpkt(cotp_dt(s7_ack_data(ref, bytes([4, len(items)]), data))),
-                      rtt, server_ms=(3, 9))
-    conn.t += 500 * MS
-    conn.close(rtt)
+    # S7comm: the engineering workstation reads the S7-300 (engineering-to-control: anything goes), then
+    # the HMI opens its own session, reads, and stops the PLC (supervisory-to-control: no PLC stop).
+    def s7_session(client, start, reads, stop):
+        conn = TcpConn(cap, rng, client, s7, rng.between(49700, 52000), 102, start)
+        rtt = rng.between(400, 900) * US
+        conn.handshake(rtt)
+        src_ref, dst_ref = rng.between(1, 0xFFFF), rng.between(1, 0xFFFF)
+        params = b"\xc1\x02\x01\x00\xc2\x02\x01\x02\xc0\x01\x0a"
+        cr = bytes([6 + len(params), 0xE0]) + struct.pack("!HHB", 0, src_ref, 0) + params
+        cc = bytes([6 + len(params), 0xD0]) + struct.pack("!HHB", src_ref, dst_ref, 0) + params
+        conn.exchange(tpkt(cr), tpkt(cc), rtt, server_ms=(1, 3))
+        ref = rng.bits(10)
+        setup = s7_job(ref, b"\xf0\x00\x00\x01\x00\x01\x01\xe0")
+        conn.exchange(tpkt(cotp_dt(setup)), tpkt(cotp_dt(s7_ack_data(ref, b"\xf0\x00\x00\x01\x00\x01\x00\xf0"))),
+                      rtt, server_ms=(2, 6))
+        for i in range(reads):
+            conn.t += 1500 * MS
+            ref += 1
+            items = [(1, 0, 4)] if i < 2 else [(1, 0, 4), (2, 10, 2)]
+            p = bytes([4, len(items)]) + b"".join(s7_read_item(*it) for it in items)
+            data = b""
+            for k, (_, _, ln) in enumerate(items):
+                data += b"\xff\x04" + struct.pack("!H", ln * 8) + rng.bytes(ln)
+                if ln % 2 and k + 1 < len(items):
+                    data += b"\0"
+            conn.exchange(tpkt(cotp_dt(s7_job(ref, p))),
+                          tpkt(cotp_dt(s7_ack_data(ref, bytes([4, len(items)]), data))), rtt, server_ms=(3, 9))
+        if stop:
+            conn.t += 800 * MS
+            ref += 1
+            conn.exchange(tpkt(cotp_dt(s7_job(ref, b"\x29\x00\x00\x00\x00\x00\x09P_PROGRAM"))),
+                          tpkt(cotp_dt(s7_ack_data(ref, b"\x29"))), rtt, server_ms=(5, 15))
+        conn.t += 500 * MS
+        conn.close(rtt)
 
-    # EtherNet/IP: ListIdentity over UDP, then a TCP session with one CIP request.
+    s7_session(ews, t0 + 1 * NS + 100 * MS, 3, False)
+    s7_session(hmi, t0 + 13 * NS + 300 * MS, 1, True)
+
+    # EtherNet/IP (engineering-to-control): ListIdentity over UDP, then a TCP session with one CIP
+    # Get_Attribute_Single; the same read of a safety controller (engineering-to-safety: read-only CIP).
+    name = b"1756-L61/B LOGIX5561"
     t = t0 + 9 * NS + 250 * MS
     sport = rng.between(49152, 65535)
     ctx = rng.bytes(8)
     udp_exchange(cap, ews, logix, sport, 44818, enip(0x63, context=ctx), t)
-    name = b"1756-L61/B LOGIX5561"
     ident = struct.pack("<H", 1) + struct.pack("!HH4s8x", 2, 44818, logix.ip) + \
         struct.pack("<HHHBBHI", 1, 0x0E, 54, 20, 11, 0x0030, rng.bits(32)) + bytes([len(name)]) + name + b"\x03"
     udp_exchange(cap, logix, ews, 44818, sport, enip(0x63, cpf([(0x0C, ident)]), context=ctx),
                  t + rng.between(800, 3000) * US)
 
-    conn = TcpConn(cap, rng, ews, logix, rng.between(49700, 52000), 44818, t + 400 * MS)
-    rtt = rng.between(400, 900) * US
+    def enip_session(client, server, start, product, cip=True):
+        conn = TcpConn(cap, rng, client, server, rng.between(49700, 52000), 44818, start)
+        rtt = rng.between(400, 900) * US
+        conn.handshake(rtt)
+        ctx = rng.bytes(8)
+        session = rng.bits(32) | 1
+        conn.exchange(enip(0x65, b"\x01\x00\x00\x00", context=ctx),
+                      enip(0x65, b"\x01\x00\x00\x00", session=session, context=ctx), rtt, server_ms=(1, 4))
+        if cip:
+            cip_req = b"\x0e\x03\x20\x01\x24\x01\x30\x07"   # Get_Attribute_Single identity/1/product name
+            cip_resp = b"\x8e\x00\x00\x00" + bytes([len(product)]) + product
+            rr = lambda c: struct.pack("<IH", 0, 10) + cpf([(0x0000, b""), (0x00B2, c)])
+            conn.exchange(enip(0x6F, rr(cip_req), session=session, context=ctx),
+                          enip(0x6F, rr(cip_resp), session=session, context=ctx), rtt, server_ms=(2, 6))
+        conn.t += 200 * MS
+        conn.seg(client, PSH | ACK, enip(0x66, session=session, context=ctx), gap=rtt // 2)
+        conn.seg(server, ACK, gap=50 * MS)
+        conn.close(rtt)
+
+    enip_session(ews, logix, t + 400 * MS, name)
+    enip_session(ews, sis1, t0 + 10 * NS + 600 * MS, b"1756-L73S/B GuardLogix")
+    # Inside the safety zone, which denies traffic between its hosts: one logic solver opens an
+    # EtherNet/IP session to the other.
+    enip_session(sis1, sis2, t0 + 15 * NS + 200 * MS, b"", cip=False)
+
+    # The ControlLogix reads its remote I/O over Modbus/TCP (control-to-field), on the field VLAN.
+    conn = TcpConn(cap, rng, logix, io, rng.between(49700, 52000), 502, t0 + 3 * NS + 700 * MS)
+    rtt = rng.between(200, 400) * US
     conn.handshake(rtt)
-    ctx = rng.bytes(8)
-    session = rng.bits(32) | 1
-    conn.exchange(enip(0x65, b"\x01\x00\x00\x00", context=ctx),
-                  enip(0x65, b"\x01\x00\x00\x00", session=session, context=ctx), rtt, server_ms=(1, 4))
-    cip_req = b"\x0e\x03\x20\x01\x24\x01\x30\x07"   # Get_Attribute_Single identity/1/product name
-    cip_resp = b"\x8e\x00\x00\x00" + bytes([len(name)]) + name
-    rr = lambda cip: struct.pack("<IH", 0, 10) + cpf([(0x0000, b""), (0x00B2, cip)])
-    conn.exchange(enip(0x6F, rr(cip_req), session=session, context=ctx),
-                  enip(0x6F, rr(cip_resp), session=session, context=ctx), rtt, server_ms=(2, 6))
-    conn.t += 200 * MS
-    conn.seg(ews, PSH | ACK, enip(0x66, session=session, context=ctx), gap=rtt // 2)
-    conn.seg(logix, ACK, gap=50 * MS)
+    for i in range(4):
+        tid = i + 1
+        conn.exchange(mbap(tid, 255, struct.pack("!BHH", 2, 0, 16)), mbap(tid, 255, bytes([2, 2]) + rng.bytes(2)), rtt)
+        conn.t += 2 * NS
     conn.close(rtt)
 
-    # IPv6: EWS reads input registers from the WAGO gateway over Modbus/TCP.
-    conn = TcpConn(cap, rng, ews, wago_gw, rng.between(49700, 52000), 502, t0 + 12 * NS, v6=True)
+    # IPv6: the HMI reads input registers from the WAGO gateway in the control zone over Modbus/TCP.
+    conn = TcpConn(cap, rng, hmi, gw6, rng.between(49700, 52000), 502, t0 + 12 * NS, v6=True)
     rtt = rng.between(300, 600) * US
     conn.handshake(rtt)
     for i in range(3):
@@ -632,6 +688,56 @@ def scenario_demo(args, rng):
         conn.exchange(mbap(tid, 1, struct.pack("!BHH", 4, 0, 4)),
                       mbap(tid, 1, bytes([4, 8]) + rng.bytes(8)), rtt)
         conn.t += 700 * MS
+    conn.close(rtt)
+
+    # MES reads process values from the SCADA server's Modbus gateway (mes-to-supervisory, read-only),
+    # then writes a register: a Modbus write from MES into a read-only conduit.
+    conn = TcpConn(cap, rng, mes, scada, rng.between(49700, 52000), 502, t0 + 4 * NS + 100 * MS)
+    rtt = rng.between(500, 900) * US
+    conn.handshake(rtt)
+    tid = rng.bits(12)
+    for i in range(3):
+        tid += 1
+        conn.exchange(mbap(tid, 1, struct.pack("!BHH", 3, 0, 8)),
+                      mbap(tid, 1, bytes([3, 16]) + rng.bytes(16)), rtt)
+        conn.t += NS
+    tid += 1
+    pdu = struct.pack("!BHH", 6, 40, 1500)   # batch setpoint
+    conn.exchange(mbap(tid, 1, pdu), mbap(tid, 1, pdu), rtt)
+    conn.t += 300 * MS
+    conn.close(rtt)
+
+    # Plain TCP sessions the conduits allow: MES to the SCADA server's OPC UA, office users to the
+    # historian replica (HTTPS), the historian collector replicating to the DMZ, telemetry to the cloud
+    # (MQTT over TLS), the vendor's recorded RDP session to the engineering workstation.
+    def tcp_session(client, server, port, start, exchanges, req_len, resp_len):
+        conn = TcpConn(cap, rng, client, server, rng.between(49700, 60000), port, start)
+        rtt = rng.between(300, 2000) * US
+        conn.handshake(rtt)
+        for _ in range(exchanges):
+            conn.exchange(rng.bytes(req_len), rng.bytes(resp_len), rtt)
+            conn.t += rng.between(200, 900) * MS
+        conn.close(rtt)
+
+    tcp_session(mes, scada, 4840, t0 + 1 * NS + 700 * MS, 3, 64, 180)
+    tcp_session(office, hist_dmz, 443, t0 + 5 * NS + 200 * MS, 2, 300, 1200)
+    tcp_session(scada, hist_dmz, 5450, t0 + 6 * NS + 100 * MS, 3, 900, 40)
+    tcp_session(mqtt_gw, cloud, 8883, t0 + 7 * NS + 800 * MS, 2, 400, 60)
+    tcp_session(jump, ews, 3389, t0 + 8 * NS + 300 * MS, 4, 200, 900)
+
+    # Violations of the flow checks, one each:
+    # No_Conduit: an office PC opens RDP to the HMI (no conduit joins enterprise and supervisory).
+    tcp_session(office, hmi, 3389, t0 + 11 * NS + 100 * MS, 1, 120, 300)
+    # Protocol_Not_Allowed: the vendor's jump host tries SMB to the engineering workstation (its conduit
+    # allows RDP only).
+    tcp_session(jump, ews, 445, t0 + 14 * NS + 500 * MS, 1, 180, 120)
+    # Wrong_Initiator: the patch server in the DMZ connects to the MES (only MES may initiate).
+    tcp_session(wsus, mes, 443, t0 + 16 * NS + 100 * MS, 1, 250, 90)
+    # Unknown_Host: a laptop with an address in no zone reads PLC1's registers.
+    conn = TcpConn(cap, rng, rogue, plc1, rng.between(40000, 60000), 502, t0 + 17 * NS + 400 * MS)
+    rtt = rng.between(300, 700) * US
+    conn.handshake(rtt)
+    conn.exchange(mbap(1, 1, struct.pack("!BHH", 3, 0, 10)), mbap(1, 1, bytes([3, 20]) + rng.bytes(20)), rtt)
     conn.close(rtt)
 
     cap.write(args.output)
@@ -1285,7 +1391,223 @@ def scenario_enip(args, rng):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Scenario: dnp3 (tests/test_dnp3.cpp). Section numbers are IEEE Std 1815-2012's.
+
+def dnp3_app(ac, fc, body=b"", iin=None):
+    """An application fragment (§4.2.2): control (FIR 0x80, FIN 0x40, CON 0x20, UNS 0x10, sequence), function,
+    the two IIN octets on responses, then the objects."""
+    return bytes([ac, fc]) + (b"" if iin is None else struct.pack("!H", iin)) + body
+
+
+class Dnp3Sender:
+    """One sender's side of a link address pair: fragments cut into transport segments (§8.2, at most 249
+    octets after the transport header), each in its own link frame, with a running sequence number."""
+
+    def __init__(self, ctrl, dst, src, tseq):
+        self.ctrl, self.dst, self.src, self.tseq = ctrl, dst, src, tseq
+
+    def frames(self, app, max_seg=249):
+        out = []
+        for i in range(0, len(app), max_seg):
+            part = app[i:i + max_seg]
+            th = (0x40 if i == 0 else 0) | (0x80 if i + max_seg >= len(app) else 0) | self.tseq
+            self.tseq = (self.tseq + 1) & 0x3F
+            out.append(dnp3_link(self.ctrl, self.dst, self.src, bytes([th]) + part))
+        return out
+
+
+def dnp3_bad_header_crc(frame):
+    """One bit of the destination flipped in transit: the header CRC no longer matches."""
+    return frame[:4] + bytes([frame[4] ^ 0x04]) + frame[5:]
+
+
+def dnp3_bad_block_crc(frame, block):
+    """One bit of a user data block flipped in transit: that block's CRC no longer matches."""
+    at = 10 + 18 * block + 3
+    return frame[:at] + bytes([frame[at] ^ 0x10]) + frame[at + 1:]
+
+
+def scenario_dnp3(args, rng):
+    cap = Capture(args.nanos)
+    t0 = (EPOCH + rng.below(3600)) * NS + rng.below(NS)
+    H = lambda *a, **k: Host(rng, *a, **k)
+    master = H("master", "3c:ec:ef:40:01:05", "10.40.1.5", 64, 64240, LINUX_SYN)
+    rtu_a = H("rtu-a", "00:30:a7:40:01:50", "10.40.1.50", 64, 2048, PLC_SYN)   # SEL
+    rtu_b = H("rtu-b", "00:30:a7:40:01:60", "10.40.1.60", 64, 2048, PLC_SYN)   # SEL
+    M, A, B = 1, 10, 20
+    rtt = rng.between(500, 1500) * US
+    class0 = b"\x3c\x01\x06"
+    class123 = b"\x3c\x02\x06\x3c\x03\x06\x3c\x04\x06"
+    crob = b"\x0c\x01\x28\x01\x00\x03\x00" + struct.pack("<BBIIB", 0x41, 1, 1000, 0, 0)   # close, pulse on
+    analogs = lambda n: b"\x1e\x01\x01\x00\x00" + struct.pack("<H", n - 1) + b"".join(
+        struct.pack("<Bi", 0x01, rng.between(0, 40000)) for _ in range(n))
+    event = lambda t: b"\x02\x02\x17\x01\x03\x81" + (t // MS).to_bytes(6, "little")   # g2v2, index 3
+
+    # --- TCP 20000: master 1 -> outstation 10.
+    conn = TcpConn(cap, rng, master, rtu_a, 41000, 20000, t0)
+    conn.handshake(rtt)
+    to_a, from_a = Dnp3Sender(0xC4, A, M, 0x3E), Dnp3Sender(0x44, M, A, 0x3D)   # both wrap 63 -> 0
+
+    def send(frm, frames, gap):
+        for f in frames:
+            conn.seg(frm, PSH | ACK, f, gap=gap)
+
+    def ask(req, resps, serve_ms=(10, 30)):
+        """A request, the responses (lists of frames, each frame a TCP segment), the master's ACK."""
+        send(master, req, rtt // 2 + rng.between(*serve_ms) * MS)
+        for frames in resps:
+            send(rtu_a, frames, rng.between(1, 3) * MS)
+        conn.seg(master, ACK, gap=rng.between(200, 400) * MS)
+
+    # Integrity poll answered by two application fragments (FIR, then FIN), each confirmed (CON); the first
+    # holds 100 analog inputs, so it takes three transport segments.
+    seq = 5
+    first = dnp3_app(0xA0 | seq, 0x81, b"\x01\x02\x00\x00\x07" + bytes([0x01, 0x81] * 4) + analogs(100), 0x8000)
+    last = dnp3_app(0x60 | (seq + 1), 0x81, b"\x14\x01\x00\x00\x03" + b"".join(
+        struct.pack("<BI", 0x01, rng.between(0, 100000)) for _ in range(4)), 0x8000)
+    segments = from_a.frames(first)
+    assert len(segments) == 3
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x01, class0 + class123)), [segments])
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x00)), [from_a.frames(last)], serve_ms=(1, 3))
+    send(master, to_a.frames(dnp3_app(0xC0 | (seq + 1), 0x00)), rtt // 2)
+    conn.seg(rtu_a, ACK, gap=400 * MS)
+
+    # Select-before-operate of a CROB (g12v1 index 3, close / pulse on 1 s), then a direct operate of an
+    # analog output (g41v2 index 1 = 1234).
+    for fc in (0x03, 0x04):
+        seq = (seq + 1) & 0x0F
+        ask(to_a.frames(dnp3_app(0xC0 | seq, fc, crob)), [from_a.frames(dnp3_app(0xC0 | seq, 0x81, crob, 0))])
+    seq = (seq + 1) & 0x0F
+    ao = b"\x29\x02\x28\x01\x00\x01\x00" + struct.pack("<hB", 1234, 0)
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x05, ao)), [from_a.frames(dnp3_app(0xC0 | seq, 0x81, ao, 0))])
+
+    # An event poll whose request is hit by noise in its header (no answer; the master repeats it), then
+    # one whose response is hit in its second data block (the master repeats it too).
+    seq = (seq + 1) & 0x0F
+    req = to_a.frames(dnp3_app(0xC0 | seq, 0x01, class123))
+    send(master, [dnp3_bad_header_crc(req[0])], rtt // 2)
+    conn.seg(rtu_a, ACK, gap=2 * NS)
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x01, class123)),
+        [from_a.frames(dnp3_app(0xC0 | seq, 0x81, event(conn.t - 300 * MS), 0x0200))])
+    seq = (seq + 1) & 0x0F
+    resp = dnp3_app(0xC0 | seq, 0x81, analogs(6), 0)
+    send(master, to_a.frames(dnp3_app(0xC0 | seq, 0x01, class0)), rtt // 2 + 15 * MS)
+    send(rtu_a, [dnp3_bad_block_crc(from_a.frames(resp)[0], 1)], rtt // 2)
+    conn.seg(master, ACK, gap=2 * NS)
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x01, class0)), [from_a.frames(resp)])
+
+    # Cold restart: the outstation answers with the time until it is back (g52v2, 5000 ms) and closes.
+    seq = (seq + 1) & 0x0F
+    delay = b"\x34\x02\x07\x01" + struct.pack("<H", 5000)
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x0D)), [from_a.frames(dnp3_app(0xC0 | seq, 0x81, delay, 0))])
+    conn.close(rtt, by_client=False)
+
+    # --- After the restart the master reconnects; the outstation announces itself with a null unsolicited
+    # response (IIN1.7 device restart), the master clears the restart bit and enables unsolicited events,
+    # and the next event comes unsolicited.
+    conn = TcpConn(cap, rng, master, rtu_a, 41001, 20000, conn.t + 6 * NS)
+    conn.handshake(rtt)
+    to_a, from_a = Dnp3Sender(0xC4, A, M, rng.bits(6)), Dnp3Sender(0x44, M, A, rng.bits(6))
+    useq = rng.bits(4)
+    send(rtu_a, from_a.frames(dnp3_app(0xF0 | useq, 0x82, b"", 0x8000)), rtt // 2 + 2 * MS)
+    send(master, to_a.frames(dnp3_app(0xD0 | useq, 0x00)), 100 * MS)
+    conn.seg(rtu_a, ACK, gap=rng.between(1, 3) * MS)
+    seq = rng.bits(4)
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x02, b"\x50\x01\x00\x07\x07\x00")),
+        [from_a.frames(dnp3_app(0xC0 | seq, 0x81, b"", 0))])
+    seq = (seq + 1) & 0x0F
+    ask(to_a.frames(dnp3_app(0xC0 | seq, 0x14, class123)), [from_a.frames(dnp3_app(0xC0 | seq, 0x81, b"", 0))])
+    conn.t += 1500 * MS
+    useq = (useq + 1) & 0x0F
+    send(rtu_a, from_a.frames(dnp3_app(0xF0 | useq, 0x82, event(conn.t - 20 * MS), 0x0200)), rtt // 2 + 2 * MS)
+    send(master, to_a.frames(dnp3_app(0xD0 | useq, 0x00)), 100 * MS)
+    conn.seg(rtu_a, ACK, gap=500 * MS)
+    conn.close(rtt)
+
+    # --- UDP 20000 (both ports): master 1 -> outstation 20. A class 0 poll whose response is two transport
+    # segments in one datagram, then an unsolicited event and its confirm.
+    t = t0 + 2 * NS
+    to_b, from_b = Dnp3Sender(0xC4, B, M, rng.bits(6)), Dnp3Sender(0x44, M, B, rng.bits(6))
+    seq = rng.bits(4)
+    udp_exchange(cap, master, rtu_b, 20000, 20000, b"".join(to_b.frames(dnp3_app(0xC0 | seq, 0x01, class0))), t)
+    resp = from_b.frames(dnp3_app(0xC0 | seq, 0x81, analogs(60), 0))
+    assert len(resp) == 2
+    udp_exchange(cap, rtu_b, master, 20000, 20000, b"".join(resp), t + rng.between(20, 40) * MS)
+    t += 4 * NS
+    useq = rng.bits(4)
+    udp_exchange(cap, rtu_b, master, 20000, 20000,
+                 b"".join(from_b.frames(dnp3_app(0xF0 | useq, 0x82, event(t - 5 * MS), 0x0200))), t)
+    udp_exchange(cap, master, rtu_b, 20000, 20000, b"".join(to_b.frames(dnp3_app(0xD0 | useq, 0x00))),
+                 t + rng.between(2, 6) * MS)
+
+    cap.write(args.output)
+
+
+# ---------------------------------------------------------------------------------------------------
 # truncate: a copy of a pcap cut in the middle of its last record
+
+# ---------------------------------------------------------------------------------------------------
+# Scenario: modbus (tests/test_inventory.cpp): Read Device Identification (FC 43 / MEI 14, Modbus Application
+# Protocol V1.1b3 §6.21) for the asset inventory, and a flow to port 502 that is not Modbus.
+
+def mei_read_device_id(read_code, object_id):
+    return bytes([0x2B, 0x0E, read_code, object_id])
+
+
+def mei_device_id_reply(read_code, conformity, objects):
+    """A complete reply (more follows 0, next object 0) with (object id, value) pairs."""
+    body = b"".join(bytes([oid, len(v)]) + v for oid, v in objects)
+    return bytes([0x2B, 0x0E, read_code, conformity, 0, 0, len(objects)]) + body
+
+
+def scenario_modbus(args, rng):
+    cap = Capture(args.nanos)
+    t0 = (EPOCH + rng.below(3600)) * NS + rng.below(NS)
+    H = lambda *a, **k: Host(rng, *a, **k)
+    hmi = H("hmi", "b8:ca:3a:50:01:0a", "10.50.1.10", 128, 64240, WIN_SYN)          # Dell
+    m340 = H("m340", "00:80:f4:50:01:15", "10.50.1.21", 64, 4096, PLC_SYN)         # Schneider (Telemecanique)
+    wago = H("wago", "00:30:de:50:01:16", "10.50.1.22", 64, 8192, PLC_SYN)         # WAGO
+    laptop = H("laptop", "3c:ec:ef:50:01:63", "10.50.1.99", 64, 64240, LINUX_SYN)
+
+    # HMI -> M340: a poll, then the basic identification (vendor, product code, revision) and the
+    # regular one (URL, product name, model name, application name), each in its own transaction.
+    conn = TcpConn(cap, rng, hmi, m340, rng.between(49700, 52000), 502, t0 + 100 * MS)
+    rtt = rng.between(300, 700) * US
+    conn.handshake(rtt)
+    tid = rng.bits(12)
+    regs = [rng.between(200, 900) for _ in range(4)]
+    conn.exchange(mbap(tid, 1, struct.pack("!BHH", 3, 0, 4)), mbap(tid, 1, bytes([3, 8]) + struct.pack("!4H", *regs)),
+                  rtt)
+    basic = [(0x00, b"Schneider Electric"), (0x01, b"BMXP342020"), (0x02, b"v2.70")]
+    regular = [(0x03, b"www.schneider-electric.com"), (0x04, b"Modicon M340"), (0x05, b"BMX P34 2020"),
+               (0x06, b"PUMP_STATION_1")]
+    for code, first, objects in ((1, 0x00, basic), (2, 0x03, regular)):
+        tid += 1
+        conn.t += 200 * MS
+        conn.exchange(mbap(tid, 1, mei_read_device_id(code, first)),
+                      mbap(tid, 1, mei_device_id_reply(code, 0x82, objects)), rtt)
+    conn.t += 100 * MS
+    conn.close(rtt)
+
+    # HMI -> WAGO: a poll; the identification request is refused (exception 1, illegal function).
+    conn = TcpConn(cap, rng, hmi, wago, rng.between(49700, 52000), 502, t0 + 1200 * MS)
+    conn.handshake(rtt)
+    tid = rng.bits(12)
+    conn.exchange(mbap(tid, 255, struct.pack("!BHH", 3, 0, 2)), mbap(tid, 255, bytes([3, 4, 0, 7, 0, 9])), rtt)
+    tid += 1
+    conn.t += 200 * MS
+    conn.exchange(mbap(tid, 255, mei_read_device_id(1, 0)), mbap(tid, 255, bytes([0xAB, 0x01])), rtt)
+    conn.t += 100 * MS
+    conn.close(rtt)
+
+    # A laptop's HTTP request to the WAGO's port 502: not Modbus, so no roles for either end.
+    conn = TcpConn(cap, rng, laptop, wago, rng.between(40000, 60000), 502, t0 + 2500 * MS)
+    conn.handshake(rtt)
+    conn.seg(laptop, PSH | ACK, b"GET / HTTP/1.1\r\nHost: 10.50.1.22\r\n\r\n", gap=rtt // 2)
+    conn.seg(wago, ACK, gap=50 * MS)
+    conn.close(rtt, by_client=False)
+    cap.write(args.output)
+
 
 def mode_truncate(args):
     with open(args.input, "rb") as f:
@@ -1317,7 +1639,8 @@ def mode_truncate(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("scenario", choices=["demo", "conn-states", "fragments", "many-flows", "s7comm", "enip", "truncate"])
+    ap.add_argument("scenario", choices=["demo", "conn-states", "fragments", "many-flows", "s7comm", "enip", "dnp3",
+                                        "modbus", "truncate"])
     ap.add_argument("input", nargs="?", help="truncate: the capture to cut")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-o", "--output", required=True)
@@ -1335,7 +1658,7 @@ def main(argv=None):
     rng = Rng(args.seed)
     {"demo": scenario_demo, "conn-states": scenario_conn_states, "fragments": scenario_fragments,
      "many-flows": scenario_many_flows, "s7comm": scenario_s7comm,
-     "enip": scenario_enip}[args.scenario](args, rng)
+     "enip": scenario_enip, "dnp3": scenario_dnp3, "modbus": scenario_modbus}[args.scenario](args, rng)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ CAPTURES=(
   "fragments.pcap   fragments    1"
   "s7comm.pcap      s7comm       1"
   "enip.pcap        enip         1"
+  "dnp3.pcap        dnp3         1"
+  "modbus.pcap      modbus       1"
 )
 
 check=0
@@ -46,4 +48,5 @@ for row in "${CAPTURES[@]}"; do
     echo "wrote $OUT/$file ($(stat -c %s "$OUT/$file") bytes)"
   fi
 done
+"$PY" "$ROOT/tools/aqat_fleet.py" "$OUT/attest_fleet.pcap" --seed 1 --devices 6 --duration 180 --fault unattested $([ "$check" = 1 ] && echo --check) || bad=1
 exit "$bad"

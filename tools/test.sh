@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # test.sh -- install dependencies, build and run the whole test suite twice: the `release` preset, then
-# the `asan` preset (AddressSanitizer + UBSan). Exits non-zero when a build or any test fails.
+# the `asan` preset (AddressSanitizer + UBSan); then build the libFuzzer targets (`fuzz` preset) and run
+# each for a fixed time (tools/fuzz.sh). Exits non-zero when a build, any test or any fuzzer fails.
 #
-#   OTS_TEST_PRESETS="release"   run only these presets (default "release asan")
+#   OTS_TEST_PRESETS="release"   run only these stages (default "release asan fuzz")
+#   OTS_FUZZ_SECONDS=N           run time of each fuzzer (default 30)
 #   OTS_BUILD_ROOT=DIR           build into DIR/PRESET instead of build/PRESET
 #   OTS_JOBS=N                   build parallelism (default 2)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
-PRESETS=${OTS_TEST_PRESETS:-release asan}
+PRESETS=${OTS_TEST_PRESETS:-release asan fuzz}
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/otsensor-test.XXXXXX")
 trap 'rm -rf "$LOGDIR"' EXIT
 
@@ -23,6 +25,25 @@ tot_pass=0 tot_fail=0 tot_skip=0
 start=$SECONDS
 
 for preset in $PRESETS; do
+  if [ "$preset" = fuzz ]; then
+    # Builds what it needs itself; one test per fuzzer, from its last line "fuzz: P passed, F failed".
+    echo "=== [fuzz] build + run each fuzzer ($(date -u +%H:%M:%S))"
+    t0=$SECONDS
+    bash tools/fuzz.sh </dev/null 2>&1 | tee "$LOGDIR/fuzz.log"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] || status=1
+    line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$LOGDIR/fuzz.log" | tail -1)
+    if [ -n "$line" ]; then
+      passed=$(sed -nE 's/^fuzz: ([0-9]+) passed.*/\1/p' <<<"$line")
+      failed=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$line")
+      line="fuzzers ${line#fuzz: }, ${OTS_FUZZ_SECONDS:-30} s each"
+    else
+      passed=0 failed=1 status=1 line="fuzz.sh printed no summary (exit $rc)"
+    fi
+    tot_pass=$((tot_pass + passed)) tot_fail=$((tot_fail + failed))
+    summaries+=("fuzz: $line; $((SECONDS - t0)) s")
+    continue
+  fi
   echo "=== [$preset] setup + build ($(date -u +%H:%M:%S))"
   t0=$SECONDS
   if ! bash tools/setup.sh "$preset"; then

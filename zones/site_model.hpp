@@ -35,6 +35,7 @@ struct Zone {
   std::vector<uint16_t> vlans;    // empty: any VLAN (or none); otherwise the flow must carry one of these
   bool require_attestation = false;    // default: security_level >= 2
   bool require_hardware_root = false;  // default: security_level >= 3 (and only with attestation)
+  IntraZonePolicy intra_zone = IntraZonePolicy::Allow;  // traffic between two of its hosts; default: defaults.intra_zone
   SourcePos pos;
 
   bool vlan_allowed(uint16_t vlan, uint16_t inner_vlan) const {

@@ -165,6 +165,20 @@ bool valid_zone_name(std::string_view s) {
   return true;
 }
 
+// `intra_zone: allow | deny`, in defaults and in a zone.
+void parse_intra_zone(Reader& r, const Field& f, std::string_view subject, std::string_view label,
+                      IntraZonePolicy& out) {
+  if (auto v = r.text(f, subject, label)) {
+    if (*v == "allow") {
+      out = IntraZonePolicy::Allow;
+    } else if (*v == "deny") {
+      out = IntraZonePolicy::Deny;
+    } else {
+      r.error(f.value, fmt::format("{}{} is '{}', expected allow or deny", subject, label, *v));
+    }
+  }
+}
+
 void parse_defaults(Reader& r, const Field& section, SiteDefaults& d) {
   if (!section.value.IsMap()) {
     r.error(Reader::at(section), fmt::format("defaults must be a map (intra_zone, unknown_hosts, notice_suppress_s), "
@@ -175,17 +189,7 @@ void parse_defaults(Reader& r, const Field& section, SiteDefaults& d) {
   std::vector<Field> f;
   r.fields(section.value, "", "defaults.", {{"intra_zone"}, {"unknown_hosts"}, {"notice_suppress_s"}},
            f);
-  if (f[0]) {
-    if (auto v = r.text(f[0], "", "defaults.intra_zone")) {
-      if (*v == "allow") {
-        d.intra_zone = IntraZonePolicy::Allow;
-      } else if (*v == "deny") {
-        d.intra_zone = IntraZonePolicy::Deny;
-      } else {
-        r.error(f[0].value, fmt::format("defaults.intra_zone is '{}', expected allow or deny", *v));
-      }
-    }
-  }
+  if (f[0]) parse_intra_zone(r, f[0], "", "defaults.intra_zone", d.intra_zone);
   if (f[1]) {
     if (auto v = r.text(f[1], "", "defaults.unknown_hosts")) {
       if (*v == "alert") {
@@ -229,7 +233,7 @@ void parse_zone(Reader& r, const YAML::Node& item, size_t index, SiteModel& out,
   }
   r.fields(item, subject, "",
            {{"name", true}, {"security_level", true}, {"networks", true}, {"vlans"}, {"require_attestation"},
-            {"require_hardware_root"}},
+            {"require_hardware_root"}, {"intra_zone"}},
            f);
   Zone z;
   z.pos = Reader::pos(item);
@@ -310,6 +314,9 @@ void parse_zone(Reader& r, const YAML::Node& item, size_t index, SiteModel& out,
       z.require_hardware_root = *v && z.require_attestation;
     }
   }
+  // defaults is parsed before the zones, whatever the order of the file's sections.
+  z.intra_zone = out.defaults.intra_zone;
+  if (f[6]) parse_intra_zone(r, f[6], subject, "intra_zone", z.intra_zone);
   if (keep) out.zones.push_back(std::move(z));
 }
 

@@ -48,6 +48,7 @@ Value opt_count(const std::optional<T>& v) {
 }  // namespace
 
 void write_dnp3_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, const Dnp3Row& row) {
+  if (!sink.enabled(log)) return;
   std::array<Value, kConnColumns + 3> v;
   cols.fill(c, row.ts_ns, v.data());
   v[kConnColumns + 0] = row.fc_request ? Value{dnp3_function_name(*row.fc_request)} : Value{Unset{}};
@@ -57,6 +58,7 @@ void write_dnp3_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, 
 }
 
 void write_control_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, const ControlRow& row) {
+  if (!sink.enabled(log)) return;
   constexpr size_t k = kConnColumns + kIcsnppColumns;
   std::array<Value, k + 10> v;
   cols.fill_icsnpp(c, row.ts_ns, row.is_orig, v.data());
@@ -76,6 +78,7 @@ void write_control_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& col
 }
 
 void write_objects_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, const ObjectsRow& row) {
+  if (!sink.enabled(log)) return;
   constexpr size_t k = kConnColumns + kIcsnppColumns;
   std::array<Value, k + 5> v;
   cols.fill_icsnpp(c, row.ts_ns, row.is_orig, v.data());

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "dissectors/enip/enip_parser.hpp"
+#include "dissectors/log_fields.hpp"
 
 namespace ots {
 namespace {
@@ -256,10 +257,8 @@ constexpr IdName kExtendedStatuses[] = {
     {0x814, "Invalid produce/consume data format"},
 };
 
-std::string hex_text(const char* prefix, uint32_t v, int width) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s0x%0*x", prefix, width, v);
-  return buf;
+std::string prefixed_hex(const char* prefix, uint32_t v, int width) {
+  return prefix + std::string(ots::hex_text(v, width).view());
 }
 
 bool iequal_norm(std::string_view a, std::string_view b) {
@@ -359,14 +358,14 @@ std::string_view cip_class_name(uint32_t class_id) {
 std::string_view cip_status_name(uint8_t status, std::string& scratch) {
   const std::string_view n = find_sorted(kStatuses, status);
   if (!n.empty()) return n;
-  scratch = hex_text("Unknown CIP Status-", status, 2);
+  scratch = prefixed_hex("Unknown CIP Status-", status, 2);
   return scratch;
 }
 
 std::string_view cip_extended_status_name(uint16_t status, std::string& scratch) {
   const std::string_view n = find_sorted(kExtendedStatuses, status);
   if (!n.empty()) return n;
-  scratch = hex_text("Unknown Extended Status-", status, 4);
+  scratch = prefixed_hex("Unknown Extended Status-", status, 4);
   return scratch;
 }
 
@@ -417,7 +416,7 @@ std::string_view enip_status_name(uint32_t status, std::string& scratch) {
     case enip::kUnsupportedProtocolRevision: return "Unsupported Protocol Version";
     case enip::kCipServiceNotAllowed: return "CIP Service Not Allowed";
     default:
-      scratch = hex_text("Unknown ENIP Status-", status, 2);
+      scratch = prefixed_hex("Unknown ENIP Status-", status, 2);
       return scratch;
   }
 }

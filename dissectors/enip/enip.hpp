@@ -88,8 +88,9 @@ struct CipIoBinding {
 };
 
 struct EnipOptions {
-  // Called on the worker's thread for every ListIdentity reply identity item (the asset inventory's
-  // hook, as ModbusOptions::on_device_identification).
+  // Called on the worker's thread for every ListIdentity reply identity item, with every attribute
+  // (tests, tools). The asset inventory gets a DeviceIdentity through AnalyzerContext::identities, which
+  // is per worker; these options are shared by all workers.
   std::function<void(const EnipIdentity&)> on_identity;
   // Called when UDP I/O is tied to the Forward Open that created its connection.
   std::function<void(const CipIoBinding&)> on_io_binding;

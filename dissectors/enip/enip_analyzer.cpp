@@ -107,6 +107,7 @@ class EnipAnalyzer final : public Analyzer {
   void datagram(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts);
   void message(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> body, uint64_t ts);
   void list_identity(Conn& c, const MsgCtx& m, std::span<const uint8_t> body);
+  void report_identity(const EnipIdentity& e);
   void list_services(Conn& c, const MsgCtx& m, std::span<const uint8_t> body);
   void send_data(Conn& c, const MsgCtx& m, const Header& h, std::span<const uint8_t> body);
   void cip_top(Conn& c, const MsgCtx& m, const Header& h, std::span<const uint8_t> msg, bool connected);
@@ -134,11 +135,7 @@ class EnipAnalyzer final : public Analyzer {
   uint32_t probe_datagrams_ = 0;
 };
 
-std::string hex4(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%04x", v);
-  return buf;
-}
+std::string hex4(uint32_t v) { return std::string(hex_text(v, 4).view()); }
 
 void EnipAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
   conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "enip");
@@ -385,7 +382,7 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
     row.product_name = id.product_name;
     row.state = id.state;
     logs_.cip_identity(c, row);
-    if (opts_.on_identity) {
+    if (opts_.on_identity || ctx_.identities) {
       EnipIdentity e;
       e.ts_ns = m.ts_ns;
       e.conn = &c;
@@ -406,10 +403,28 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
       e.product_name = std::string_view(reinterpret_cast<const char*>(id.product_name.data()), id.product_name.size());
       e.state = id.state;
       e.has_state = id.has_state;
-      opts_.on_identity(e);
+      if (opts_.on_identity) opts_.on_identity(e);
+      if (ctx_.identities) report_identity(e);
     }
   }
   if (items.error()) weird(c, m.is_orig, m.ts_ns, "enip_malformed_cpf", "ListIdentity");
+}
+
+// The identity belongs to the device that sent the reply (the item's socket address is the device's own
+// idea of its address: 0.0.0.0 before it is configured, a private one behind NAT). Numbers are written as
+// cip_identity.log writes them.
+void EnipAnalyzer::report_identity(const EnipIdentity& e) {
+  char product_code[8], firmware[8], vendor[24], device_type[24];
+  std::snprintf(product_code, sizeof product_code, "%u", unsigned{e.product_code});
+  std::snprintf(firmware, sizeof firmware, "%u.%u", unsigned{e.revision_major}, unsigned{e.revision_minor});
+  const HexText serial = hex_text(e.serial_number, 8);
+  std::snprintf(vendor, sizeof vendor, "CIP vendor %u", unsigned{e.vendor_id});
+  std::snprintf(device_type, sizeof device_type, "CIP device type %u", unsigned{e.device_type});
+  ctx_.identities->on_identity(
+      {.ts_ns = e.ts_ns, .protocol = Protocol::Enip, .conn = e.conn, .device = e.sender, .vendor_id = e.vendor_id,
+       .vendor = e.vendor_name.empty() ? std::string_view(vendor) : e.vendor_name, .model = e.product_name,
+       .product_code = product_code, .firmware = firmware, .serial = serial.view(),
+       .device_type = e.device_type_name.empty() ? std::string_view(device_type) : e.device_type_name});
 }
 
 void EnipAnalyzer::list_services(Conn& c, const MsgCtx& m, std::span<const uint8_t> body) {
@@ -683,6 +698,7 @@ void EnipAnalyzer::connection_opened(Conn& c, const MsgCtx& m, const cip::Forwar
 }
 
 void EnipAnalyzer::cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, const Asked& a) {
+  if (!logs_.wants(kLogCip)) return;
   CipRow row;
   row.ts_ns = m.ts_ns;
   row.is_orig = m.is_orig;

@@ -126,14 +126,23 @@ Conn make_conn(Transport t, uint16_t port) {
   return c;
 }
 
+// The inventory's identity event: every text field read.
+struct TouchIdentities final : IdentitySink {
+  void on_identity(const DeviceIdentity& d) override {
+    for (std::string_view f : {d.vendor, d.model, d.product_code, d.firmware, d.serial, d.device_type})
+      touch({reinterpret_cast<const uint8_t*>(f.data()), f.size()});
+  }
+};
+
 void run_analyzers(std::span<const uint8_t> in) {
   TouchSink logs;
   TouchWeirds weirds;
   TouchOps ops;
+  TouchIdentities identities;
   const LogId ids[enip::kLogCount] = {0, 1, 2};
   const LogId io_ids[enip::kIoLogCount] = {3};
-  const AnalyzerContext ctx{&logs, &weirds, &ops, ids};
-  const AnalyzerContext io_ctx{&logs, &weirds, &ops, io_ids};
+  const AnalyzerContext ctx{&logs, &weirds, &ops, ids, &identities};
+  const AnalyzerContext io_ctx{&logs, &weirds, &ops, io_ids, &identities};
   EnipOptions opts;
   opts.max_pending = 1 + static_cast<uint32_t>(in.size() % 5);
   opts.on_identity = [](const EnipIdentity& id) {

@@ -58,11 +58,7 @@ const LogSchema kCipIdentity{"cip_identity", icsnpp_fields({{"packet_correlation
 constexpr char kHex[] = "0123456789abcdef";
 
 // Zeek's fmt("0x%0Nx", v): at least `width` digits, more when the value needs them.
-std::string hex(uint64_t v, int width) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string hex(uint64_t v, int width) { return std::string(hex_text(v, width).view()); }
 
 std::string hex_bytes(std::span<const uint8_t> b) {
   std::string s;
@@ -96,7 +92,7 @@ CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
 }
 
 void LogWriter::enip(const Conn& c, const EnipRow& r) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogEnip])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
@@ -117,7 +113,7 @@ void LogWriter::enip(const Conn& c, const EnipRow& r) {
 }
 
 void LogWriter::cip(const Conn& c, const CipRow& r) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCip])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 13> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
@@ -169,7 +165,7 @@ void LogWriter::cip(const Conn& c, const CipRow& r) {
 }
 
 void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIo])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 5> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
@@ -184,7 +180,7 @@ void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
 }
 
 void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIdentity])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 15> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;

@@ -97,6 +97,8 @@ struct IdentityRow {
 class LogWriter {
  public:
   LogWriter(LogSink* sink, const LogId* ids) : sink_(sink), ids_(ids) {}
+  // Whether the run writes log `k` (kLogEnip...): callers skip building rows nobody reads.
+  bool wants(size_t k) const { return sink_ && ids_ && sink_->enabled(ids_[k]); }
   void enip(const Conn& c, const EnipRow& r);
   void cip(const Conn& c, const CipRow& r);
   // Only for kCipIoModule's writer (its log ids are kIoLogSchemas').

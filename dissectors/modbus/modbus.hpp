@@ -1,5 +1,6 @@
 // Modbus/TCP: the module the pipeline registers, the analyzer's options, and what it tells the rest of the
-// sensor besides logs and operation events (device identification, for the asset inventory).
+// sensor besides logs and operation events: device identification, as a DeviceIdentity to
+// AnalyzerContext::identities (the worker's asset inventory), and in full to the options' hook.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +55,9 @@ struct ModbusDeviceIdentification {
 };
 
 struct ModbusOptions {
-  // Called on the worker's thread for every well-formed Read Device Identification response.
+  // Called on the worker's thread for every well-formed Read Device Identification response, with every
+  // object (tests, tools). The pipeline uses AnalyzerContext::identities instead: options are shared by
+  // all workers, the context is each worker's own.
   std::function<void(const ModbusDeviceIdentification&)> on_device_identification;
   // Requests awaiting a response, per connection; beyond it the oldest is given up
   // (weird modbus_too_many_outstanding_requests).

@@ -683,7 +683,7 @@ void ModbusAnalyzer::side_logs(Conn& c, bool is_orig, uint64_t ts, const MbapHea
 }
 
 void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const MbapHeader& h, const Pdu& p) {
-  if (!opts_.on_device_identification) return;
+  if (!opts_.on_device_identification && !ctx_.identities) return;
   DeviceIdResponse r;
   if (!parse_device_id_response(p.data, r)) return;
   // A PDU of 253 bytes holds at most 124 objects (2 bytes each at least).
@@ -701,7 +701,16 @@ void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const Mb
   id.more_follows = r.more_follows == 0xFF;
   id.next_object_id = r.next_object_id;
   id.objects = std::span<const DeviceIdObject>(objects.data(), n);
-  opts_.on_device_identification(id);
+  if (opts_.on_device_identification) opts_.on_device_identification(id);
+  // Responses come from the server. A basic read gives vendor, product code and revision, a regular one
+  // the names: the inventory keeps each field's latest value, so the two add up.
+  if (ctx_.identities) {
+    ctx_.identities->on_identity({.ts_ns = ts, .protocol = Protocol::Modbus, .conn = &c, .device = c.id.resp_h,
+                                  .vendor = id.vendor_name(),
+                                  .model = id.model_name().empty() ? id.product_name() : id.model_name(),
+                                  .product_code = id.product_code(), .firmware = id.major_minor_revision(),
+                                  .serial = {}, .device_type = {}});  // §6.21 has neither
+  }
 }
 
 void ModbusAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {

@@ -31,6 +31,14 @@ struct NullSink final : LogSink {
   uint8_t sink = 0;
 };
 
+// Every view of the identity event, read so ASan sees anything dangling.
+struct NullIdentities final : IdentitySink {
+  void on_identity(const DeviceIdentity& d) override {
+    n += d.vendor.size() + d.model.size() + d.product_code.size() + d.firmware.size();
+  }
+  size_t n = 0;
+};
+
 struct NullWeirds final : WeirdSink {
   void weird(const WeirdEvent& ev) override { n += ev.name.size() + ev.addl.size(); }
   size_t n = 0;
@@ -92,7 +100,8 @@ void run_analyzer(std::span<const uint8_t> ctl, std::span<const uint8_t> payload
   opts.on_device_identification = [&](const ModbusDeviceIdentification& d) {
     seen += d.vendor_name().size() + d.product_code().size() + d.objects.size();
   };
-  AnalyzerContext ctx{&sink, &weirds, &ops, ids};
+  NullIdentities identities;
+  AnalyzerContext ctx{&sink, &weirds, &ops, ids, &identities};
   auto a = make_modbus_analyzer(ctx, opts);
   Conn c;
   c.id.orig_h = IpAddr::v4(0x0A000001);

@@ -137,7 +137,7 @@ const LogSchema* const kLogSchemas[kLogCount] = {&kModbus, &kDetailed, &kReadWri
 
 void LogWriter::modbus(const Conn& c, uint64_t ts_ns, uint16_t tid, uint8_t unit, uint8_t function, bool is_orig,
                        int exception_code) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogModbus])) return;
   std::array<Value, kConnColumns + 5> v;
   cols_.fill(c, ts_ns, v.data());
   v[6] = uint64_t{tid};
@@ -149,7 +149,7 @@ void LogWriter::modbus(const Conn& c, uint64_t ts_ns, uint16_t tid, uint8_t unit
 }
 
 void LogWriter::detailed(const Conn& c, const Detailed& d) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogDetailed])) return;
   std::array<Value, kConnColumns + 15> v;
   cols_.fill(c, d.ts_ns, v.data());
   size_t i = kConnColumns;
@@ -173,7 +173,7 @@ void LogWriter::detailed(const Conn& c, const Detailed& d) {
 
 void LogWriter::mask_write_register(const Conn& c, const Common& k, uint16_t address, uint16_t and_mask,
                                     uint16_t or_mask) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogMaskWriteRegister])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
   cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
@@ -193,7 +193,7 @@ void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, st
                                               std::optional<uint16_t> read_start,
                                               std::optional<uint16_t> read_quantity,
                                               std::optional<std::span<const uint64_t>> read_registers) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogReadWriteMultipleRegisters])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 10> v;
   cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
@@ -211,7 +211,7 @@ void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, st
 }
 
 void LogWriter::read_device_identification(const Conn& c, const Common& k, const DeviceIdRow& row) {
-  if (!sink_ || !ids_) return;
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogReadDeviceIdentification])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 12> v;
   cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;

@@ -47,7 +47,9 @@ struct S7ModuleIdentification {
 };
 
 struct S7commOptions {
-  // Called on the worker's thread after each complete module / component identification SZL response.
+  // Called on the worker's thread after each complete module / component identification SZL response
+  // (tests, tools). The asset inventory gets a DeviceIdentity through AnalyzerContext::identities, which
+  // is per worker; these options are shared by all workers.
   std::function<void(const S7ModuleIdentification&)> on_module_identification;
   // Largest TSDU reassembled from COTP DT TPDUs without EOT (S7 PDUs are at most 960 bytes; S7comm-plus
   // messages fragment at their own layer). A longer one is a weird and dropped.

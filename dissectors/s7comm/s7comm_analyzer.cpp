@@ -28,17 +28,6 @@ constexpr size_t kMaxResyncBytes = 8192 + 16;
 // ISO-on-TCP.
 constexpr uint64_t kProbeLimit = 4096;
 
-// Zeek's fmt("0x%02x") and fmt("0x%04x") into a small buffer.
-struct Hex {
-  char buf[12];
-  std::string_view sv;
-  Hex(unsigned v, int width) {
-    const int n = std::snprintf(buf, sizeof buf, width == 4 ? "0x%04x" : "0x%02x", v);
-    sv = std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  }
-  Hex(const Hex&) = delete;  // sv views buf
-  Hex& operator=(const Hex&) = delete;
-};
 
 std::string_view as_text(std::span<const uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
@@ -114,6 +103,16 @@ struct PendingJob {
   int64_t quantity = -1;
   uint64_t ts_ns = 0;
 };
+
+// The vendor in an SZL xy1C copyright record: "Original Siemens Equipment" (S7-300/400/1200/1500), and
+// the same pattern where other makers' S7-compatible CPUs fill it in; empty for anything else.
+std::string_view szl_copyright_vendor(std::string_view copyright) {
+  constexpr std::string_view kPrefix = "Original ", kSuffix = " Equipment";
+  if (copyright.size() <= kPrefix.size() + kSuffix.size() || copyright.substr(0, kPrefix.size()) != kPrefix ||
+      copyright.substr(copyright.size() - kSuffix.size()) != kSuffix)
+    return {};
+  return copyright.substr(kPrefix.size(), copyright.size() - kPrefix.size() - kSuffix.size());
+}
 
 class S7commAnalyzer final : public Analyzer {
  public:
@@ -475,7 +474,7 @@ void S7commAnalyzer::on_tsdu(Conn& c, bool is_orig, std::span<const uint8_t> tsd
   // Before confirmation this is another protocol over ISO-on-TCP (IEC 61850 MMS shares port 102).
   if (reject_if_probing()) return;
   if (after_gap) return;  // most likely the tail of a TSDU whose start was lost
-  weird(c, is_orig, ts, "s7comm_unknown_protocol_id", Hex(tsdu[0], 2).sv.data());
+  weird(c, is_orig, ts, "s7comm_unknown_protocol_id", std::string(hex_text(tsdu[0], 2).view()));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -532,11 +531,11 @@ void S7commAnalyzer::on_job(Conn& c, bool is_orig, const S7Header& h, std::span<
   row.pdu_ref = h.pdu_ref;
   const bool has_function = !h.param.empty();
   const uint8_t f = has_function ? h.param[0] : 0;
-  std::optional<Hex> fc;
+  HexText fc;
   PiService pi;
   if (has_function) {
-    fc.emplace(f, 2);
-    row.function_code = fc->sv;
+    fc = hex_text(f, 2);
+    row.function_code = fc.view();
     row.function_name = icsnpp_function_name(f);
     // ICSNPP puts the PI service of a PLC control Job in the sub-function columns.
     if (f == kPlcControl && parse_plc_control(h.param, pi)) {
@@ -586,19 +585,19 @@ void S7commAnalyzer::on_ack(Conn& c, bool is_orig, const S7Header& h, std::span<
   row.pdu_ref = h.pdu_ref;
   const bool has_function = !h.param.empty();
   const uint8_t f = has_function ? h.param[0] : 0;
-  std::optional<Hex> fc;
+  HexText fc;
   if (has_function) {
-    fc.emplace(f, 2);
-    row.function_code = fc->sv;
+    fc = hex_text(f, 2);
+    row.function_code = fc.view();
     row.function_name = icsnpp_function_name(f);
   }
   // ICSNPP logs error class and code unless the code byte is 0xFF (its "absent" marker).
   std::string scratch;
-  std::optional<Hex> ec;
+  HexText ec;
   if (h.error_code != 0xFF) {
-    ec.emplace(h.error_code, 2);
+    ec = hex_text(h.error_code, 2);
     row.error_class = icsnpp_error_class_name(h.error_class, scratch);
-    row.error_code = ec->sv;
+    row.error_code = ec.view();
   }
   logs_.s7comm(c, row);
   PendingJob* j = find_job(h.pdu_ref, is_orig);
@@ -673,23 +672,23 @@ void S7commAnalyzer::on_userdata(Conn& c, bool is_orig, const S7Header& h, std::
     logs_.s7comm(c, row);
     return;
   }
-  const Hex fc(u.type_group, 2), sf(u.subfunction, 2);
+  const HexText fc = hex_text(u.type_group, 2), sf = hex_text(u.subfunction, 2);
   const std::string fname = icsnpp_userdata_function_name(u.type_group);
-  row.function_code = fc.sv;
+  row.function_code = fc.view();
   row.function_name = fname;
-  row.subfunction_code = sf.sv;
+  row.subfunction_code = sf.view();
   row.subfunction_name = icsnpp_userdata_subfunction_name(u.group, u.subfunction);
   // ICSNPP reads a response's error code (method 0x12): 0 "No error", otherwise "Parameter Error".
-  std::optional<Hex> ec;
+  HexText ec;
   if (u.method == 0x12 && u.has_extension && u.error_code != 0xFFFF) {
     if (u.error_code == 0) {
       row.error_class = "No error";
-      ec.emplace(0, 2);
+      ec = hex_text(0, 2);
     } else {
       row.error_class = "Parameter Error";
-      ec.emplace(u.error_code, 2);
+      ec = hex_text(u.error_code, 2);
     }
-    row.error_code = ec->sv;
+    row.error_code = ec.view();
   }
   logs_.s7comm(c, row);
   if (u.group == kUdCpu && u.subfunction == kUdCpuReadSzl) on_read_szl(c, is_orig, h, u, ts);
@@ -807,7 +806,7 @@ void S7commAnalyzer::szl_record(SzlStream& s, std::span<const uint8_t> rec) {
 }
 
 void S7commAnalyzer::szl_finished(Conn& c, bool is_orig, SzlStream& s, uint64_t ts) {
-  const bool report = s.decode && identity_ && opts_.on_module_identification;
+  const bool report = s.decode && identity_ && (opts_.on_module_identification || ctx_.identities);
   const uint16_t id = s.id;
   s = SzlStream{};
   if (!report) return;
@@ -829,7 +828,14 @@ void S7commAnalyzer::szl_finished(Conn& c, bool is_orig, SzlStream& s, uint64_t 
   ev.memory_card_serial = i.card_serial.view();
   ev.calling_tsap = {calling_tsap_.data(), calling_len_};
   ev.called_tsap = {called_tsap_.data(), called_len_};
-  opts_.on_module_identification(ev);
+  if (opts_.on_module_identification) opts_.on_module_identification(ev);
+  if (ctx_.identities) {  // the PLC is the response's sender
+    ctx_.identities->on_identity({.ts_ns = ts, .protocol = Protocol::S7comm, .conn = &c,
+                                  .device = is_orig ? c.id.orig_h : c.id.resp_h,
+                                  .vendor = szl_copyright_vendor(ev.copyright), .model = ev.module_type_name,
+                                  .product_code = ev.order_number, .firmware = ev.firmware_version,
+                                  .serial = ev.serial_number, .device_type = {}});
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -146,7 +146,13 @@ void run_analyzer(std::span<const uint8_t> in, bool cut) {
   opts.on_module_identification = [&](const S7ModuleIdentification& d) {
     seen += d.order_number.size() + d.firmware_version.size() + d.serial_number.size() + d.called_tsap.size();
   };
-  AnalyzerContext ctx{&sink, &weirds, &ops, ids};
+  struct : IdentitySink {  // the inventory's identity event: its views read
+    void on_identity(const DeviceIdentity& d) override {
+      for (std::string_view f : {d.vendor, d.model, d.product_code, d.firmware, d.serial})
+        touch({reinterpret_cast<const uint8_t*>(f.data()), f.size()});
+    }
+  } identities;
+  AnalyzerContext ctx{&sink, &weirds, &ops, ids, &identities};
   auto a = make_s7comm_analyzer(ctx, opts);
   Conn c;
   c.id.orig_h = IpAddr::v4(0x0A000001);

@@ -53,17 +53,6 @@ constexpr size_t kPrefix = kConnColumns + kIcsnppColumns;
 
 Value opt(const std::optional<std::string_view>& v) { return v ? Value(*v) : Value(Unset{}); }
 
-// Zeek's fmt("0x%02x") / fmt("0x%04x").
-struct Hex {
-  char buf[12];
-  std::string_view sv;
-  Hex(unsigned v, int width) {
-    const int n = std::snprintf(buf, sizeof buf, width == 4 ? "0x%04x" : "0x%02x", v);
-    sv = std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  }
-  Hex(const Hex&) = delete;  // sv views buf
-  Hex& operator=(const Hex&) = delete;
-};
 
 std::string_view as_text(std::span<const uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
@@ -77,16 +66,18 @@ uint64_t icsnpp_pdu_reference(uint16_t ref) { return static_cast<uint16_t>((ref 
 const LogSchema* const kLogSchemas[kLogCount] = {&kCotp, &kS7comm, &kReadSzl, &kUploadDownload, &kPlus};
 
 void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_code) {
+  if (!sink_->enabled(ids_[kLogCotp])) return;
   std::array<Value, kPrefix + 2> v;
   cols_.fill_icsnpp(c, ts_ns, is_orig, v.data());
-  const Hex code(pdu_code, 2);
+  const HexText code = hex_text(pdu_code, 2);
   std::string scratch;
-  v[kPrefix] = code.sv;
+  v[kPrefix] = code.view();
   v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code, scratch);
   sink_->write(ids_[kLogCotp], ts_ns, c.uid, v);
 }
 
 void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
+  if (!sink_->enabled(ids_[kLogS7comm])) return;
   std::array<Value, kPrefix + 9> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kPrefix;
@@ -103,30 +94,32 @@ void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
 }
 
 void LogWriter::read_szl(const Conn& c, const ReadSzlRow& r) {
+  if (!sink_->enabled(ids_[kLogReadSzl])) return;
   std::array<Value, kPrefix + 7> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  const Hex id(r.szl_id, 4), index(r.szl_index, 4), rc(r.return_code, 2);
+  const HexText id = hex_text(r.szl_id, 4), index = hex_text(r.szl_index, 4), rc = hex_text(r.return_code, 2);
   size_t i = kPrefix;
   v[i++] = icsnpp_pdu_reference(r.pdu_ref);
   v[i++] = icsnpp_userdata_method_name(r.method);
-  v[i++] = id.sv;
+  v[i++] = id.view();
   v[i++] = icsnpp_szl_id_name(r.szl_id);
-  v[i++] = index.sv;
-  v[i++] = rc.sv;
+  v[i++] = index.view();
+  v[i++] = rc.view();
   v[i++] = icsnpp_return_code_name(r.return_code);
   sink_->write(ids_[kLogReadSzl], r.ts_ns, c.uid, v);
 }
 
 void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
+  if (!sink_->enabled(ids_[kLogUploadDownload])) return;
   std::array<Value, kPrefix + 10> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  std::optional<Hex> status;
-  if (r.function_status) status.emplace(*r.function_status, 2);
+  HexText status;
+  if (r.function_status) status = hex_text(*r.function_status, 2);
   size_t i = kPrefix;
   v[i++] = icsnpp_rosctr_name(r.rosctr);
   v[i++] = icsnpp_pdu_reference(r.pdu_ref);
   v[i++] = icsnpp_function_name(r.function);
-  v[i++] = status ? Value(status->sv) : Value(Unset{});
+  v[i++] = r.function_status ? Value(status.view()) : Value(Unset{});
   v[i++] = r.session_id ? Value(uint64_t{*r.session_id}) : Value(Unset{});
   v[i++] = r.blocklength ? Value(uint64_t{*r.blocklength}) : Value(Unset{});
   if (r.filename && !r.filename->empty()) {
@@ -144,23 +137,24 @@ void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
 }
 
 void LogWriter::plus(const Conn& c, const PlusRow& r) {
+  if (!sink_->enabled(ids_[kLogPlus])) return;
   std::array<Value, kPrefix + 5> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  std::optional<Hex> op, fn;
+  HexText op, fn;
   std::string s1, s2;
   size_t i = kPrefix;
   v[i++] = uint64_t{r.version};
   if (r.opcode) {
-    op.emplace(*r.opcode, 2);
-    v[i++] = op->sv;
+    op = hex_text(*r.opcode, 2);
+    v[i++] = op.view();
     v[i++] = icsnpp_plus_opcode_name(*r.opcode, s1);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (r.function) {
-    fn.emplace(*r.function, 4);
-    v[i++] = fn->sv;
+    fn = hex_text(*r.function, 4);
+    v[i++] = fn.view();
     v[i++] = icsnpp_plus_function_name(*r.function, s2);
   } else {
     v[i++] = Unset{};
