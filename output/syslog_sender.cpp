@@ -78,7 +78,7 @@ struct SyslogSender::Impl {
   int fd = -1;
   Clock::time_point retry_at{}, op_deadline{}, next_sync{}, next_ack_save{};
   milliseconds backoff{0};
-  bool ever_up = false, close_attempted = false, close_done = false, want_write = false, want_read_tls = false;
+  bool ever_up = false, close_attempted = false, close_done = false, want_write = false;
   bool unreachable = false;  // a connection failed or was lost, and none is up again yet
   std::string reported;  // the last problem printed
   std::string out;       // framed messages taken from the spool
@@ -144,7 +144,7 @@ struct SyslogSender::Impl {
     out.clear();
     out_off = 0;
     plain_written = 0;
-    want_write = want_read_tls = false;
+    want_write = false;
     spool->rewind();
     if (!problem.empty()) {
       unreachable = true;
@@ -237,8 +237,8 @@ struct SyslogSender::Impl {
   void step_handshake() {
     switch (tls->handshake()) {
       case TlsSession::Io::Done: up(); break;
-      case TlsSession::Io::WantRead: want_read_tls = true; want_write = false; break;
-      case TlsSession::Io::WantWrite: want_write = true; want_read_tls = false; break;
+      case TlsSession::Io::WantRead: want_write = false; break;
+      case TlsSession::Io::WantWrite: want_write = true; break;
       case TlsSession::Io::Closed:
       case TlsSession::Io::Failed: disconnect(tls->error()); break;
     }
@@ -247,7 +247,7 @@ struct SyslogSender::Impl {
   void up() {
     state = State::Up;
     unreachable = false;
-    want_write = want_read_tls = false;
+    want_write = false;
     if (ever_up) ++reconnects;
     ever_up = true;
     backoff = timing.backoff_first;

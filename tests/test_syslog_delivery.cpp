@@ -292,7 +292,8 @@ void outage(Kind kind, const std::string& transport, const std::string& name) {
   fs::create_directories(logs);
   const fs::path fifo = dir / "capture.fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  const pid_t sensor = spawn_process({"/bin/sh", "-c", sensor_command(site, fifo.string(), logs)}, dir / "sensor.out");
+  const pid_t sensor =
+      spawn_process({"/bin/sh", "-c", "exec " + sensor_command(site, fifo.string(), logs)}, dir / "sensor.out");
 
   // The capture's records: a 24-byte file header, then a 16-byte header and the bytes of each packet.
   const std::string pcap = read_file(capture);
