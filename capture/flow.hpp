@@ -121,6 +121,10 @@ class FlowTable {
   struct Stats {
     uint64_t active = 0, created = 0, ended = 0, evicted = 0, interim = 0;
     uint64_t memory_bytes = 0;  // table, connections and reassembly buffers
+    uint64_t reassembly_bytes = 0;  // of which TCP reassembly buffers (stats.log reassem_tcp_size)
+    // Zeek's get_gap_stats() (capture_loss.log): ACKs of new data between established endpoints, and
+    // those of them that acknowledged data never seen (a capture gap). Totals since the start.
+    uint64_t ack_events = 0, gap_events = 0;
   };
   Stats stats() const;
 

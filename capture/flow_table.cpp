@@ -333,6 +333,7 @@ struct FlowTable::Impl {
     }
     void gap(uint64_t len, flow::GapCause why) override {
       Conn& c = s.conn;
+      if (why == flow::GapCause::Acked) acked_missing += len;
       // Zeek counts a gap (content_gap, so missed_bytes, and history g/G) only while both sides are
       // established or cleanly closing; holes left at the very end were never acknowledged and Zeek
       // does not report them either.
@@ -355,6 +356,7 @@ struct FlowTable::Impl {
     tcp::Endpoint& ep;
     uint64_t ts;
     bool is_orig;
+    uint64_t acked_missing = 0;  // bytes an ACK covered that were never seen (TrimToSeq's num_missing)
   };
 
   size_t stream_bytes(const Conn& c) const {
@@ -523,8 +525,16 @@ struct FlowTable::Impl {
       if (peer.fin_seen && up_to >= peer.fin_seq) up_to = peer.fin_seq - 1;  // not the FIN's octet
       // TCP_Reassembler::Undelivered: a partial connection's first ACK (1 or 2) is not a gap.
       const bool report = !(up_to <= 2 && st.is_partial);
+      // TCP_Reassembler::AckReceived's capture-loss counters (get_gap_stats, capture_loss.log): an ACK
+      // of new data while both ends are established, and a gap when data below it was never seen.
+      const bool count_ack = up_to > peer.stream.trim_seq() && peer.state == tcp::EpState::Established &&
+                             e.state == tcp::EpState::Established;
       Delivery d(*this, s, peer, p.ts_ns);
       peer.stream.ack(up_to, c.wants_payload, report, d);
+      if (count_ack) {
+        ++stats.ack_events;
+        if (d.acked_missing) ++stats.gap_events;
+      }
     }
     if (o.deliver) {
       if (p.payload.size() < p.payload_len) w.weird("truncated_tcp_payload");
@@ -716,6 +726,7 @@ struct FlowTable::Impl {
     m += heap.capacity() * sizeof(Timer);
     m += stream_heap;
     st.memory_bytes = m;
+    st.reassembly_bytes = stream_heap;
     return st;
   }
 

@@ -18,6 +18,7 @@ enum class SourceStatus {
 };
 
 struct SourceStats {
+  uint64_t received = 0;         // live: seen by the capture layer (pcap_stats ps_recv, DPDK ipackets); files: 0
   uint64_t packets = 0;          // delivered to the pipeline
   uint64_t bytes = 0;            // captured bytes delivered
   uint64_t dropped_kernel = 0;   // pcap_stats ps_drop, DPDK imissed
@@ -39,6 +40,12 @@ class PacketSource {
 
   // Why the last call returned Error.
   virtual std::string error() const = 0;
+
+  // Live sources: how long next_burst() may wait (poll(2)) for a packet before it returns Idle. The run
+  // loop sets 0 while another source has packets, so a quiet interface never holds up a busy one, and a
+  // short wait when all are quiet, so an idle sensor does not spin. Sources that cannot wait (files,
+  // polled DPDK queues) ignore it.
+  virtual void set_idle_wait(int milliseconds) { (void)milliseconds; }
 
   // Problems that did not stop the source (a truncated last record, a bad block in a pcapng file):
   // each becomes a weird record and a warning on stderr. Returns and clears them.

@@ -30,7 +30,9 @@ class Analyzer {
   // Probing until the bytes prove the protocol (a valid header with a plausible length, say); Rejected
   // when they prove it is not, and the pipeline then detaches the analyzer. conn.log's service lists the
   // confirmed ones, as Zeek's DPD confirmation does.
-  enum class Verdict : uint8_t { Probing, Confirmed, Rejected };
+  // Retired: confirmed, but nothing consumes its work any more (see Worker::refresh_consumers); detached
+  // like a rejected one, while conn.log keeps the confirmed service.
+  enum class Verdict : uint8_t { Probing, Confirmed, Rejected, Retired };
 
   virtual ~Analyzer() = default;
   virtual void data(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts_ns) = 0;
@@ -40,6 +42,7 @@ class Analyzer {
   virtual void end(Conn& c, uint64_t ts_ns) = 0;
 
   Verdict verdict() const { return verdict_; }
+  void retire() { verdict_ = Verdict::Retired; }
 
  protected:
   Verdict verdict_ = Verdict::Probing;

@@ -40,6 +40,18 @@ struct Notice {
   std::string mitre;              // comma-separated ATT&CK for ICS ids
 };
 
+// A notice about one connection: its uid and id, and Zeek's src/dst/p from them (originator, responder,
+// service port), as every connection notice fills them.
+inline void set_notice_conn(Notice& n, const Uid& uid, const ConnId& id) {
+  n.uid = uid;
+  n.has_conn = true;
+  n.id = id;
+  n.has_src = n.has_dst = n.has_p = true;
+  n.src = id.orig_h;
+  n.dst = id.resp_h;
+  n.p = id.resp_p;
+}
+
 const LogSchema& notice_schema();
 
 // Where notices go besides notice.log (the SIEM forwarders). Called on the notice stage's thread

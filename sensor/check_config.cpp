@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "rules/rule_database.hpp"
+
 namespace ots {
 
 namespace {
@@ -87,7 +89,7 @@ void print_attestation(const attest::AttestationConfig& a, std::FILE* out) {
 
 bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& sensor,
                     std::vector<std::string>& errors, attest::AttestationConfig* attestation,
-                    SyslogSection* syslog) {
+                    SyslogSection* syslog, std::vector<std::string>* rule_files) {
   std::vector<std::string> found;
   load_site_policy(path, policy, found);
   load_sensor_section(path, sensor, found);
@@ -95,6 +97,8 @@ bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& 
   attest::load_attestation_config(path, attestation ? *attestation : unused, found);
   SyslogSection no_syslog;
   load_syslog_section(path, syslog ? *syslog : no_syslog, found);
+  std::vector<std::string> no_rule_files;
+  rules::load_rules_section(path, rule_files ? *rule_files : no_rule_files, found);
   // Both loaders check the top level; keep one of each message, then order by position.
   std::vector<std::string> unique;
   std::set<std::string> seen;
@@ -105,13 +109,19 @@ bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& 
   return unique.empty();
 }
 
-int check_config(const std::string& path, std::FILE* out, std::FILE* err) {
+int check_config(const std::string& path, std::FILE* out, std::FILE* err, const std::vector<std::string>& extra_rules) {
   SitePolicy policy;
   SensorSection sensor;
   attest::AttestationConfig attestation;
   SyslogSection syslog;
   std::vector<std::string> errors;
-  if (!load_site_file(path, policy, sensor, errors, &attestation, &syslog)) {
+  std::vector<std::string> rule_files;
+  std::unique_ptr<rules::RuleDatabase> rule_db;
+  if (load_site_file(path, policy, sensor, errors, &attestation, &syslog, &rule_files)) {
+    rule_files.insert(rule_files.end(), extra_rules.begin(), extra_rules.end());
+    if (!rule_files.empty()) rule_db = rules::load_rule_database(rule_files, &policy, errors);
+  }
+  if (!errors.empty()) {
     for (const auto& e : errors) fmt::print(err, "{}\n", e);
     fmt::print(err, "otsensor: error: invalid site model {} ({} problem{})\n", path, errors.size(),
                errors.size() == 1 ? "" : "s");
@@ -123,9 +133,17 @@ int check_config(const std::string& path, std::FILE* out, std::FILE* err) {
     fmt::print(out, "\nsyslog outputs: {}\n", syslog.destinations.size());
     for (const SyslogDestination& d : syslog.destinations) fmt::print(out, "  {}: {}\n", d.name, describe(d));
   }
+  if (rule_db) {
+    fmt::print(out, "\nrules: {} from {} file{} ({} content pattern{}, {} KiB of Hyperscan databases)\n",
+               rule_db->rules().size(), rule_files.size(), rule_files.size() == 1 ? "" : "s", rule_db->patterns(),
+               rule_db->patterns() == 1 ? "" : "s", (rule_db->database_bytes() + 1023) / 1024);
+    for (const std::string& f : rule_files) fmt::print(out, "  {}\n", f);
+  }
   return 0;
 }
 
-int check_config_command(const std::string& path) { return check_config(path, stdout, stderr); }
+int check_config_command(const std::string& path, const std::vector<std::string>& extra_rules) {
+  return check_config(path, stdout, stderr, extra_rules);
+}
 
 }  // namespace ots

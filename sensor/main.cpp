@@ -9,7 +9,9 @@
 #include "conduits/site_policy.hpp"
 #include "output/syslog_outputs.hpp"
 #include "sensor/check_config.hpp"
+#include "rules/rule_database.hpp"
 #include "sensor/run.hpp"
+#include "sensor/sbom_query_command.hpp"
 #include "sensor/sensor_section.hpp"
 
 #ifndef OTS_VERSION
@@ -47,14 +49,88 @@ int main(int argc, char** argv) {
       ->type_name("LIST")
       ->delimiter(',');
   app.add_flag("-q,--quiet", opts.quiet, "No summary line on stderr");
+  std::vector<std::string> ifaces;
+  ots::LivePcapOptions live;
+  int buffer_mb = live.buffer_bytes >> 20;
+  bool pcap_batch = false;
+  std::vector<double> stats_interval;
+  CLI::Option* iface_opt =
+      app.add_option("-i,--interface", ifaces,
+                     "Capture live on IFACE with libpcap (repeatable: several SPAN ports at once)")
+          ->type_name("IFACE")
+          ->excludes("-r");
+  app.add_option("-f,--filter", live.filter, "BPF capture filter for -i (as tcpdump's)")
+      ->type_name("EXPR")
+      ->needs(iface_opt);
+  app.add_option("--snaplen", live.snaplen, "Bytes kept of each live packet (default 65535)")
+      ->type_name("BYTES")
+      ->check(CLI::Range(64, 262144))
+      ->needs(iface_opt);
+  app.add_option("--buffer-mb", buffer_mb, "Kernel capture buffer per interface, in MB (default 64)")
+      ->type_name("MB")
+      ->check(CLI::Range(1, 2047))
+      ->needs(iface_opt);
+  app.add_flag("--pcap-batch", pcap_batch,
+               "No immediate mode: libpcap's TPACKET_V3 ring, packets handed over in blocks (busy SPAN ports)")
+      ->needs(iface_opt);
+  app.add_option("--stats-interval", stats_interval,
+                 "stats.log and capture_loss.log every SECONDS of packet time (default 300 live, none for -r)")
+      ->type_name("SECONDS")
+      ->expected(1)
+      ->check(CLI::Range(1.0, 86400.0));
+  CLI::Option* dpdk_opt =
+      app.add_option("--dpdk", opts.dpdk.eal_args,
+                     "Capture from DPDK ports; ARGS are the EAL's, e.g. '--no-huge --no-pci -l 0 "
+                     "--vdev=net_pcap0,rx_pcap=F.pcap' (docs/DPDK.md)")
+          ->type_name("'EAL ARGS'")
+          ->excludes("-r");
+  app.add_option("--dpdk-ports", opts.dpdk.ports, "DPDK port ids to capture on (default: every port the EAL found)")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->needs(dpdk_opt);
+  app.add_option("--dpdk-mbufs", opts.dpdk.mbufs, "Mbufs in the DPDK packet pool (default: 8191, more if the RX "
+                                                   "queues need it)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1u << 30))
+      ->needs(dpdk_opt);
   std::string sensor_id;
   app.add_option("--sensor-id", sensor_id, "This sensor's id in the SIEM messages (default: the host name)")
       ->type_name("ID");
+
+  std::vector<std::string> rule_files;
+  app.add_option("--rules", rule_files, "Detection rules (YAML, docs/RULES.md) besides the site model's rules: "
+                                        "(repeatable)")
+      ->type_name("FILE");
 
   std::string check_file;
   CLI::App* check = app.add_subcommand("check-config", "Validate a site model: every problem with FILE:LINE:COL, "
                                                        "or a summary of the zones and conduits (exit 2 when invalid)");
   check->add_option("FILE", check_file, "The site model (YAML)")->required()->type_name("FILE");
+  std::vector<std::string> check_rules;
+  check->add_option("--rules", check_rules, "Rule files to check besides the model's rules: (repeatable)")
+      ->type_name("FILE");
+
+  // otsensor sbom query: the attested SBOM inventory the sensor writes (LOGDIR/sbom.sqlite, docs/SBOM.md).
+  ots::SbomQueryOptions sbom_opts;
+  CLI::App* sbom = app.add_subcommand("sbom", "The attested SBOM inventory (LOGDIR/sbom.sqlite)");
+  sbom->require_subcommand(1);
+  CLI::App* sbom_query = sbom->add_subcommand(
+      "query", "Attested devices carrying a component: exit 0 when some match, 1 when none, 2 on an error");
+  sbom_query->add_option("--db", sbom_opts.db, "The database (LOGDIR/sbom.sqlite)")->required()->type_name("FILE");
+  CLI::Option* sbom_component =
+      sbom_query->add_option("--component", sbom_opts.component, "Component name (case-insensitive)")->type_name("NAME");
+  sbom_query->add_option("--purl", sbom_opts.purl, "Package URL; with @version that version only, without any")
+      ->type_name("PURL")
+      ->excludes(sbom_component);
+  CLI::Option* sbom_below =
+      sbom_query->add_option("--version-below", sbom_opts.version_below, "Only versions below V (segment by segment)")
+          ->type_name("V")
+          ->needs(sbom_component);
+  sbom_query->add_option("--version", sbom_opts.version, "Only version V")
+      ->type_name("V")
+      ->needs(sbom_component)
+      ->excludes(sbom_below);
+  sbom_query->add_flag("--json", sbom_opts.json, "JSON lines instead of a table");
 
   try {
     app.parse(argc, argv);
@@ -64,14 +140,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (check->parsed()) return ots::check_config_command(check_file);
+  if (check->parsed()) return ots::check_config_command(check_file, check_rules);
+  if (sbom_query->parsed()) return ots::sbom_query_command(sbom_opts);
 
   ots::SitePolicy policy;
   ots::SyslogSection syslog;
+  ots::attest::AttestationConfig attestation;
   if (!site_file.empty()) {
     ots::SensorSection section;
     std::vector<std::string> errors;
-    if (!ots::load_site_file(site_file, policy, section, errors, nullptr, &syslog)) {
+    std::vector<std::string> site_rules;
+    const bool site_ok = ots::load_site_file(site_file, policy, section, errors, &attestation, &syslog, &site_rules);
+    rule_files.insert(rule_files.begin(), site_rules.begin(), site_rules.end());
+    if (!site_ok) {
       for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
       std::fprintf(stderr, "otsensor: error: invalid site model %s (%zu problem%s)\n", site_file.c_str(),
                    errors.size(), errors.size() == 1 ? "" : "s");
@@ -79,13 +160,34 @@ int main(int argc, char** argv) {
     }
     opts.pipeline = section.pipeline;
     if (section.workers) opts.workers = section.workers;
+    opts.stats_interval_s = section.stats_interval_s;
     opts.policy = &policy;
+    opts.attestation = &attestation;
+    opts.site_file = site_file;
+  }
+  if (!stats_interval.empty()) opts.stats_interval_s = stats_interval[0];
+  live.buffer_bytes = buffer_mb << 20;
+  live.immediate = !pcap_batch;
+  for (const std::string& i : ifaces) {
+    live.iface = i;
+    opts.interfaces.push_back(live);
   }
   if (workers) opts.workers = workers;
   if (!interim.empty()) opts.pipeline.flows.interim_interval_ns = static_cast<uint64_t>(interim[0] * 1e9);
-  if (opts.read_files.empty()) {
-    std::fprintf(stderr, "otsensor: error: nothing to do: give a capture with -r FILE (see otsensor --help)\n");
+  if (opts.read_files.empty() && !opts.dpdk.enabled() && opts.interfaces.empty()) {
+    std::fprintf(stderr, "otsensor: error: nothing to do: give a capture with -r FILE or an interface with -i IFACE (see otsensor --help)\n");
     return 2;
+  }
+  std::unique_ptr<ots::rules::RuleDatabase> rule_db;
+  if (!rule_files.empty()) {
+    std::vector<std::string> errors;
+    rule_db = ots::rules::load_rule_database(rule_files, opts.policy, errors);
+    if (!rule_db) {
+      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+      std::fprintf(stderr, "otsensor: error: invalid rules (%zu problem%s)\n", errors.size(), errors.size() == 1 ? "" : "s");
+      return 2;
+    }
+    opts.rules = rule_db.get();
   }
   std::unique_ptr<ots::SyslogOutputs> siem;
   if (!syslog.destinations.empty()) {

@@ -2,6 +2,8 @@
 
 #include <tuple>
 
+#include "rules/rule_thresholds.hpp"
+
 namespace ots {
 
 bool RaisedNoticeLess::operator()(const RaisedNotice& a, const RaisedNotice& b) const {
@@ -11,15 +13,23 @@ bool RaisedNoticeLess::operator()(const RaisedNotice& a, const RaisedNotice& b) 
 }
 
 NoticeStage::NoticeStage(size_t workers, LogManager& logs, LogId notice_log, uint64_t suppress_ns,
-                         NoticeForwarder* forwarder)
-    : stage_(workers), sink_(logs.make_sink()), writer_(*sink_, notice_log, suppress_ns, forwarder) {}
+                         NoticeForwarder* forwarder, const rules::RuleDatabase* rules)
+    : stage_(workers), sink_(logs.make_sink()), writer_(*sink_, notice_log, suppress_ns, forwarder) {
+  if (rules) thresholds_ = std::make_unique<rules::RuleThresholds>(*rules);
+}
 
 NoticeStage::~NoticeStage() = default;
 
 void NoticeStage::consume(std::span<RaisedNotice> notices, const uint64_t* tick_ns) {
-  for (const RaisedNotice& r : notices) writer_.raise(r.notice, r.key);
+  for (RaisedNotice& r : notices) {
+    if (thresholds_ && !thresholds_->admit(r.notice)) continue;
+    writer_.raise(r.notice, r.key);
+  }
   // Suppression windows close at the ticks' packet times, as they did in each worker.
-  if (tick_ns) writer_.advance(*tick_ns);
+  if (tick_ns) {
+    writer_.advance(*tick_ns);
+    if (thresholds_) thresholds_->advance(*tick_ns);
+  }
 }
 
 void NoticeStage::poll() {

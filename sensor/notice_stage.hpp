@@ -13,6 +13,11 @@
 
 namespace ots {
 
+namespace rules {
+class RuleDatabase;
+class RuleThresholds;
+}  // namespace rules
+
 // A notice as a worker raised it, with its suppression key (computed on the worker's thread).
 struct RaisedNotice {
   Notice notice;
@@ -29,9 +34,11 @@ using NoticeOutbox = StageOutbox<RaisedNotice>;
 
 class NoticeStage {
  public:
-  // Writes through a sink of its own; used on one thread (the run loop's).
+  // Writes through a sink of its own; used on one thread (the run loop's). With `rules`, the Rule::Match
+  // notices of rules with a threshold pass the thresholds (rules/rule_thresholds.hpp) before suppression:
+  // here every worker's hits meet, in one order.
   NoticeStage(size_t workers, LogManager& logs, LogId notice_log, uint64_t suppress_ns,
-              NoticeForwarder* forwarder = nullptr);
+              NoticeForwarder* forwarder = nullptr, const rules::RuleDatabase* rules = nullptr);
   ~NoticeStage();
   NoticeStage(const NoticeStage&) = delete;
   NoticeStage& operator=(const NoticeStage&) = delete;
@@ -55,6 +62,7 @@ class NoticeStage {
   OrderedStage<RaisedNotice, RaisedNoticeLess> stage_;
   std::unique_ptr<LogSink> sink_;
   NoticeWriter writer_;
+  std::unique_ptr<rules::RuleThresholds> thresholds_;
 };
 
 }  // namespace ots

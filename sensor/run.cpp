@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -19,49 +20,15 @@
 #include "output/syslog_outputs.hpp"
 #include "sensor/core_logs.hpp"
 #include "sensor/notice_stage.hpp"
-#include "sensor/packet_ring.hpp"
+#include "sensor/capture_loop.hpp"
+#include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
+#include "sensor/stats_logs.hpp"
 #include "sensor/worker.hpp"
 
 namespace ots {
 
 namespace {
-
-constexpr size_t kRingBytes = 16u << 20;
-
-// A worker on its own thread, fed through a ring by the dispatcher.
-struct ThreadedWorker {
-  std::unique_ptr<Worker> worker;
-  std::unique_ptr<PacketRing> ring;
-  std::thread thread;
-
-  void run() {
-    PacketRing::Batch b;
-    for (;;) {
-      ring->read(b);
-      worker->process(b.burst.pkts, b.burst.count);
-      ring->release();
-      if (b.tick) worker->advance(b.tick_ns);
-      worker->maybe_handoff();
-      if (b.end) break;
-    }
-    worker->finish();
-  }
-};
-
-// Records the main thread reports itself: problems of the capture files (truncation), as weirds.
-void report_problems(SourceMerge& merge, LogSink& sink, LogId weird_log, uint64_t now_ns, unsigned& warnings) {
-  for (const std::string& p : merge.take_problems()) {
-    std::fprintf(stderr, "otsensor: warning: %s\n", p.c_str());
-    ++warnings;
-    WeirdEvent ev;
-    ev.ts_ns = now_ns;
-    ev.name = "capture_file_problem";
-    ev.addl = p;
-    ev.source = "capture";
-    write_weird(sink, weird_log, ev);
-  }
-}
 
 // The first name in `wanted` that no registered log has, with the list of those that exist; empty if none.
 std::string unknown_logs(const LogManager& logs, const std::vector<std::string>& wanted) {
@@ -95,6 +62,24 @@ int run_sensor(const RunOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<PacketSource>> sources;
+  // Every DPDK port replays a capture file (net_pcap rx_pcap): time comes from the packets, as with -r.
+  bool dpdk_replay = false;
+  if (opts.dpdk.enabled()) {
+#ifdef OTS_HAVE_DPDK
+    DpdkOptions dpdk = opts.dpdk;
+    dpdk.queues = opts.workers == 0 ? 1 : opts.workers;
+    std::string err;
+    sources = open_dpdk_sources(dpdk, err);
+    if (sources.empty()) {
+      std::fprintf(stderr, "otsensor: error: %s\n", err.c_str());
+      return 1;
+    }
+    dpdk_replay = std::all_of(sources.begin(), sources.end(), [](const auto& s) { return is_dpdk_file_replay(*s); });
+#else
+    std::fprintf(stderr, "otsensor: error: --dpdk: this otsensor was built without DPDK (libdpdk-dev, -DOTS_DPDK=ON)\n");
+    return 1;
+#endif
+  }
   for (size_t i = 0; i < opts.read_files.size(); ++i) {
     std::string err;
     auto src = open_pcap_file(opts.read_files[i], static_cast<uint16_t>(i), err);
@@ -104,10 +89,22 @@ int run_sensor(const RunOptions& opts) {
     }
     sources.push_back(std::move(src));
   }
+  // Live capture with libpcap; like DPDK ports, the loop takes their packets as they arrive.
+  for (const LivePcapOptions& iface : opts.interfaces) {
+    std::string err;
+    auto src = open_live_pcap(iface, static_cast<uint16_t>(sources.size()), err);
+    if (!src) {
+      std::fprintf(stderr, "otsensor: error: %s\n", err.c_str());
+      return 1;
+    }
+    sources.push_back(std::move(src));
+  }
   if (sources.empty()) {
-    std::fprintf(stderr, "otsensor: error: nothing to read: give a capture file with -r FILE\n");
+    std::fprintf(stderr, "otsensor: error: nothing to read: give a capture file with -r FILE or an interface with -i IFACE\n");
     return 1;
   }
+  const bool live = opts.read_files.empty() && !dpdk_replay;
+  const size_t nsources = sources.size();
 
   std::unique_ptr<LogManager> logs;
   try {
@@ -121,6 +118,7 @@ int run_sensor(const RunOptions& opts) {
     return 1;
   }
   const PipelineLogs ids = PipelineLogs::register_all(*logs);
+  const StatsLogs::Ids stats_ids = StatsLogs::register_all(*logs);
   if (const std::string bad = unknown_logs(*logs, opts.only_logs); !bad.empty()) {
     std::fprintf(stderr, "otsensor: error: --logs: %s\n", bad.c_str());
     return 2;
@@ -128,69 +126,63 @@ int run_sensor(const RunOptions& opts) {
   auto main_sink = logs->make_sink();
 
   const unsigned nworkers = opts.workers == 0 ? 1 : opts.workers;
-  SourceMerge merge(std::move(sources));
-  PacketBurst burst;
-  uint64_t now_ns = 0;
-  unsigned warnings = 0;
-  std::vector<WorkerStats> wstats;
-  std::vector<std::vector<Asset>> assets;  // each worker's inventory
   // Every worker's notices meet here, on this thread, in one order whatever the number of workers.
   const bool zones = opts.policy && opts.policy->enabled();
   const uint64_t suppress_ns = zones ? opts.policy->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
   if (opts.syslog) opts.syslog->set_suppress_ns(suppress_ns);
-  NoticeStage notices(nworkers, *logs, ids.notice, suppress_ns,
-                      opts.notice_forwarder ? opts.notice_forwarder : opts.syslog);
+  const bool attesting = opts.attestation && opts.attestation->present;
+  NoticeStage notices(nworkers + (attesting ? 1 : 0), *logs, ids.notice, suppress_ns,
+                      opts.notice_forwarder ? opts.notice_forwarder : opts.syslog, opts.rules);
 
-  if (nworkers == 1) {
-    // One worker runs on the reading thread: no copy, no hand-over.
-    Worker w(opts.pipeline, *logs, ids, opts.policy, notices.outbox(0));
-    while (merge.next(burst)) {
-      w.process(burst.pkts, burst.count);
-      for (size_t i = 0; i < burst.count; ++i) now_ns = std::max(now_ns, burst.pkts[i].ts_ns);
-      w.advance(now_ns);
-      notices.tick(now_ns);
-      notices.poll();
-      report_problems(merge, *main_sink, ids.weird, now_ns, warnings);
-    }
-    report_problems(merge, *main_sink, ids.weird, now_ns, warnings);
-    w.finish();
-    notices.finish();
-    wstats.push_back(w.stats());
-    assets.push_back(w.assets().snapshot());
-  } else {
-    std::vector<ThreadedWorker> workers(nworkers);
-    for (size_t i = 0; i < nworkers; ++i) {
-      workers[i].worker = std::make_unique<Worker>(opts.pipeline, *logs, ids, opts.policy, notices.outbox(i));
-      workers[i].ring = std::make_unique<PacketRing>(kRingBytes);
-    }
-    for (auto& tw : workers) tw.thread = std::thread([&tw] { tw.run(); });
-    while (merge.next(burst)) {
-      for (size_t i = 0; i < burst.count; ++i) {
-        const PacketView& p = burst.pkts[i];
-        now_ns = std::max(now_ns, p.ts_ns);
-        // Both directions of every flow between two hosts (and every fragment) reach the same worker.
-        const uint64_t h = symmetric_host_pair_hash(p);
-        workers[h % nworkers].ring->push_packet(p);
-      }
-      // Every worker's clock advances at the same points of the input as a single worker's would.
-      for (auto& tw : workers) {
-        tw.ring->push_tick(now_ns);
-        tw.ring->publish();
-      }
-      notices.tick(now_ns);
-      notices.poll();  // the ticks every worker has finished
-      report_problems(merge, *main_sink, ids.weird, now_ns, warnings);
-    }
-    report_problems(merge, *main_sink, ids.weird, now_ns, warnings);
-    for (auto& tw : workers) tw.ring->push_end();
-    for (auto& tw : workers) tw.thread.join();
-    notices.finish();
-    for (auto& tw : workers) wstats.push_back(tw.worker->stats());
-    for (auto& tw : workers) assets.push_back(tw.worker->assets().snapshot());
+  // AQAT datagrams and OT participation from every worker meet in one attestation stage, whose notices
+  // join the notice stage as one more outbox.
+  std::unique_ptr<AttestStage> attest;
+  if (attesting) {
+    attest = std::make_unique<AttestStage>(nworkers, *opts.attestation, opts.policy, *logs, ids.attest,
+                                           notices.outbox(nworkers));
   }
-  write_inventory(*main_sink, ids.assets, assets, opts.policy);
+
+  // The run loop (sensor/capture_loop.cpp): files merged by time, or live sources as packets arrive.
+  CaptureLoopSetup setup;
+  setup.workers = nworkers;
+  setup.make_worker = [&](size_t i, NoticeOutbox& outbox) {
+    const AttestTap tap = attest ? AttestTap{&attest->outbox(i), attest->port()} : AttestTap{};
+    return std::make_unique<Worker>(opts.pipeline, *logs, ids, opts.policy, outbox, opts.rules, tap);
+  };
+  setup.attest = attest.get();
+  setup.logs = logs.get();
+  setup.ids = &ids;
+  setup.policy = opts.policy;
+  setup.notices = &notices;
+  setup.main_sink = main_sink.get();
+  const double stats_interval_s = opts.stats_interval_s.value_or(live ? 300.0 : 0.0);
+  if (stats_interval_s > 0) {
+    setup.stats = stats_ids;
+    setup.stats_interval_ns = static_cast<uint64_t>(stats_interval_s * 1e9);
+  }
+  setup.site_file = opts.site_file;
+  install_signal_handlers();
+  CaptureLoop loop(setup);
+  bool source_failed = false;
+  if (live) {
+    source_failed = !loop.run_live(sources);
+  } else {
+    SourceMerge merge(std::move(sources));
+    loop.run_files(merge);
+  }
+  const std::vector<WorkerStats>& wstats = loop.worker_stats();
+  const unsigned warnings = loop.warnings();
+  write_inventory(*main_sink, ids.assets, loop.assets(), loop.policy());
   main_sink->handoff();
   logs->close();
+  // The attested SBOM inventory (issue 6), after the logs are closed: a database that cannot be written
+  // costs a warning, never the logs or the exit status.
+  if (attest) {
+    const std::string db = (std::filesystem::path(opts.log_dir) / "sbom.sqlite").string();
+    if (std::string err; !attest->write_sbom_database(db, err)) {
+      std::fprintf(stderr, "otsensor: warning: SBOM inventory not updated: %s\n", err.c_str());
+    }
+  }
 
   // Totals.
   WorkerStats total;
@@ -206,6 +198,7 @@ int run_sensor(const RunOptions& opts) {
     total.decode.malformed += s.decode.malformed;
     total.decode.non_ip += s.decode.non_ip;
   }
+  if (attest) total.notices += attest->stats().notices;
   const double wall = seconds_since(t0);
   // The SIEM outputs send what they still hold for a bounded time (not counted in wall_seconds, the packet
   // path's time); what is left waits in their spools for the next run.
@@ -229,10 +222,10 @@ int run_sensor(const RunOptions& opts) {
   }
   if (!opts.quiet) {
     std::fprintf(stderr,
-                 "otsensor: %llu packets (%.1f MB) from %zu file(s) in %.2f s; %llu connections; logs in %s: %s; "
+                 "otsensor: %llu packets (%.1f MB) from %zu %s in %.2f s; %llu connections; logs in %s: %s; "
                  "%llu notices%s\n",
                  static_cast<unsigned long long>(total.packets), static_cast<double>(total.bytes) / 1e6,
-                 opts.read_files.size(), wall, static_cast<unsigned long long>(total.flows.created),
+                 nsources, live ? "live source(s)" : "file(s)", wall, static_cast<unsigned long long>(total.flows.created),
                  opts.log_dir.c_str(), logs_text.empty() ? "none" : logs_text.c_str(),
                  static_cast<unsigned long long>(total.notices), syslog_text.c_str());
   }
@@ -251,7 +244,7 @@ int run_sensor(const RunOptions& opts) {
       return 1;
     }
   }
-  return 0;
+  return source_failed ? 1 : 0;
 }
 
 }  // namespace ots

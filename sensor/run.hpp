@@ -2,19 +2,30 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "capture/dpdk_source.hpp"
+#include "capture/live_pcap_source.hpp"
 #include "sensor/pipeline_config.hpp"
 
 namespace ots {
 
 class NoticeForwarder;
 class SitePolicy;
+namespace attest {
+struct AttestationConfig;
+}
+namespace rules {
+class RuleDatabase;
+}
 class SyslogOutputs;
 
 struct RunOptions {
   std::vector<std::string> read_files;  // -r, in the order given; packets are merged by timestamp
+  DpdkOptions dpdk;                     // --dpdk: DPDK ports in place of files (queues: one per worker)
+  std::vector<LivePcapOptions> interfaces;  // -i: live capture with libpcap (ingress = the index here)
   std::string log_dir = ".";           // -l (Zeek writes into the current directory by default)
   bool json = false;                   // --json
   unsigned workers = 1;                // -w
@@ -22,7 +33,13 @@ struct RunOptions {
   bool quiet = false;                  // no summary line
   std::vector<std::string> only_logs;  // --logs: write only these logs (paths: conn, weird, ...); empty: all
   PipelineConfig pipeline;
+  // stats.log and capture_loss.log every this many seconds of packet time; unset: every 300 s live (Zeek's
+  // default), none for a replay.
+  std::optional<double> stats_interval_s;
+  std::string site_file;  // -c: read again on SIGHUP
   const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none
+  const attest::AttestationConfig* attestation = nullptr;  // the model's attestation section, or none
+  const rules::RuleDatabase* rules = nullptr;  // the detection rules (site model's rules:, --rules), or none
   NoticeForwarder* notice_forwarder = nullptr;  // gets every notice written (default: `syslog`), or none
   SyslogOutputs* syslog = nullptr;  // the SIEM outputs: closed at the end, counters in the summary and stats
 };

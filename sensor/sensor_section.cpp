@@ -92,6 +92,8 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
           if (key == "interim_interval_s") p.flows.interim_interval_ns = ns;
           if (key == "frag_timeout_s") p.decode.frag_timeout_ns = ns;
         }
+      } else if (key == "stats_interval_s") {
+        if (read_number<double>(path, v, "stats_interval_s", 1.0, 86400.0, secs, errors)) out.stats_interval_s = secs;
       } else if (key == "max_assets") {
         if (read_number<uint64_t>(path, v, "max_assets", 16, 1u << 24, n, errors)) p.inventory.max_assets = uint32_t(n);
       } else if (key == "reassembly_max_kb") {
@@ -108,7 +110,8 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
       } else {
         errors.push_back(fmt::format(
             "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
-            "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums",
+            "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums, "
+            "stats_interval_s",
             where(path, kv.first), key));
       }
     }

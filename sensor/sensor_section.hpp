@@ -2,6 +2,7 @@
 // conduits, attestation, outputs, rules) are validated by their own libraries.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ namespace ots {
 struct SensorSection {
   unsigned workers = 0;  // 0: not set in the file (the command line or the default decides)
   PipelineConfig pipeline;
+  // stats_interval_s: stats.log and capture_loss.log every this many seconds; unset: the run decides
+  // (300 s live, as Zeek's Stats::report_interval; none for a replay unless asked).
+  std::optional<double> stats_interval_s;
 };
 
 // Loads FILE; on problems returns false and fills `errors` with "FILE:LINE:COL: what is wrong" lines

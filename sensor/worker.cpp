@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 
 #include "conduits/site_policy.hpp"
+#include "rules/rule_database.hpp"
+#include "rules/rule_matcher.hpp"
+#include "rules/rule_notice.hpp"
 #include "sensor/core_logs.hpp"
 
 namespace ots {
@@ -17,6 +20,26 @@ struct AppState {
   uint8_t module[kMax] = {};
   uint8_t count = 0;
   FlowPolicy policy;
+  // A port-only rule protocol (rules::RuleProtocol, e.g. TriStation on UDP 1502) whose rules see this
+  // flow's datagrams; Count_ when none.
+  uint8_t port_rules = static_cast<uint8_t>(rules::RuleProtocol::Count_);
+  // The worker's list of every AppState, so that a reloaded site model reaches each tracked flow.
+  Conn* conn = nullptr;
+  AppState** head = nullptr;
+  AppState* prev = nullptr;
+  AppState* next = nullptr;
+
+  AppState(Conn& c, AppState*& list) : conn(&c), head(&list), next(list) {
+    if (next) next->prev = this;
+    list = this;
+  }
+  ~AppState() {
+    if (prev) prev->next = next;
+    else *head = next;
+    if (next) next->prev = prev;
+  }
+  AppState(const AppState&) = delete;
+  AppState& operator=(const AppState&) = delete;
 };
 
 PipelineLogs PipelineLogs::register_all(LogManager& logs) {
@@ -31,15 +54,18 @@ PipelineLogs PipelineLogs::register_all(LogManager& logs) {
     ids.modules.push_back(std::move(mine));
   }
   ids.assets = logs.add(assets_schema());
+  ids.attest = logs.add(attest_schema());
   return ids;
 }
 
 Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy,
-               NoticeOutbox& notices)
+               NoticeOutbox& notices, const rules::RuleDatabase* rules, AttestTap attest)
     : ids_(ids),
       policy_(policy && policy->enabled() ? policy : nullptr),
       sink_(logs.make_sink()),
       notices_(notices),
+      attest_(attest),
+      aqat_port_(attest.outbox ? attest.port : attest::kDefaultPort),
       decoder_(cfg.decode),
       assets_(cfg.inventory, this) {
   flows_ = std::make_unique<FlowTable>(cfg.flows, static_cast<FlowEvents&>(*this), static_cast<WeirdSink&>(*this));
@@ -47,6 +73,25 @@ Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& 
   module_ctx_.resize(mods.size());
   for (size_t i = 0; i < mods.size(); ++i) {
     module_ctx_[i] = AnalyzerContext{sink_.get(), this, this, ids_.modules[i].data(), this};
+  }
+  if (rules && !rules->rules().empty()) {
+    rules_ = rules;
+    matcher_ = std::make_unique<rules::RuleMatcher>(*rules);
+    ops_consumers_ = true;
+  }
+  refresh_consumers();
+}
+
+// An analyzer's work after it has confirmed its protocol feeds its own logs, weird.log, the zone policy
+// and rules (operations) and assets.log (device identities). When none of them is on (`--logs conn`),
+// confirmation is all conn.log needs (its service column): the analyzer is then detached and the flow
+// table stops delivering payload, as Zeek does not run analyzers whose events nobody handles.
+void Worker::refresh_consumers() {
+  // Attestation needs the OT protocols confirmed only, which happens before an analyzer retires.
+  const bool shared = policy_ || sink_->enabled(ids_.weird) || sink_->enabled(ids_.assets) || ops_consumers_;
+  module_needed_.assign(module_ctx_.size(), shared);
+  for (size_t i = 0; i < module_ctx_.size(); ++i) {
+    for (const LogId id : ids_.modules[i]) module_needed_[i] = module_needed_[i] || sink_->enabled(id);
   }
 }
 
@@ -66,12 +111,14 @@ void Worker::advance(uint64_t now_ns) {
   decoder_.expire(now_ns, *this);
   flows_->advance_time(now_ns);
   notices_.close_tick();
+  if (attest_.outbox) attest_.outbox->close_tick();
   track_peaks();
 }
 
 void Worker::finish() {
   flows_->flush_all();
   notices_.close_tick();
+  if (attest_.outbox) attest_.outbox->close_tick();
   track_peaks();
   sink_->handoff();
 }
@@ -86,6 +133,24 @@ void Worker::track_peaks() {
   stats_.flow_memory_peak = std::max(stats_.flow_memory_peak, s.memory_bytes);
 }
 
+void Worker::set_policy(const SitePolicy* policy, uint64_t now_ns) {
+  policy_ = policy && policy->enabled() ? policy : nullptr;
+  refresh_consumers();
+  for (AppState* app = apps_; app; app = app->next) {
+    if (!policy_) {
+      app->policy = FlowPolicy{};
+      continue;
+    }
+    const FlowVerdict before = app->policy.verdict;
+    const uint8_t proto = app->policy.protocol;
+    app->policy = policy_->classify(*app->conn);
+    if (proto != FlowPolicy::kNoProtocol) policy_->set_protocol(app->policy, static_cast<Protocol>(proto));
+    if (app->policy.verdict != before && is_violation(app->policy.verdict)) {
+      flow_notice(*app->conn, app->policy, now_ns);
+    }
+  }
+}
+
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
   s.decode = decoder_.stats();
@@ -94,11 +159,18 @@ WorkerStats Worker::stats() const {
 }
 
 AppState& Worker::app_of(Conn& c) {
-  if (!c.app) c.app = new AppState();
+  if (!c.app) c.app = new AppState(c, apps_);
   return *c.app;
 }
 
 void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
+  switch (c.id.proto) {
+    case Transport::Tcp: ++stats_.active_tcp, ++stats_.tcp_conns; break;
+    case Transport::Udp: ++stats_.active_udp, ++stats_.udp_conns; break;
+    case Transport::Icmp:
+    case Transport::Icmp6: ++stats_.active_icmp, ++stats_.icmp_conns; break;
+    default: break;
+  }
   const auto mods = dissector_modules();
   AppState* app = nullptr;
   if (policy_) {
@@ -122,23 +194,84 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
     app->module[app->count] = static_cast<uint8_t>(i);
     ++app->count;
   }
+  if (rules_ && c.id.proto == Transport::Udp) {
+    // Protocols the rules know by port only (no dissector): their datagrams go to the rules.
+    rules::RuleProtocol rp = rules_->udp_port_protocol(c.id.resp_p);
+    if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.id.orig_p);
+    if (rp != rules::RuleProtocol::Count_) {
+      if (!app) app = &app_of(c);
+      app->port_rules = static_cast<uint8_t>(rp);
+      c.wants_payload = true;
+    }
+  }
   if (app && app->count) c.wants_payload = true;
 }
 
 void Worker::on_packet(Conn& c, bool is_orig, const DecodedPacket& p) {
   // The first packet each end sends names a device: one inventory lookup per end and flow, not per packet.
   if ((is_orig ? c.orig : c.resp).pkts == 1) assets_.first_packet(p);
+  if (p.l4 == Transport::Udp && p.dport == aqat_port_ && p.payload_len) {
+    if (attest_.outbox) attest_datagram(c, p);
+    // AQAT has no analyzer of its own: its header (magic and version, PROTOCOL.md) confirms the protocol
+    // for the zone policy, as a dissector's confirmation does, so conduits can admit `protocol: aqat`.
+    if (policy_ && c.app && p.payload.size() >= 5 && std::equal(p.payload.begin(), p.payload.begin() + 4, "AQAT") &&
+        p.payload[4] == 1 && policy_->set_protocol(c.app->policy, Protocol::Aqat) &&
+        is_violation(c.app->policy.verdict)) {
+      flow_notice(c, c.app->policy, p.ts_ns);
+    }
+  }
+}
+
+// The datagram's bytes are copied: the stage verifies them on its own thread, after this burst is gone.
+void Worker::attest_datagram(const Conn& c, const DecodedPacket& p) {
+  AttestEvent ev;
+  ev.kind = AttestEvent::Kind::Datagram;
+  ev.seq = attest_seq_++;
+  ev.meta.ts_ns = p.ts_ns;
+  ev.meta.uid = c.uid;
+  ev.meta.src = p.src;
+  ev.meta.dst = p.dst;
+  ev.meta.src_port = p.sport;
+  ev.meta.dst_port = p.dport;
+  if (p.src_mac) {
+    std::copy(p.src_mac, p.src_mac + 6, ev.meta.src_mac.begin());
+    ev.meta.has_src_mac = true;
+  }
+  ev.payload.assign(p.payload.begin(), p.payload.end());
+  attest_.outbox->put(std::move(ev));
+}
+
+// Issue 6's unattested_device: every end of a confirmed Modbus/DNP3/EtherNet-IP/CIP/S7 connection that
+// lies in a zone requiring attestation. One fact per connection and end; the stage keeps each address's
+// earliest (deduplicating here would make the kept connection depend on how flows spread over workers).
+void Worker::attest_ot_peers(const Conn& c) {
+  for (const IpAddr* a : {&c.id.orig_h, &c.id.resp_h}) {
+    const int16_t z = policy_->model().zone_of(*a).zone;
+    if (z < 0 || !policy_->zones()[static_cast<size_t>(z)].require_attestation) continue;
+    AttestEvent ev;
+    ev.kind = AttestEvent::Kind::OtPeer;
+    ev.seq = attest_seq_++;
+    ev.meta.ts_ns = c.first_ts_ns;
+    ev.meta.uid = c.uid;
+    ev.addr = *a;
+    ev.id = c.id;
+    attest_.outbox->put(std::move(ev));
+  }
 }
 
 void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) {
   AppState* app = c.app;
   if (!app) return;
-  bool rejected = false;
+  if (app->port_rules != static_cast<uint8_t>(rules::RuleProtocol::Count_)) match_rules_datagram(c, is_orig, data, ts_ns);
+  bool detach = false;
   for (uint8_t i = 0; i < app->count; ++i) {
     Analyzer& a = *app->analyzers[i];
     a.data(c, is_orig, data, ts_ns);
     if (a.verdict() == Analyzer::Verdict::Confirmed && !(c.services & (1u << app->module[i]))) {
+      const bool first_service = c.services == 0;
       c.services |= 1u << app->module[i];
+      if (first_service && attest_.outbox && policy_) attest_ot_peers(c);
+      if (!module_needed_[app->module[i]]) a.retire();
       assets_.service_confirmed(c, app->module[i], ts_ns);
       // A flow is an ICS protocol when its payload parses as one: the policy learns it now.
       const Protocol proto = dissector_modules()[app->module[i]]->protocol;
@@ -146,9 +279,9 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
         flow_notice(c, app->policy, ts_ns);
       }
     }
-    rejected |= a.verdict() == Analyzer::Verdict::Rejected;
+    detach |= a.verdict() == Analyzer::Verdict::Rejected || a.verdict() == Analyzer::Verdict::Retired;
   }
-  if (rejected) drop_rejected(c);
+  if (detach) drop_detached(c);
 }
 
 void Worker::on_gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) {
@@ -157,13 +290,14 @@ void Worker::on_gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) {
   for (uint8_t i = 0; i < app->count; ++i) app->analyzers[i]->gap(c, is_orig, len, ts_ns);
 }
 
-// Analyzers that decided the flow is not their protocol are detached; with none left the flow table
-// stops reassembling (Zeek's DPD removes a violating analyzer the same way).
-void Worker::drop_rejected(Conn& c) {
+// Analyzers that decided the flow is not their protocol (or retired) are detached; with none left the
+// flow table stops reassembling (Zeek's DPD removes a violating analyzer the same way).
+void Worker::drop_detached(Conn& c) {
   AppState* app = c.app;
   uint8_t kept = 0;
   for (uint8_t i = 0; i < app->count; ++i) {
-    if (app->analyzers[i]->verdict() == Analyzer::Verdict::Rejected) {
+    const Analyzer::Verdict v = app->analyzers[i]->verdict();
+    if (v == Analyzer::Verdict::Rejected || v == Analyzer::Verdict::Retired) {
       app->analyzers[i].reset();
       continue;
     }
@@ -174,7 +308,7 @@ void Worker::drop_rejected(Conn& c) {
     ++kept;
   }
   app->count = kept;
-  if (kept == 0) {
+  if (kept == 0 && app->port_rules == static_cast<uint8_t>(rules::RuleProtocol::Count_)) {
     c.wants_payload = false;
     if (!policy_) {  // with a zone model the state stays: it holds the flow's policy
       delete app;
@@ -196,6 +330,13 @@ void Worker::on_interim(Conn& c, uint64_t now_ns) {
 
 void Worker::on_flow_end(Conn& c, FlowEnd why) {
   (void)why;
+  switch (c.id.proto) {
+    case Transport::Tcp: --stats_.active_tcp; break;
+    case Transport::Udp: --stats_.active_udp; break;
+    case Transport::Icmp:
+    case Transport::Icmp6: --stats_.active_icmp; break;
+    default: break;
+  }
   if (AppState* app = c.app) {
     for (uint8_t i = 0; i < app->count; ++i) app->analyzers[i]->end(c, c.last_ts_ns);
     // A flow still waiting for its protocol to be confirmed is decided now.
@@ -294,6 +435,7 @@ void Worker::on_identity(const DeviceIdentity& id) { assets_.identity(id); }
 
 void Worker::on_operation(const OperationEvent& ev) {
   ++stats_.operations;
+  if (matcher_ && ev.conn) match_rules(ev);
   if (!policy_ || !ev.conn || !ev.conn->app) return;
   const Conn& c = *ev.conn;
   FlowPolicy& fp = c.app->policy;
@@ -303,13 +445,7 @@ void Worker::on_operation(const OperationEvent& ev) {
   Notice n;
   n.ts_ns = ev.ts_ns;
   n.note = kOperationNotAllowedNote;
-  n.uid = c.uid;
-  n.has_conn = true;
-  n.id = c.id;
-  n.has_src = n.has_dst = n.has_p = true;
-  n.src = c.id.orig_h;
-  n.dst = c.id.resp_h;
-  n.p = c.id.resp_p;
+  set_notice_conn(n, c.uid, c.id);
   n.zone_orig = policy_->zone_name(fp.zone_orig);
   n.zone_resp = policy_->zone_name(fp.zone_resp);
   n.conduit = policy_->conduit_name(fp.conduit);
@@ -321,6 +457,41 @@ void Worker::on_operation(const OperationEvent& ev) {
   n.sub = fmt::format("code {}{}{}", ev.code, ev.unit >= 0 ? fmt::format(" unit {}", ev.unit) : std::string(),
                       ev.address >= 0 ? fmt::format(" address {}", ev.address) : std::string());
   raise(std::move(n));
+}
+
+// Rules see the flow's place in the zone model (from_zone, to_zone, conduit) when a model is loaded.
+void Worker::match_rules(const OperationEvent& ev) {
+  const Conn& c = *ev.conn;
+  rules::FlowZones z;
+  if (policy_ && c.app) z = {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+  for (const uint32_t i : matcher_->match(ev, z)) {
+    Notice n;
+    rules::fill_rule_notice(rules_->rules()[i], c, &ev, ev.ts_ns, n);
+    if (policy_) {
+      n.zone_orig = policy_->zone_name(z.orig);
+      n.zone_resp = policy_->zone_name(z.resp);
+      n.conduit = policy_->conduit_name(z.conduit);
+    }
+    raise(std::move(n));
+  }
+}
+
+void Worker::match_rules_datagram(const Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) {
+  rules::FlowZones z;
+  if (policy_ && c.app) z = {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+  const auto p = static_cast<rules::RuleProtocol>(c.app->port_rules);
+  // The server is the end on the protocol's port.
+  const bool to_server = is_orig == (c.id.resp_p == rules::port_only_udp_port(p));
+  for (const uint32_t i : matcher_->match_datagram(p, to_server, data, z)) {
+    Notice n;
+    rules::fill_rule_notice(rules_->rules()[i], c, nullptr, ts_ns, n);
+    if (policy_) {
+      n.zone_orig = policy_->zone_name(z.orig);
+      n.zone_resp = policy_->zone_name(z.resp);
+      n.conduit = policy_->conduit_name(z.conduit);
+    }
+    raise(std::move(n));
+  }
 }
 
 }  // namespace ots

@@ -12,9 +12,15 @@
 #include "inventory/asset_inventory.hpp"
 #include "output/log_manager.hpp"
 #include "output/notice.hpp"
+#include "sensor/attest_stage.hpp"
 #include "sensor/core_logs.hpp"
 #include "sensor/notice_stage.hpp"
 #include "sensor/pipeline_config.hpp"
+
+namespace ots::rules {
+class RuleDatabase;
+class RuleMatcher;
+}  // namespace ots::rules
 
 namespace ots {
 
@@ -25,6 +31,7 @@ struct FlowPolicy;
 struct PipelineLogs {
   LogId conn = 0, conn_long = 0, weird = 0, notice = 0;
   LogId assets = 0;  // written by the run loop from the workers' merged inventories
+  LogId attest = 0;  // written by the attestation stage
   // Per dissector module (registry order): its logs' ids, in DissectorModule::logs order.
   std::vector<std::vector<LogId>> modules;
 
@@ -39,6 +46,9 @@ struct WorkerStats {
   uint64_t notices = 0;          // raised (before suppression)
   uint64_t flows_peak = 0;
   uint64_t flow_memory_peak = 0;
+  // stats.log: connections tracked now, and created since the start, by transport (ICMP counts ICMPv6).
+  uint64_t active_tcp = 0, active_udp = 0, active_icmp = 0;
+  uint64_t tcp_conns = 0, udp_conns = 0, icmp_conns = 0;
   Decoder::Stats decode;
   FlowTable::Stats flows;
 };
@@ -47,8 +57,9 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
  public:
   // `policy` (may be null: no zone model) is shared by every worker and immutable while they run.
   // Notices go, unsuppressed, to `notices` (this worker's outbox of the run's NoticeStage).
+  // `rules` (may be null) is shared too; the worker matches with a Hyperscan scratch of its own.
   Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& ids, const SitePolicy* policy,
-         NoticeOutbox& notices);
+         NoticeOutbox& notices, const rules::RuleDatabase* rules = nullptr, AttestTap attest = {});
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -63,6 +74,11 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   void finish();
   // Hands buffered log records to the manager if it asked for them.
   void maybe_handoff();
+  // A reloaded site model (SIGHUP), called on the worker's thread at a tick boundary: every tracked flow
+  // is placed again in the new model's zones and conduits (a verdict that became a violation raises its
+  // notice at `now_ns`), and new flows are classified by it. The old model may be freed once every
+  // worker has returned from this.
+  void set_policy(const SitePolicy* policy, uint64_t now_ns);
 
   WorkerStats stats() const;
   // The devices this worker saw (read it once the worker has stopped; sensor/run.cpp merges them).
@@ -83,24 +99,38 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // IdentitySink
   void on_identity(const DeviceIdentity& id) override;
 
-  void drop_rejected(Conn& c);
+  void drop_detached(Conn& c);
+  void refresh_consumers();
   void track_peaks();
   AppState& app_of(Conn& c);
   // Zone/conduit policy: a notice when a flow's verdict is (or became) a violation.
   void flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns);
   void raise(Notice&& n);
+  void attest_datagram(const Conn& c, const DecodedPacket& p);
+  void attest_ot_peers(const Conn& c);
   ConnZones zones_of(const Conn& c) const;
 
   const PipelineLogs& ids_;
   const SitePolicy* policy_;  // null or disabled: no zone model
   std::unique_ptr<LogSink> sink_;
   NoticeOutbox& notices_;
+  AttestTap attest_;
+  uint16_t aqat_port_;  // AQAT datagrams go to this UDP port (the attestation section's, or the default)
+  uint64_t attest_seq_ = 0;
   Decoder decoder_;
   std::unique_ptr<FlowTable> flows_;
   std::vector<AnalyzerContext> module_ctx_;  // per module
   WorkerStats stats_;
   DecodedPacket pkt_;
   AssetInventory assets_;
+  // Detection rules (issue 9): hits are Rule::Match notices; thresholds apply in the notice stage.
+  const rules::RuleDatabase* rules_ = nullptr;
+  std::unique_ptr<rules::RuleMatcher> matcher_;
+  void match_rules(const OperationEvent& ev);
+  void match_rules_datagram(const Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
+  AppState* apps_ = nullptr;  // every AppState of this worker (a list through them), for set_policy()
+  std::vector<bool> module_needed_;  // per module: something consumes its analyzers' work after confirmation
+  bool ops_consumers_ = false;       // operation events go somewhere besides the zone policy (rules)
 };
 
 }  // namespace ots

@@ -663,7 +663,7 @@ TEST_CASE("check-config prints the zones and conduits of the example model", "[c
       "report_server_id read_file_record read_fifo_queue read_device_identification\n",
       "    allow s7comm from supervisory, ports 102/tcp (standard), operations: setup_communication read_var write_var "
       "read_szl read_clock\n",
-      "    allow aqat from supervisory, ports 62443/udp (standard)\n"
+      "    allow aqat from control, ports 62443/udp (standard)\n"
       "    allow icmp from supervisory\n",
       "  engineering-to-control: engineering <-> control\n"
       "    allow s7comm from engineering, ports 102/tcp (standard), all operations\n",

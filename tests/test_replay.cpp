@@ -159,6 +159,26 @@ TEST_CASE("the --logs option writes only the logs named, each the same as in a f
   CHECK(two.at("cip.log") == all_logs.at("cip.log"));
 }
 
+// With conn.log alone, analyzers are detached once they confirm their protocol (nothing else consumes
+// their work); conn.log, its service column included, must not notice.
+TEST_CASE("the --logs conn run detaches confirmed analyzers and writes the same conn.log", "[replay]") {
+  auto out = scratch_dir("replay_only_conn");
+  for (const char* name : {"modbus.pcap", "dnp3.pcap", "enip.pcap", "s7comm.pcap", "demo.pcap"}) {
+    const fs::path cap = source_dir() / "pcaps" / name;
+    REQUIRE(fs::exists(cap));
+    const fs::path full = out / (std::string(name) + ".full"), conn = out / (std::string(name) + ".conn");
+    REQUIRE(run(otsensor() + " -q -r " + q(cap) + " -l " + q(full)).exit_code == 0);
+    REQUIRE(run(otsensor() + " -q -r " + q(cap) + " -l " + q(conn) + " --logs conn").exit_code == 0);
+    const auto a = logs_of(full), b = logs_of(conn);
+    INFO(name);
+    REQUIRE(b.size() == 1);
+    CHECK(b.at("conn.log") == a.at("conn.log"));
+    const std::string& log = a.at("conn.log");  // the captures do confirm services
+    CHECK((log.find("\tmodbus\t") != std::string::npos || log.find("\tdnp3\t") != std::string::npos ||
+           log.find("\tenip\t") != std::string::npos || log.find("\ts7comm") != std::string::npos));
+  }
+}
+
 TEST_CASE("the --logs option with a name no log has is a usage error that lists the logs", "[replay]") {
   auto out = scratch_dir("replay_only_logs_bad");
   const fs::path demo = source_dir() / "pcaps" / "demo.pcap";

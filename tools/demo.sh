@@ -11,7 +11,8 @@ bash tools/setup.sh release
 
 BIN="${OTS_BUILD_ROOT:-build}/release/otsensor"
 LOGDIR=${OTS_DEMO_LOGDIR:-demo-logs}
-args=(-r pcaps/demo.pcap -l "$LOGDIR")
+# The plant's traffic and, at the same time, its attesting fleet (tools/aqat_fleet.py --seed 1).
+args=(-r pcaps/demo.pcap -r pcaps/attest_fleet.pcap -l "$LOGDIR")
 [ -f config/site.example.yaml ] && args+=(-c config/site.example.yaml)
 
 mkdir -p "$LOGDIR"
@@ -51,6 +52,12 @@ if [ -f "$LOGDIR/conn.log" ]; then
 fi
 if [ -f "$LOGDIR/notice.log" ]; then
   echo
-  echo "notice.log (zone and conduit violations of the example site model):"
-  show "$LOGDIR/notice.log" "ts note id.orig_h id.resp_h id.resp_p zone_orig zone_resp conduit operation" 20
+  echo "notice.log (zone and conduit violations of the example site model; devices without attestation):"
+  show "$LOGDIR/notice.log" "ts note src id.orig_h id.resp_h id.resp_p zone_orig zone_resp conduit operation" 30
+fi
+if [ -f "$LOGDIR/attest.log" ]; then
+  echo
+  echo "attest.log (attestation verdicts, records per verdict):"
+  awk -F'\t' '/^#fields/ { for (i = 2; i <= NF; i++) if ($i == "verdict") c = i - 1; next }
+               /^#/ { next } { n[$c]++ } END { for (v in n) printf "  %-20s %6d\n", v, n[v] }' "$LOGDIR/attest.log"
 fi

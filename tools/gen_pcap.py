@@ -8,6 +8,7 @@
     gen_pcap.py s7comm       --seed N -o FILE [--nanos]
     gen_pcap.py enip         --seed N -o FILE [--nanos]
     gen_pcap.py dnp3         --seed N -o FILE [--nanos]
+    gen_pcap.py attacks      --seed N -o FILE [--nanos]
     gen_pcap.py truncate     IN.pcap -o OUT.pcap
 
 The same scenario, options and seed always give a byte-identical file. Output is classic libpcap
@@ -45,6 +46,14 @@ dnp3        DNP3 master 10.40.1.5 and two outstations (TCP and UDP 20000): a res
             of an analog output; a frame with a bad header CRC and one with a bad data-block CRC, each
             repeated; a cold restart, the reconnection and unsolicited responses; UDP polls and unsolicited
             events.
+attacks     What the shipped rule set (rules/ics-default.yaml) detects, from one host (10.66.0.10): S7 stop,
+            hot/cold start, download, upload, block delete, _INSE/_GARB/_MODU, a write to the outputs, set
+            clock, an SZL sweep of 12 PLCs; Modbus diagnostics, broadcast, mass and protected-range writes,
+            report server id, UMAS (FC 90) stop/start/transfers, an identification sweep of 6 servers; DNP3
+            restarts, stop/initialize application, disable unsolicited, initialize data, file operations,
+            activate configuration, direct operate without response, a broadcast read; CIP reset (types 0
+            and 1), stop, start, set attribute (identity, TCP/IP, Ethernet link), delete; ListIdentity to
+            12 addresses; TriStation datagrams to UDP 1502.
 truncate    Copies IN.pcap, cutting it in the middle of its last record (a capture whose writer died).
 """
 
@@ -1544,6 +1553,206 @@ def scenario_dnp3(args, rng):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Scenario: attacks (tests/test_rules_shipped.cpp): one host, 10.66.0.10, does what the shipped rule set
+# (rules/ics-default.yaml) looks for, each in a well-formed request of its protocol, and the sweeps that
+# the threshold rules count (one source, many destinations, so that the flows spread over the workers).
+
+def scenario_attacks(args, rng):
+    cap = Capture(args.nanos)
+    t0 = (EPOCH + rng.below(3600)) * NS + rng.below(NS)
+    H = lambda *a, **k: Host(rng, *a, **k)
+    evil = H("attacker", "3c:ec:ef:66:00:10", "10.66.0.10", 64, 64240, LINUX_SYN)
+    s7 = H("s7-300", "00:1b:1b:66:01:30", "10.66.1.30", 30, 8192, PLC_SYN)           # Siemens
+    m340 = H("m340", "00:80:f4:66:01:21", "10.66.1.21", 64, 4096, PLC_SYN)          # Schneider
+    rtu = H("rtu", "00:30:a7:66:01:50", "10.66.1.50", 64, 2048, PLC_SYN)            # SEL
+    logix = H("logix", "00:00:bc:66:01:40", "10.66.1.40", 64, 4096, PLC_SYN)        # Rockwell
+    sis = H("tricon", "00:00:a8:66:01:60", "10.66.1.60", 64, 4096, PLC_SYN)         # a Triconex SIS
+    rtt = rng.between(300, 900) * US
+
+    def cotp_setup(conn):
+        src_ref, dst_ref = rng.between(1, 0xFFFF), rng.between(1, 0xFFFF)
+        conn.exchange(cotp_connect(0xE0, 0, src_ref, b"\x01\x00", b"\x01\x02"),
+                      cotp_connect(0xD0, src_ref, dst_ref, b"\x01\x00", b"\x01\x02"), rtt, server_ms=(1, 3))
+        conn.exchange(cotp_dt_part(s7_header(1, 0x0100, b"\xf0\x00\x00\x01\x00\x01\x01\xe0"), True),
+                      cotp_dt_part(s7_header(3, 0x0100, b"\xf0\x00\x00\x01\x00\x01\x00\xf0", error=(0, 0)), True),
+                      rtt, server_ms=(2, 5))
+
+    # --- S7comm: stop, hot and cold start, download, upload, block delete/insert, compress, copy RAM to
+    # ROM, a write to the outputs, set clock; each Job answered by its Ack_Data.
+    conn = TcpConn(cap, rng, evil, s7, rng.between(40000, 60000), 102, t0)
+    conn.handshake(rtt)
+    cotp_setup(conn)
+    arg = b"0800001P"
+    block = b"\x28\x00\x00\x00\x00\x00\x00\xfd" + struct.pack("!H", len(arg) + 2) + b"\x01" + bytes([len(arg)]) + arg
+    fname = b"_0800001P"
+    jobs = [
+        (b"\x29\x00\x00\x00\x00\x00\x09P_PROGRAM", b"\x29", b""),                                 # PLC stop
+        (b"\x28\x00\x00\x00\x00\x00\x00\xfd\x00\x00\x09P_PROGRAM", b"\x28", b""),                 # hot start
+        (b"\x28\x00\x00\x00\x00\x00\x00\xfd\x00\x02C \x09P_PROGRAM", b"\x28", b""),               # cold start
+        (b"\x1a\x00\x01\x00\x00\x00\x00\x00" + bytes([len(fname)]) + fname + b"\x0d1000176000048", b"\x1a", b""),
+        (b"\x1d\x00\x00\x00\x00\x00\x00\x00\x09_0A00001A", b"\x1d\x00\x01\x00\x00\x00\x00\x07\x070000042", b""),
+        (block + b"\x05_DELE", b"\x28", b""),                                                      # block delete
+        (block + b"\x05_INSE", b"\x28", b""),                                                      # activate
+        (b"\x28\x00\x00\x00\x00\x00\x00\xfd\x00\x00\x05_GARB", b"\x28", b""),                     # compress
+        (b"\x28\x00\x00\x00\x00\x00\x00\xfd\x00\x00\x05_MODU", b"\x28", b""),                     # RAM to ROM
+    ]
+    ref = 0x0200
+    for param, ack, data in jobs:
+        conn.t += rng.between(200, 600) * MS
+        conn.exchange(cotp_dt_part(s7_header(1, ref, param, data), True),
+                      cotp_dt_part(s7_header(3, ref, ack, error=(0, 0)), True), rtt, server_ms=(3, 9))
+        ref += 1
+    # Write var QW0 = 0xFFFF (area 0x82: the process image of the outputs).
+    conn.t += 300 * MS
+    conn.exchange(cotp_dt_part(s7_header(1, ref, bytes([5, 1]) + s7_item(0x82, 0, 0, 0, 0x02, 2), b"\x00\x04\x00\x10\xff\xff"), True),
+                  cotp_dt_part(s7_header(3, ref, bytes([5, 1]), b"\xff", error=(0, 0)), True), rtt)
+    ref += 1
+    # Set clock (userdata, time functions, sub-function 2): 2024-03-11 08:00:00.000, BCD.
+    conn.t += 300 * MS
+    clock = b"\x00\x24\x03\x11\x08\x00\x00\x00\x00\x02"
+    conn.exchange(cotp_dt_part(s7_userdata(ref, 0x47, 0x02, 0, b"\xff\x09\x00\x0a" + clock), True),
+                  cotp_dt_part(s7_userdata(ref, 0x87, 0x02, 0, b"\x0a\x00\x00\x00", response=(0, 0, 0)), True), rtt)
+    conn.t += 200 * MS
+    conn.close(rtt)
+
+    # --- S7comm identification sweep: SZL 0x0011 from twelve PLCs, 2 s apart.
+    for i in range(12):
+        plc = H("s7-%d" % i, "00:1b:1b:66:02:%02x" % (i + 1), "10.66.2.%d" % (i + 1), 30, 8192, PLC_SYN)
+        c = TcpConn(cap, rng, evil, plc, rng.between(40000, 60000), 102, t0 + 8 * NS + i * 2 * NS)
+        c.handshake(rtt)
+        cotp_setup(c)
+        c.exchange(cotp_dt_part(s7_userdata(0x300 + i, 0x44, 0x01, 0, szl_data(struct.pack("!HH", 0x0011, 0))), True),
+                   cotp_dt_part(s7_userdata(0x300 + i, 0x84, 0x01, 0, szl_data(struct.pack("!HHHH", 0x0011, 0, 28, 0)),
+                                            response=(0, 0, 0)), True), rtt)
+        c.close(rtt)
+
+    # --- Modbus/TCP to an M340: diagnostics restart / clear counters / listen only, a broadcast write (unit 0,
+    # no answer), a mass coil write, writes to the protected ranges, report server id, and UMAS (FC 90) stop,
+    # start, and the two strategy transfers.
+    conn = TcpConn(cap, rng, evil, m340, rng.between(40000, 60000), 502, t0 + 35 * NS)
+    conn.handshake(rtt)
+    tid = rng.bits(12)
+    answered = [
+        (1, struct.pack("!BHH", 8, 1, 0xFF00), None),                                # restart communications
+        (1, struct.pack("!BHH", 8, 10, 0), None),                                    # clear counters
+        (1, struct.pack("!BHHB", 15, 0, 800, 100) + rng.bytes(100), struct.pack("!BHH", 15, 0, 800)),
+        (1, struct.pack("!BHHB2H", 16, 9000, 2, 4, 0x7FFF, 0x7FFF), struct.pack("!BHH", 16, 9000, 2)),
+        (1, struct.pack("!BHH", 5, 1000, 0xFF00), None),
+        (1, bytes([17]), bytes([17, 3, 0x2A, 0xFF, 0x00])),
+        (1, bytes([0x5A, 0x00, 0x41, 0xFF, 0x00]), bytes([0x5A, 0x00, 0xFE])),         # UMAS stop PLC
+        (1, bytes([0x5A, 0x00, 0x40, 0xFF, 0x00]), bytes([0x5A, 0x00, 0xFE])),         # UMAS start PLC
+        (1, bytes([0x5A, 0x07, 0x30, 0x01, 0x00]), bytes([0x5A, 0x07, 0xFE])),         # strategy to the PLC
+        (1, bytes([0x5A, 0x07, 0x33, 0x01, 0x00]), bytes([0x5A, 0x07, 0xFE])),         # strategy from the PLC
+    ]
+    for unit, req, resp in answered:
+        tid = (tid + 1) & 0xFFFF
+        conn.t += rng.between(200, 500) * MS
+        conn.exchange(mbap(tid, unit, req), mbap(tid, unit, resp if resp is not None else req), rtt)
+    for unit, req in ((0, struct.pack("!BHH", 6, 40, 0)), (1, struct.pack("!BHH", 8, 4, 0))):
+        tid = (tid + 1) & 0xFFFF          # broadcast and listen-only requests are never answered
+        conn.t += rng.between(200, 500) * MS
+        conn.seg(evil, PSH | ACK, mbap(tid, unit, req), gap=rtt // 2 + 40 * MS)
+        conn.seg(m340, ACK, gap=rng.between(20, 60) * MS)
+    conn.close(rtt)
+
+    # --- Modbus identification sweep: read device identification (FC 43 / MEI 14) from six servers.
+    for i in range(6):
+        srv = H("mb-%d" % i, "00:80:f4:66:03:%02x" % (i + 1), "10.66.3.%d" % (i + 1), 64, 4096, PLC_SYN)
+        c = TcpConn(cap, rng, evil, srv, rng.between(40000, 60000), 502, t0 + 45 * NS + i * NS)
+        c.handshake(rtt)
+        c.exchange(mbap(1, 1, mei_read_device_id(1, 0)),
+                   mbap(1, 1, mei_device_id_reply(1, 0x81, [(0, b"Schneider Electric"), (1, b"BMXP342020"),
+                                                             (2, b"v3.10")])), rtt)
+        c.close(rtt)
+
+    # --- DNP3 (master 3 -> outstation 10): restarts, stop/initialize application, disable unsolicited,
+    # initialize data, file operations, activate configuration, a CROB without acknowledgement, and a read
+    # to the broadcast address.
+    conn = TcpConn(cap, rng, evil, rtu, rng.between(40000, 60000), 20000, t0 + 55 * NS)
+    conn.handshake(rtt)
+    M, O = 3, 10
+    to_o, from_o = Dnp3Sender(0xC4, O, M, rng.bits(6)), Dnp3Sender(0x44, M, O, rng.bits(6))
+    name = b"/config/app.bin"
+    g70v3 = lambda: b"\x46\x03\x5b\x01" + struct.pack("<H", 26 + len(name)) + struct.pack(
+        "<HH", 26, len(name)) + bytes(6) + struct.pack("<HIIHHH", 0x01FF, 0, 0, 1, 1024, 1) + name
+    g70v4 = b"\x46\x04\x5b\x01" + struct.pack("<H", 13) + struct.pack("<IIHHB", 0x1234, 0, 1024, 1, 0)
+    g70v8 = b"\x46\x08\x5b\x01" + struct.pack("<H", len(name)) + name
+    crob = b"\x0c\x01\x28\x01\x00\x00\x00" + struct.pack("<BBIIB", 0x03, 1, 1000, 0, 0)
+    steps = [(13, b""), (14, b""), (18, b""), (16, b""), (21, b"\x3c\x02\x06\x3c\x03\x06\x3c\x04\x06"), (15, b""),
+             (25, g70v3()), (28, g70v3()), (26, g70v4), (27, g70v3()), (31, g70v8)]
+    seq = rng.bits(4)
+    for fc, body in steps:
+        conn.t += rng.between(300, 700) * MS
+        for f in to_o.frames(dnp3_app(0xC0 | seq, fc, body)):
+            conn.seg(evil, PSH | ACK, f, gap=rtt // 2 + rng.between(10, 30) * MS)
+        for f in from_o.frames(dnp3_app(0xC0 | seq, 0x81, b"", 0)):
+            conn.seg(rtu, PSH | ACK, f, gap=rng.between(1, 3) * MS)
+        conn.seg(evil, ACK, gap=rng.between(50, 150) * MS)
+        seq = (seq + 1) & 0x0F
+    # Direct operate, no response (FC 6) of a CROB; then a class 0 read to the broadcast address 0xFFFF.
+    for f in to_o.frames(dnp3_app(0xC0 | seq, 6, crob)):
+        conn.seg(evil, PSH | ACK, f, gap=rtt // 2 + 20 * MS)
+    conn.seg(rtu, ACK, gap=300 * MS)
+    seq = (seq + 1) & 0x0F
+    bcast = Dnp3Sender(0xC4, 0xFFFF, M, rng.bits(6))
+    for f in bcast.frames(dnp3_app(0xC0 | seq, 1, b"\x3c\x01\x06")):
+        conn.seg(evil, PSH | ACK, f, gap=rtt // 2 + 20 * MS)
+    conn.seg(rtu, ACK, gap=300 * MS)
+    conn.close(rtt)
+
+    # --- CIP to a ControlLogix over an EtherNet/IP session: reset (type 0, then type 1: out-of-box), stop,
+    # start, set attribute on the identity, TCP/IP interface and Ethernet link objects, delete.
+    conn = TcpConn(cap, rng, evil, logix, rng.between(40000, 60000), 44818, t0 + 70 * NS)
+    conn.handshake(rtt)
+    session = rng.bits(32) | 1
+    ctx = b"atk-ctx0"
+    conn.exchange(enip(0x65, b"\x01\x00\x00\x00", context=ctx), enip(0x65, b"\x01\x00\x00\x00", session=session, context=ctx),
+                  rtt, server_ms=(1, 3))
+    rr = lambda cip: struct.pack("<IH", 0, 10) + cpf([(0x0000, b""), (0x00B2, cip)])
+    ip_cfg = ip4("10.66.0.10") + ip4("255.255.255.0") + ip4("10.66.0.10") + ip4("10.66.0.10") + bytes(4) + b"\x00\x00"
+    requests = [
+        cip_req(0x05, b"\x20\x01\x24\x01", b"\x00"),
+        cip_req(0x05, b"\x20\x01\x24\x01", b"\x01"),
+        cip_req(0x07, b"\x20\x8e\x24\x01"),
+        cip_req(0x06, b"\x20\x8e\x24\x01"),
+        cip_req(0x10, b"\x20\x01\x24\x01\x30\x07", b"\x04EVIL"),
+        cip_req(0x10, b"\x20\xf5\x24\x01\x30\x05", ip_cfg),
+        cip_req(0x10, b"\x20\xf6\x24\x01\x30\x09", b"\x02"),
+        cip_req(0x09, b"\x20\x04\x24\x66"),
+    ]
+    for i, req in enumerate(requests):
+        conn.t += rng.between(200, 500) * MS
+        c8 = b"atk-%04d" % i
+        conn.exchange(enip(0x6F, rr(req), session=session, context=c8),
+                      enip(0x6F, rr(cip_rsp(req[0])), session=session, context=c8), rtt, server_ms=(2, 6))
+    conn.seg(evil, PSH | ACK, enip(0x66, session=session, context=ctx), gap=rtt // 2)
+    conn.seg(logix, ACK, gap=rng.between(1, 3) * MS)
+    conn.close(rtt)
+
+    # --- EtherNet/IP ListIdentity to twelve addresses, unicast, 1 s apart; each device answers.
+    for i in range(12):
+        dev = H("enip-%d" % i, "00:00:bc:66:04:%02x" % (i + 1), "10.66.4.%d" % (i + 1), 64, 4096, PLC_SYN)
+        t = t0 + 80 * NS + i * NS
+        sport = rng.between(49152, 65535)
+        udp_exchange(cap, evil, dev, sport, 44818, enip(0x63, context=b"sweep%03d" % i), t)
+        ident = struct.pack("<H", 1) + struct.pack("!HH4s8x", 2, 44818, dev.ip) + \
+            struct.pack("<HHHBBHI", 1, 14, 0x37, 20, 11, 0x3060, rng.bits(32)) + bytes([20]) + b"1756-L71/B LOGIX5571" + b"\x03"
+        udp_exchange(cap, dev, evil, 44818, sport, enip(0x63, cpf([(0x0C, ident)]), context=b"sweep%03d" % i),
+                     t + rng.between(1, 4) * MS)
+
+    # --- TriStation (UDP 1502) to a Triconex controller: the protocol is closed, so these datagrams are
+    # opaque bytes; the rule keys on the port alone.
+    t = t0 + 95 * NS
+    sport = rng.between(49152, 65535)
+    for i in range(3):
+        udp_exchange(cap, evil, sis, sport, 1502, rng.bytes(rng.between(20, 60)), t)
+        udp_exchange(cap, sis, evil, 1502, sport, rng.bytes(rng.between(20, 60)), t + rng.between(2, 8) * MS)
+        t += 500 * MS
+
+    cap.write(args.output)
+
+
+# ---------------------------------------------------------------------------------------------------
 # truncate: a copy of a pcap cut in the middle of its last record
 
 # ---------------------------------------------------------------------------------------------------
@@ -1640,7 +1849,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("scenario", choices=["demo", "conn-states", "fragments", "many-flows", "s7comm", "enip", "dnp3",
-                                        "modbus", "truncate"])
+                                        "modbus", "attacks", "truncate"])
     ap.add_argument("input", nargs="?", help="truncate: the capture to cut")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-o", "--output", required=True)
@@ -1658,7 +1867,8 @@ def main(argv=None):
     rng = Rng(args.seed)
     {"demo": scenario_demo, "conn-states": scenario_conn_states, "fragments": scenario_fragments,
      "many-flows": scenario_many_flows, "s7comm": scenario_s7comm,
-     "enip": scenario_enip, "dnp3": scenario_dnp3, "modbus": scenario_modbus}[args.scenario](args, rng)
+     "enip": scenario_enip, "dnp3": scenario_dnp3, "modbus": scenario_modbus,
+     "attacks": scenario_attacks}[args.scenario](args, rng)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,13 @@ PACKAGES=(
   tshark wireshark-common tcpreplay iproute2
   # SIEM output tests
   rsyslog rsyslog-gnutls gnutls-bin
+  # live capture test: a real Modbus/TCP client and server between two network namespaces
+  mbpoll python3-pymodbus python3-serial python3-serial-asyncio
   # OUI table, simulator signing, measurement
   ieee-data python3 python3-nacl python3-yaml time valgrind
 )
-# Optional: installed when the distribution has it (live Modbus tests).
-OPTIONAL=(mbpoll)
+# Optional: installed when the distribution has them.
+OPTIONAL=()
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

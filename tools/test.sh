@@ -60,6 +60,12 @@ for preset in $PRESETS; do
   else
     ctest_args=(--preset "$preset" --no-tests=error)
   fi
+  if [ "$preset" = asan ]; then
+    # The two tests that replay every shared capture with 1 and with 2 workers check determinism, not memory
+    # safety (the sanitizer build replays every shared capture in the other shared-capture tests); under
+    # ASan they take minutes each and would push CI past its 30 minutes. The release stage runs them.
+    ctest_args+=(-E "assets.log is the same with 1 and 2 workers on the shared captures|every shared capture gives the same logs with 1 and 2 workers")
+  fi
   ctest "${ctest_args[@]}" </dev/null 2>&1 | tee "$LOGDIR/$preset.log"
   rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || status=1

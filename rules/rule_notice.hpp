@@ -1,0 +1,20 @@
+// What a rule hit tells the SOC: a Rule::Match notice (rule id, name, severity, MITRE ids).
+#pragma once
+
+#include <string_view>
+
+#include "capture/flow.hpp"
+#include "dissectors/operation.hpp"
+#include "output/notice.hpp"
+#include "rules/rule.hpp"
+
+namespace ots::rules {
+
+inline constexpr std::string_view kRuleMatchNote = "Rule::Match";
+
+// Fills everything but the zone columns (the worker knows the zone model): the connection, src (the
+// originator) and dst (the responder), p, protocol, operation (when `ev` is given), severity, rule id,
+// MITRE ids, msg naming the rule and sub with the operation's details.
+void fill_rule_notice(const Rule& r, const Conn& c, const OperationEvent* ev, uint64_t ts_ns, Notice& n);
+
+}  // namespace ots::rules

@@ -1,0 +1,54 @@
+// stats.log and capture_loss.log: the sensor's health every interval (Zeek's policy/misc/stats.zeek and
+// policy/misc/capture-loss.zeek, as of Zeek 7.2; see docs/LOGS.md).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "capture/packet_source.hpp"
+#include "output/log_manager.hpp"
+#include "sensor/worker.hpp"
+
+namespace ots {
+
+const LogSchema& stats_schema();
+const LogSchema& capture_loss_schema();
+
+// One capture source's counters at a measurement.
+struct SourceSample {
+  std::string name;  // interface or file
+  SourceStats stats;
+};
+
+class StatsLogs {
+ public:
+  struct Ids {
+    LogId stats = 0, capture_loss = 0;
+  };
+  static Ids register_all(LogManager& logs);
+
+  // `live`: the sources are interfaces (stats.log's link, drop and lag columns apply).
+  StatsLogs(Ids ids, bool live);
+
+  // Writes the figures since the previous call (the first: since the start): one stats.log record per
+  // worker (peer worker-N) and per capture source (peer: its name), one capture_loss.log record per worker.
+  // `ts_ns` is packet time, `wall_ns` the wall clock (pkt_lag).
+  void write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span<const WorkerStats> workers,
+             std::span<const SourceSample> sources);
+
+  // The packet time the run's clock began at: the first capture_loss.log ts_delta counts from it.
+  void set_start(uint64_t start_ns) {
+    if (!last_ts_ns_) last_ts_ns_ = start_ns;
+  }
+
+ private:
+  Ids ids_;
+  bool live_;
+  uint64_t last_ts_ns_ = 0;
+  std::vector<WorkerStats> last_workers_;
+  std::vector<SourceStats> last_sources_;
+};
+
+}  // namespace ots
