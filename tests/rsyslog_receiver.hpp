@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -64,6 +65,32 @@ inline int free_port() {
   }
   return 0;
 }
+
+// A loopback TCP port held bound but not listening for the object's lifetime: connections to it are
+// refused (RST), and no other test process can be given it meanwhile, as it could a port that
+// free_port() returned and released.
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot bind a loopback TCP port");
+    port_ = ntohs(a.sin_port);
+  }
+  ~RefusingPort() { ::close(fd_); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 // A CA, a server certificate it signed (for localhost and 127.0.0.1) and a client certificate, made with
 // certtool into `dir`: ca.pem, server.pem/server.key, client.pem/client.key.

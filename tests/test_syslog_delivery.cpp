@@ -456,7 +456,8 @@ TEST_CASE("syslog over TCP: a full spool drops the oldest messages, counts them 
     std::exit(77);
   }
   const fs::path capture = many_flows_capture(dir, 4000);
-  Destination d{"soc", "tcp", "json", nullptr, free_port()};  // nobody listens there
+  const RefusingPort refusing;  // nobody listens there, and no parallel test can take the port
+  Destination d{"soc", "tcp", "json", nullptr, refusing.port()};
   d.spool_max_mb = 1;
   const fs::path logs = dir / "logs";
   fs::create_directories(logs);
