@@ -18,7 +18,13 @@ RUNS=${OTS_BENCH_RUNS:-3}
 PY=/usr/bin/python3
 BUILD="${OTS_BUILD_ROOT:-$ROOT/build}/release"
 
-bash "$ROOT/tools/setup.sh" release >&2
+# OTS_BENCH_BIN=DIR: measure the otsensor and otsensor-pcap-floor in DIR (a release build, e.g. a clean
+# clone's) instead of building the release preset here.
+if [ -n "${OTS_BENCH_BIN:-}" ]; then
+  BUILD=$OTS_BENCH_BIN
+else
+  bash "$ROOT/tools/setup.sh" release >&2
+fi
 BIN="$BUILD/otsensor"
 FLOOR="$BUILD/otsensor-pcap-floor"
 [ -x "$BIN" ] || { echo "bench: $BIN was not built" >&2; exit 1; }
@@ -74,8 +80,8 @@ for cfg in "${CONFIGS[@]}"; do
 done
 rm -rf "$TMP/logs"
 
-"$PY" - "$RESULTS" "$CAP" "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1)" <<'PYEOF'
+"$PY" - "$RESULTS" "$CAP" "$(git -C "${OTS_BENCH_BIN:-$ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$(git -C "${OTS_BENCH_BIN:-$ROOT}" status --porcelain --untracked-files=no 2>/dev/null | head -1)" <<'PYEOF'
 import json, os, re, subprocess, sys, time
 
 results, cap, commit, dirty = sys.argv[1:5]
