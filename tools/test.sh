@@ -4,7 +4,7 @@
 # each for a fixed time (tools/fuzz.sh). Exits non-zero when a build, any test or any fuzzer fails.
 #
 #   OTS_TEST_PRESETS="release"   run only these stages (default "release asan fuzz")
-#   OTS_FUZZ_SECONDS=N           run time of each fuzzer (default 30)
+#   OTS_FUZZ_SECONDS=N           run time of each fuzzer (default 20)
 #   OTS_BUILD_ROOT=DIR           build into DIR/PRESET instead of build/PRESET
 #   OTS_JOBS=N                   build parallelism (default 2)
 set -uo pipefail
@@ -36,7 +36,7 @@ for preset in $PRESETS; do
     if [ -n "$line" ]; then
       passed=$(sed -nE 's/^fuzz: ([0-9]+) passed.*/\1/p' <<<"$line")
       failed=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$line")
-      line="fuzzers ${line#fuzz: }, ${OTS_FUZZ_SECONDS:-30} s each"
+      line="fuzzers ${line#fuzz: }, ${OTS_FUZZ_SECONDS:-20} s each"
     else
       passed=0 failed=1 status=1 line="fuzz.sh printed no summary (exit $rc)"
     fi
@@ -64,7 +64,9 @@ for preset in $PRESETS; do
     # The two tests that replay every shared capture with 1 and with 2 workers check determinism, not memory
     # safety (the sanitizer build replays every shared capture in the other shared-capture tests); under
     # ASan they take minutes each and would push CI past its 30 minutes. The release stage runs them.
-    ctest_args+=(-E "assets.log is the same with 1 and 2 workers on the shared captures|every shared capture gives the same logs with 1 and 2 workers")
+    # Likewise the DPDK-against--r equality on the shared captures (the DPDK source itself runs under ASan
+    # in the test on our own captures and in the live veth test).
+    ctest_args+=(-E "assets.log is the same with 1 and 2 workers on the shared captures|every shared capture gives the same logs with 1 and 2 workers|DPDK net_pcap replay of shared captures")
   fi
   ctest "${ctest_args[@]}" </dev/null 2>&1 | tee "$LOGDIR/$preset.log"
   rc=${PIPESTATUS[0]}
