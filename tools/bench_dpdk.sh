@@ -25,7 +25,8 @@ fi
 command -v editcap >/dev/null || { echo "bench_dpdk: editcap (wireshark-common) is needed" >&2; exit 1; }
 
 CAP=${1:-${OTS_PERF_PCAP:-/var/tmp/ots/slice1m.pcap}}
-[ -f "$CAP" ] || { echo "bench_dpdk: $CAP not found" >&2; exit 1; }
+HOWTO="make it from the benchmark capture: ../shared/tools/make-perf-pcap.sh /var/tmp/otsensor-perf.pcap && editcap -r /var/tmp/otsensor-perf.pcap CAPTURE 1-1000000 (or give a capture as the first argument)"
+[ -f "$CAP" ] || { echo "bench_dpdk: $CAP not found; ${HOWTO//CAPTURE/$CAP}" >&2; exit 1; }
 
 BASE=/dev/shm
 avail_kb=$(df -Pk "$BASE" 2>/dev/null | awk 'NR==2 {print $4}')

@@ -18,18 +18,19 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CAP=${1:-/var/tmp/ots/slice1m.pcap}
+HOWTO="make it from the benchmark capture: ../shared/tools/make-perf-pcap.sh /var/tmp/otsensor-perf.pcap && editcap -r /var/tmp/otsensor-perf.pcap CAPTURE 1-1000000 (or give a capture as the first argument)"
 RUNS=${OTS_BENCH_RUNS:-3}
 ARGS=${OTS_BENCH_ARGS:--w 1}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 BIN=${OTS_BIN:-}
 if [ -z "$BIN" ]; then
-  for b in "$ROOT/build/release/otsensor" "$ROOT/build/h-rules/otsensor"; do
+  for b in "$ROOT/build/release/otsensor"; do
     if [ -x "$b" ] && "$b" --help 2>/dev/null | grep -q -- --rules; then BIN=$b; break; fi
   done
 fi
 [ -n "$BIN" ] && [ -x "$BIN" ] || { echo "bench_rules: no otsensor with --rules; build it or set OTS_BIN" >&2; exit 1; }
-[ -f "$CAP" ] || { echo "bench_rules: capture $CAP not found" >&2; exit 1; }
+[ -f "$CAP" ] || { echo "bench_rules: capture $CAP not found; ${HOWTO//CAPTURE/$CAP}" >&2; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/otsensor-bench-rules.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
