@@ -10,10 +10,6 @@ namespace {
 
 uint64_t abs_diff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-std::string mac_text(const std::array<uint8_t, 6>& m) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 std::string source_text(const IpAddr& a, bool has_mac, const std::array<uint8_t, 6>& mac) {
   return has_mac ? fmt::format("{} ({})", a.to_string(), mac_text(mac)) : a.to_string();
 }
@@ -28,6 +24,11 @@ DeviceRegistry::DeviceRegistry(AttestationConfig config, RegistryLimits limits)
              std::max<uint64_t>(limits.sbom_assembly_budget_bytes, kSbomMaxChunks * kSbomMaxData)) {
   crypto_init();
   devices_.reserve(std::min<uint32_t>(limits_.max_devices, 1024));
+}
+
+void DeviceRegistry::reconfigure(AttestationConfig config) {
+  config_ = std::move(config);
+  for (Device& d : devices_) d.identity_cached = false;
 }
 
 void DeviceRegistry::process(std::span<const uint8_t> payload, const DatagramMeta& meta,

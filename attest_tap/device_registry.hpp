@@ -110,6 +110,12 @@ class DeviceRegistry {
  public:
   explicit DeviceRegistry(AttestationConfig config, RegistryLimits limits = {});
 
+  // A reloaded attestation section (SIGHUP): its trust anchors, golden firmware, port and times apply to
+  // the datagrams from now on; devices, hash chains, sources and bindings stay. Each device's next
+  // IDENTITY is checked in full, as the repeat cache holds the old trust anchors' verdict; a binding made
+  // under an anchor that is gone lasts until then. Stale deadlines already set keep their time.
+  void reconfigure(AttestationConfig config);
+
   // One datagram: appends its record to `out` (and, before it, the time events due by meta.ts_ns; after
   // it, for an IDENTITY that makes a device known, the verdicts of that device's held records).
   void process(std::span<const uint8_t> payload, const DatagramMeta& meta, std::vector<VerdictRecord>& out);

@@ -23,6 +23,10 @@
 //   never end: an empty burst is Idle.
 // - Port counters (ipackets, imissed, ierrors, rx_nombuf) are the port's, not a queue's: queue 0's source reports
 //   them, the other queues' sources report zero, so that summing the sources counts them once.
+// - Queues (open_dpdk_sources): one per worker only where both directions of every flow are known to reach
+//   one queue (symmetric RSS the driver confirms, or a device trusted with --dpdk-queue-hash symmetric);
+//   then each worker polls its own queue (sensor/capture_loop_queues.cpp), and a queue's source is used by
+//   that worker's thread while the run loop's thread reads its counters.
 #include "capture/dpdk_source.hpp"
 
 #include <pcap/pcap.h>
@@ -38,12 +42,15 @@
 #include <rte_prefetch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "capture/dpdk_port.hpp"
 
 namespace ots {
 
@@ -194,12 +201,11 @@ struct Mempool {
 struct Port {
   uint16_t id = 0;
   std::shared_ptr<Mempool> pool;
-  bool started = false;
-  bool configured = false;
+  dpdk::PortState state;
   Port(uint16_t i, std::shared_ptr<Mempool> p) : id(i), pool(std::move(p)) {}
   ~Port() {
-    if (started) rte_eth_dev_stop(id);
-    if (configured) rte_eth_dev_close(id);
+    if (state.started) rte_eth_dev_stop(id);
+    if (state.configured) rte_eth_dev_close(id);
   }
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;
@@ -251,6 +257,8 @@ class DpdkQueueSource final : public PacketSource {
   DpdkQueueSource& operator=(const DpdkQueueSource&) = delete;
 
   SourceStatus next_burst(PacketBurst& out) override;
+  void enter_thread() override;
+  void leave_thread() override;
   bool from_file() const { return s_.from_file; }
   const std::string& name() const override { return s_.name; }
   SourceStats stats() const override;
@@ -273,9 +281,25 @@ class DpdkQueueSource final : public PacketSource {
   size_t offsets_[kBurst] = {};
   bool ended_ = false;
   uint64_t losses_seen_ = 0;  // ierrors + rx_nombuf at the last empty burst
-  SourceStats own_;
+  // Written by the polling thread, read by stats() on the run loop's (per-queue capture): one writer, so
+  // relaxed loads and stores suffice and cost what plain ones do.
+  std::atomic<uint64_t> packets_{0}, bytes_{0};
+  bool registered_ = false;  // enter_thread() made the polling thread an lcore
   std::vector<std::string> warnings_;
 };
+
+// Worker threads are not EAL lcores. Registered, a thread gets an lcore id and with it a cache of its own
+// in the mempool; without one, every mbuf the driver allocates and every bulk free goes to the pool's
+// shared ring, contended between the workers. A thread that polls queues of several ports registers once.
+void DpdkQueueSource::enter_thread() {
+  if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() == 0) registered_ = true;
+}
+
+void DpdkQueueSource::leave_thread() {
+  if (!registered_) return;
+  rte_thread_unregister();
+  registered_ = false;
+}
 
 SourceStatus DpdkQueueSource::next_burst(PacketBurst& out) {
   out.count = 0;
@@ -289,6 +313,7 @@ SourceStatus DpdkQueueSource::next_burst(PacketBurst& out) {
   held_ = n;
 
   uint64_t clock_ns = 0;  // read once per burst, when a packet lacks a capture time
+  uint64_t bytes = 0;
   size_t used = 0;
   bool copied = false;
   for (uint16_t i = 0; i < n; ++i) {
@@ -321,14 +346,15 @@ SourceStatus DpdkQueueSource::next_burst(PacketBurst& out) {
       if (clock_ns == 0) clock_ns = clock_.now_ns();
       v.ts_ns = clock_ns;
     }
-    own_.bytes += m->pkt_len;
+    bytes += m->pkt_len;
   }
   if (copied) {
     for (uint16_t i = 0; i < n; ++i) {
       if (!out.pkts[i].data) out.pkts[i].data = arena_.data() + offsets_[i];
     }
   }
-  own_.packets += n;
+  packets_.store(packets_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  bytes_.store(bytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
   out.count = n;
   return SourceStatus::Ok;
 }
@@ -352,7 +378,9 @@ SourceStatus DpdkQueueSource::empty_burst() {
 }
 
 SourceStats DpdkQueueSource::stats() const {
-  SourceStats s = own_;
+  SourceStats s;
+  s.packets = packets_.load(std::memory_order_relaxed);
+  s.bytes = bytes_.load(std::memory_order_relaxed);
   if (s_.port_counters) {
     rte_eth_stats st{};
     if (rte_eth_stats_get(s_.port, &st) == 0) {
@@ -424,16 +452,85 @@ std::vector<uint16_t> all_ports() {
   return v;
 }
 
+// How a port's RX queues divide its traffic.
+enum class Spread : uint8_t {
+  One,      // one queue
+  Rss,      // RSS with the symmetric key over one queue per worker (confirmed after the start, or One)
+  Trusted,  // one queue per worker, spread by the device's own symmetric hash (DpdkQueueHash::Symmetric)
+  Device,   // several queues, each given a share by the device's own hash: all read by the run loop
+};
+
 struct PortPlan {
   uint16_t id = 0;
   std::string name;
   rte_eth_dev_info info{};
-  uint16_t queues = 1;
-  uint16_t descriptors = 0;
-  bool rss = false;
+  dpdk::RxSetup rx;
+  Spread spread = Spread::One;
   bool net_pcap = false;
   bool from_file = false;
 };
+
+// Chooses the port's queues for `want` workers; false with `err` when --dpdk-queue-hash symmetric cannot
+// hold for this port.
+bool plan_queues(PortPlan& pl, unsigned want, DpdkQueueHash hash, std::string& err) {
+  const bool af_packet = pl.info.driver_name && std::strcmp(pl.info.driver_name, "net_af_packet") == 0;
+  const unsigned have = pl.info.max_rx_queues;
+  const std::string opt = "--dpdk-queue-hash symmetric: " + pl.name;
+  if (hash == DpdkQueueHash::Symmetric) {
+    if (pl.net_pcap) {
+      err = opt + " (net_pcap) reads one file or interface per queue and spreads nothing: leave the option out";
+      return false;
+    }
+    if (af_packet && have != want) {
+      err = opt + " has " + std::to_string(have) + " queue pair(s) (qpairs), each given a share of the traffic by the "
+            "kernel, for " + std::to_string(want) + " worker(s) (-w): give qpairs=" + std::to_string(want);
+      return false;
+    }
+    if (have < want) {
+      err = opt + " has " + std::to_string(have) + " RX queue(s), fewer than the " + std::to_string(want) +
+            " workers (-w)";
+      return false;
+    }
+    pl.rx.queues = static_cast<uint16_t>(want);
+    pl.spread = want > 1 ? Spread::Trusted : Spread::One;
+    return true;
+  }
+  if (af_packet && have > 1) {
+    // net_af_packet's queues are the sockets of one PACKET_FANOUT group: the kernel gives each its share
+    // whether it is read or not, so every one is read.
+    pl.rx.queues = static_cast<uint16_t>(have);
+    pl.spread = Spread::Device;
+    return true;
+  }
+  if (want > 1 && (pl.info.flow_type_rss_offloads & RTE_ETH_RSS_IP) && have >= want) {
+    pl.rx.queues = static_cast<uint16_t>(want);
+    pl.rx.rss = true;
+    pl.spread = Spread::Rss;
+  }
+  return true;
+}
+
+// One line on how the port's queues are used (with several workers, where it matters).
+std::string queue_note(const PortPlan& pl, const std::string& why_not_rss) {
+  const std::string q = std::to_string(pl.rx.queues) + " RX queues";
+  switch (pl.spread) {
+    case Spread::Rss:
+      return pl.name + ": " + q + " with symmetric RSS (the key confirmed by the driver): each worker polls its own";
+    case Spread::Trusted:
+      return pl.name + ": " + q + " spread by the device's own symmetric hash (--dpdk-queue-hash symmetric): each "
+                                  "worker polls its own";
+    case Spread::Device:
+      return pl.name + ": " + q + " spread by the device's own hash: the run loop reads them all and dispatches "
+                                  "(--dpdk-queue-hash symmetric lets each worker poll its own, docs/DPDK.md)";
+    case Spread::One:
+      break;
+  }
+  if (!why_not_rss.empty()) {
+    return pl.name + ": one RX queue, dispatched in software: RSS with the symmetric key not confirmed (" +
+           why_not_rss + ")";
+  }
+  return pl.name + ": one RX queue (no RSS over IP addresses with that many queues): dispatched in software";
+}
 
 }  // namespace
 
@@ -442,17 +539,17 @@ bool is_dpdk_file_replay(const PacketSource& src) {
   return d && d->from_file();
 }
 
-std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const DpdkOptions& opts, std::string& err) {
-  std::vector<std::unique_ptr<PacketSource>> sources;
+bool open_dpdk_sources(const DpdkOptions& opts, DpdkSources& out, std::string& err) {
+  out = DpdkSources{};
   unsigned pool_serial = 0;
-  if (!init_eal(opts.eal_args, err, pool_serial)) return {};
+  if (!init_eal(opts.eal_args, err, pool_serial)) return false;
 
   std::vector<uint16_t> ids = opts.ports;
   if (ids.empty()) ids = all_ports();
   if (ids.empty()) {
     err = "the DPDK EAL found no port: give a --vdev (e.g. --vdev=net_pcap0,rx_pcap=FILE) or bind a NIC with "
           "dpdk-devbind (a --vdev that failed is reported above by the EAL)";
-    return {};
+    return false;
   }
 
   // Plan every port first: the pool is sized from all their queues.
@@ -464,18 +561,18 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const DpdkOptions& 
       std::string found;
       for (const uint16_t p : all_ports()) found += (found.empty() ? "" : ", ") + std::to_string(p) + " " + port_name(p);
       err = "no DPDK port " + std::to_string(id) + " (the EAL found: " + (found.empty() ? "none" : found) + ")";
-      return {};
+      return false;
     }
     if (std::count(ids.begin(), ids.end(), id) > 1) {
       err = "--dpdk-ports: port " + std::to_string(id) + " is given twice";
-      return {};
+      return false;
     }
     PortPlan pl;
     pl.id = id;
     pl.name = port_name(id);
     if (const int rc = rte_eth_dev_info_get(id, &pl.info); rc != 0) {
       err = "cannot query DPDK port " + std::to_string(id) + " (" + pl.name + "): " + rte_strerror(-rc);
-      return {};
+      return false;
     }
     pl.net_pcap = pl.info.driver_name && std::strcmp(pl.info.driver_name, "net_pcap") == 0;
     if (pl.net_pcap) {
@@ -483,32 +580,29 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const DpdkOptions& 
       const PcapVdevArgs va = parse_pcap_vdev_args(da ? da->args : nullptr);
       pl.from_file = !va.rx_files.empty() && !va.live && !va.infinite;
       for (const std::string& f : va.rx_files) {
-        if (!check_ethernet_file(pl.name, f, err)) return {};
+        if (!check_ethernet_file(pl.name, f, err)) return false;
       }
     }
-    // Hash on the addresses only (RTE_ETH_RSS_IP): with the symmetric key both directions of a host pair,
-    // and every fragment of a datagram (which has no ports), reach the same queue, as our software
-    // dispatch by host pair does.
-    pl.rss = (pl.info.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0;
-    pl.queues = (want > 1 && pl.rss && pl.info.max_rx_queues >= want) ? static_cast<uint16_t>(want) : 1;
-    pl.descriptors = static_cast<uint16_t>(std::clamp(opts.rx_descriptors, 1u, 65535u));
-    if (const int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id, &pl.descriptors, nullptr); rc != 0) {
+    if (!plan_queues(pl, want, opts.queue_hash, err)) return false;
+    pl.rx.descriptors = static_cast<uint16_t>(std::clamp(opts.rx_descriptors, 1u, 65535u));
+    if (const int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id, &pl.rx.descriptors, nullptr); rc != 0) {
       err = "cannot size the RX rings of DPDK port " + std::to_string(id) + " (" + pl.name + "): " + rte_strerror(-rc);
-      return {};
+      return false;
     }
-    needed += static_cast<uint64_t>(pl.queues) * (pl.descriptors + 2u * kBurst);
+    needed += static_cast<uint64_t>(pl.rx.queues) * (pl.rx.descriptors + 2u * kBurst);
     plans.push_back(pl);
   }
 
   // Each queue's ring is refilled from the pool and up to a burst per queue is held by the pipeline;
-  // the per-lcore caches hold the rest.
+  // the per-lcore caches hold the rest: the EAL's lcores and the workers that poll their own queues
+  // (registered as lcores, DpdkQueueSource::enter_thread).
   const uint64_t cache = kPoolCache;
-  needed += cache * rte_lcore_count();
+  needed += cache * (rte_lcore_count() + want);
   uint64_t nmbufs = opts.mbufs ? opts.mbufs : std::max<uint64_t>(kDefaultMbufs, needed);
   if (nmbufs < needed) {
     err = "--dpdk-mbufs " + std::to_string(opts.mbufs) + " is too few: the RX queues and bursts need at least " +
           std::to_string(needed);
-    return {};
+    return false;
   }
   if (nmbufs > UINT32_MAX) nmbufs = UINT32_MAX;
   const std::string pool_name = "ots_rx" + std::to_string(pool_serial);
@@ -518,7 +612,7 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const DpdkOptions& 
     err = "cannot create a pool of " + std::to_string(nmbufs) + " mbufs (" +
           std::to_string(nmbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 128 + sizeof(rte_mbuf)) >> 20) +
           " MB): " + rte_strerror(rte_errno) + "; give the EAL more memory (-m MB, hugepages) or fewer mbufs (--dpdk-mbufs)";
-    return {};
+    return false;
   }
   auto pool = std::make_shared<Mempool>(mp);
 
@@ -527,60 +621,48 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const DpdkOptions& 
   uint64_t ts_flag = 0;
   if (rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag) != 0) ts_offset = -1;
 
+  bool per_queue = want > 1;
   for (size_t pi = 0; pi < plans.size(); ++pi) {
-    const PortPlan& pl = plans[pi];
+    PortPlan& pl = plans[pi];
     auto port = std::make_shared<Port>(pl.id, pool);
     const std::string what = "DPDK port " + std::to_string(pl.id) + " (" + pl.name + ")";
-    rte_eth_conf conf{};
-    // The symmetric Toeplitz key (Woo and Park, 2012): 0x6d5a repeated makes hash(a, b) == hash(b, a).
-    std::vector<uint8_t> key(pl.info.hash_key_size ? pl.info.hash_key_size : 40);
-    for (size_t k = 0; k < key.size(); ++k) key[k] = (k % 2) ? 0x5a : 0x6d;
-    if (pl.queues > 1) {
-      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-      conf.rx_adv_conf.rss_conf.rss_key = key.data();
-      conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
-      conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & pl.info.flow_type_rss_offloads;
+    if (!dpdk::start_rx(pl.id, pl.info, pl.rx, mp, what, port->state, err)) return false;
+    std::string why_not_rss;
+    if (pl.spread == Spread::Rss && !dpdk::symmetric_rss_in_force(pl.id, pl.info, why_not_rss)) {
+      // The two directions of a flow could reach different queues, read in whatever order: one queue and
+      // the software dispatch keep every flow whole and in order.
+      rte_eth_dev_stop(pl.id);
+      port->state.started = false;
+      pl.rx.queues = 1;
+      pl.rx.rss = false;
+      pl.spread = Spread::One;
+      if (!dpdk::start_rx(pl.id, pl.info, pl.rx, mp, what, port->state, err)) return false;
     }
-    if (const int rc = rte_eth_dev_configure(pl.id, pl.queues, 0, &conf); rc != 0) {
-      err = "cannot configure " + what + " with " + std::to_string(pl.queues) + " RX queue(s): " + rte_strerror(-rc);
-      return {};
-    }
-    port->configured = true;
-    for (uint16_t q = 0; q < pl.queues; ++q) {
-      const int rc = rte_eth_rx_queue_setup(pl.id, q, pl.descriptors, static_cast<unsigned>(rte_eth_dev_socket_id(pl.id)),
-                                            nullptr, mp);
-      if (rc != 0) {
-        err = "cannot set up RX queue " + std::to_string(q) + " of " + what + ": " + rte_strerror(-rc);
-        return {};
-      }
-    }
-    if (const int rc = rte_eth_dev_start(pl.id); rc != 0) {
-      err = "cannot start " + what + ": " + rte_strerror(-rc);
-      return {};
-    }
-    port->started = true;
+    if (want > 1) out.notes.push_back(queue_note(pl, why_not_rss));
+    per_queue = per_queue && (pl.spread == Spread::Rss || pl.spread == Spread::Trusted) && pl.rx.queues == want;
     // A SPAN port mirrors other hosts' frames. Virtual devices may not implement the switch (ENOTSUP):
     // net_pcap's live interfaces are opened promiscuous by libpcap anyway.
     if (const int rc = rte_eth_promiscuous_enable(pl.id); rc != 0 && rc != -ENOTSUP) {
       err = "cannot set " + what + " promiscuous: " + rte_strerror(-rc);
-      return {};
+      return false;
     }
-    for (uint16_t q = 0; q < pl.queues; ++q) {
+    for (uint16_t q = 0; q < pl.rx.queues; ++q) {
       QueueSetup s;
       s.port = pl.id;
       s.queue = q;
       s.ingress = static_cast<uint16_t>(pi);
-      s.name = "dpdk:" + pl.name + (pl.queues > 1 ? "/q" + std::to_string(q) : std::string());
+      s.name = "dpdk:" + pl.name + (pl.rx.queues > 1 ? "/q" + std::to_string(q) : std::string());
       s.from_file = pl.from_file;
       s.port_counters = q == 0;
       if (pl.net_pcap) {
         s.ts_offset = ts_offset;
         s.ts_flag = ts_flag;
       }
-      sources.push_back(std::make_unique<DpdkQueueSource>(port, std::move(s)));
+      out.sources.push_back(std::make_unique<DpdkQueueSource>(port, std::move(s)));
     }
   }
-  return sources;
+  out.per_queue = per_queue;
+  return true;
 }
 
 }  // namespace ots

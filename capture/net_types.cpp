@@ -51,6 +51,16 @@ UidText Uid::text() const {
 
 std::string Uid::to_string() const { return std::string(text().view()); }
 
+std::string mac_text(std::span<const uint8_t, 6> mac) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(17, ':');
+  for (size_t i = 0; i < 6; ++i) {
+    out[3 * i] = kHex[mac[i] >> 4];
+    out[3 * i + 1] = kHex[mac[i] & 0xf];
+  }
+  return out;
+}
+
 const char* transport_name(Transport t) {
   switch (t) {
     case Transport::Tcp: return "tcp";

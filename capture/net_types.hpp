@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -82,5 +83,9 @@ struct Uid {
 
 // Zeek writes "tcp", "udp", "icmp" (ICMPv6 too) and "unknown_transport" in the proto column.
 const char* transport_name(Transport t);
+
+// A MAC address as every log and SIEM payload writes it: six lower-case hex pairs joined by ':'
+// ("00:1b:1b:7c:05:e1"), the form of Zeek's mac-logging.zeek, CEF's smac and LEEF's srcMAC.
+std::string mac_text(std::span<const uint8_t, 6> mac);
 
 }  // namespace ots

@@ -47,6 +47,14 @@ class PacketSource {
   // polled DPDK queues) ignore it.
   virtual void set_idle_wait(int milliseconds) { (void)milliseconds; }
 
+  // Per-queue capture (sensor/capture_loop_queues.cpp): from now on a worker's thread, not the one that
+  // opened the source, calls next_burst(), and stats() is called from the run loop's thread meanwhile
+  // (sources that allow this keep their counters atomic). A source whose library keeps per-thread state
+  // (DPDK: an lcore id, which gives the thread its own mempool cache) sets it up here and releases it in
+  // leave_thread(), both called on the polling thread.
+  virtual void enter_thread() {}
+  virtual void leave_thread() {}
+
   // Problems that did not stop the source (a truncated last record, a bad block in a pcapng file):
   // each becomes a weird record and a warning on stderr. Returns and clears them.
   virtual std::vector<std::string> take_warnings() = 0;

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "dissectors/analyzer.hpp"
 #include "inventory/asset_inventory.hpp"
 #include "inventory/oui.hpp"
@@ -45,10 +43,7 @@ void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const
   };
   std::vector<std::string_view> roles, protocols, sources;
   for (const Asset& a : assets) {
-    const std::string mac =
-        a.has_mac ? fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", a.mac[0], a.mac[1], a.mac[2], a.mac[3],
-                                a.mac[4], a.mac[5])
-                  : std::string();
+    const std::string mac = a.has_mac ? mac_text(a.mac) : std::string();
     roles.clear();
     for (unsigned r = 0; r < static_cast<unsigned>(AssetRole::Count_); ++r) {
       if (a.has_role(static_cast<AssetRole>(r))) roles.push_back(asset_role_name(static_cast<AssetRole>(r)));

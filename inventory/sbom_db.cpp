@@ -1,220 +1,25 @@
+// The SBOM database's file: opening it, its schema and upgrades, and the sensor's writes. The queries are in
+// sbom_query.cpp.
 #include "inventory/sbom_db.hpp"
-
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <filesystem>
 #include <map>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "inventory/sbom_db_impl.hpp"
+
 namespace ots::sbom {
 
-// ---------------------------------------------------------------------------------------------------
-// Versions
-
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-struct Segment {
-  std::string_view text;
-  bool numeric = false;
-  char separator = 0;  // the last non-alphanumeric character before it; 0 when glued to the previous segment
-};
-
-// Walks a version string segment by segment.
-class VersionCursor {
- public:
-  explicit VersionCursor(std::string_view v) : v_(v) {}
-  bool next(Segment& s) {
-    s.separator = 0;
-    while (i_ < v_.size() && !is_digit(v_[i_]) && !is_alpha(v_[i_])) s.separator = v_[i_++];
-    if (i_ == v_.size()) return false;
-    const size_t start = i_;
-    s.numeric = is_digit(v_[i_]);
-    while (i_ < v_.size() && (s.numeric ? is_digit(v_[i_]) : is_alpha(v_[i_]))) ++i_;
-    s.text = v_.substr(start, i_ - start);
-    return true;
-  }
-
- private:
-  std::string_view v_;
-  size_t i_ = 0;
-};
-
-std::string_view strip_zeros(std::string_view n) {
-  while (n.size() > 1 && n[0] == '0') n.remove_prefix(1);
-  return n;
-}
-
-bool is_zero(const Segment& s) { return s.numeric && strip_zeros(s.text) == "0"; }
-
-int compare_numbers(std::string_view a, std::string_view b) {
-  a = strip_zeros(a);
-  b = strip_zeros(b);
-  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
-  const int c = a.compare(b);
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
-int compare_text(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    const char x = lower(a[i]), y = lower(b[i]);
-    if (x != y) return x < y ? -1 : 1;
-  }
-  if (a.size() == b.size()) return 0;
-  return a.size() < b.size() ? -1 : 1;
-}
-
-bool marks_prerelease(const Segment& s) {
-  if (s.separator == '-' || s.separator == '~') return true;
-  static constexpr std::array<std::string_view, 7> kWords = {"alpha", "beta", "rc", "pre", "preview", "dev",
-                                                             "snapshot"};
-  return std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return compare_text(s.text, w) == 0; });
-}
-
-}  // namespace
-
-int compare_versions(std::string_view a, std::string_view b) {
-  VersionCursor ca(a), cb(b);
-  for (;;) {
-    Segment sa, sb;
-    const bool ha = ca.next(sa), hb = cb.next(sb);
-    if (!ha && !hb) return 0;
-    if (ha && hb) {
-      int c;
-      if (sa.numeric && sb.numeric) {
-        c = compare_numbers(sa.text, sb.text);
-      } else if (sa.numeric != sb.numeric) {
-        c = sa.numeric ? 1 : -1;
-      } else {
-        c = compare_text(sa.text, sb.text);
-      }
-      if (c != 0) return c;
-      continue;
-    }
-    // One side ran out: the other side's remainder decides. `sign` is the answer when the longer is greater.
-    VersionCursor& rest = ha ? ca : cb;
-    Segment s = ha ? sa : sb;
-    const int sign = ha ? 1 : -1;
-    while (is_zero(s)) {
-      if (!rest.next(s)) return 0;
-    }
-    if (s.numeric) return sign;
-    return marks_prerelease(s) ? -sign : sign;
-  }
-}
-
-bool split_purl(std::string_view purl, PurlParts& out) {
-  if (purl.size() < 4 || compare_text(purl.substr(0, 4), "pkg:") != 0) return false;
-  std::string_view body = purl.substr(4);
-  while (!body.empty() && body[0] == '/') body.remove_prefix(1);  // "pkg://type/..." is tolerated (purl spec)
-  const size_t cut = body.find_first_of("?#");
-  out.rest = cut == std::string_view::npos ? std::string() : std::string(body.substr(cut));
-  body = body.substr(0, cut == std::string_view::npos ? body.size() : cut);
-  const size_t slash = body.find('/');
-  if (slash == 0 || slash == std::string_view::npos || slash + 1 == body.size()) return false;
-  const size_t at = body.rfind('@');
-  out.version.clear();
-  if (at != std::string_view::npos && at > slash) {
-    out.version = std::string(body.substr(at + 1));
-    body = body.substr(0, at);
-    if (body.size() == slash + 1) return false;  // no name before '@'
-  }
-  out.base = "pkg:";
-  for (size_t i = 0; i < slash; ++i) out.base += lower(body[i]);
-  out.base.append(body.substr(slash));
-  return true;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// SQLite, wrapped once
-
-namespace {
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
-
-// A prepared statement. Text bound with bind() must outlive the next step(); reset() after each use
-// (Use does it on scope exit).
-class Statement {
- public:
-  bool prepare(sqlite3* db, const char* sql, std::string& err) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
-      err = sqlite3_errmsg(db);
-      return false;
-    }
-    stmt_.reset(s);
-    return true;
-  }
-  void bind(int i, std::string_view t) {
-    sqlite3_bind_text(stmt_.get(), i, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
-  }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_.get(), i, v); }
-  void bind_null(int i) { sqlite3_bind_null(stmt_.get(), i); }
-  int step() { return sqlite3_step(stmt_.get()); }
-  void reset() {
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-  }
-  std::string_view text(int col) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
-    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string_view();
-  }
-  int64_t integer(int col) { return sqlite3_column_int64(stmt_.get(), col); }
-  bool is_null(int col) { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
-
- private:
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
-};
-
-// Resets a statement when the scope ends, whichever way it ends.
-class Use {
- public:
-  explicit Use(Statement& s) : s_(s) {}
-  ~Use() { s_.reset(); }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-
- private:
-  Statement& s_;
-};
-
-bool exec(sqlite3* db, const char* sql, std::string& err) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    err = msg ? msg : sqlite3_errmsg(db);
-    sqlite3_free(msg);
-    return false;
-  }
-  return true;
-}
-
-// The first column of the first row of `sql` as an integer (PRAGMA application_id, user_version, counts).
-bool query_int(sqlite3* db, const char* sql, int64_t& out, std::string& err) {
-  Statement s;
-  if (!s.prepare(db, sql, err)) return false;
-  const int rc = s.step();
-  if (rc != SQLITE_ROW) {
-    err = rc == SQLITE_DONE ? std::string("no result") : sqlite3_errmsg(db);
-    return false;
-  }
-  out = s.integer(0);
-  return true;
-}
+using sqlite::exec;
+using sqlite::query_int;
+using sqlite::Statement;
+using sqlite::Use;
 
 // "OTSB": PRAGMA application_id of our databases, so that the query command recognises them (sqlite's
 // magic.txt convention: a 32-bit number in the file header).
@@ -267,6 +72,40 @@ PRAGMA user_version = 1;
 )sql";
 static_assert(kApplicationId == 1330926402, "kSchemaV1 writes the application id as a literal");
 
+// Each upgrade takes a file from the version before it to `to`. A new file is version 1 brought up by every
+// upgrade, so that new and upgraded files are the same.
+struct Upgrade {
+  int64_t to;
+  const char* sql;
+};
+constexpr std::array<Upgrade, 1> kUpgrades = {{
+    // 2: the query reads its devices' rows, in device_id order, from this covering index alone: a scan of
+    // it costs less than one table lookup per matching row once a component is on more than a few percent
+    // of the plant (sbom_query.cpp). Partial: unattested devices are never returned.
+    {2, R"sql(
+CREATE INDEX devices_attested_by_device_id
+  ON devices (device_id, id, name, address, zone, fw_version, last_attested) WHERE attested = 1;
+INSERT INTO schema_version (version, applied) VALUES (2, CAST(strftime('%s', 'now') AS INTEGER));
+PRAGMA user_version = 2;
+)sql"},
+}};
+static_assert(kUpgrades.back().to == SbomDatabase::kSchemaVersion, "an upgrade to every schema version");
+
+// Creates the schema of a new file (version 0) or upgrades an older one, in one transaction. BEGIN IMMEDIATE
+// and a second look at the version: two sensors creating or upgrading one file at once do it once.
+bool create_or_upgrade(sqlite3* db, std::string& why) {
+  if (!exec(db, "BEGIN IMMEDIATE", why)) return false;
+  int64_t version = 0;
+  bool ok = query_int(db, "PRAGMA user_version", version, why) && (version != 0 || exec(db, kSchemaV1, why));
+  for (const Upgrade& u : kUpgrades) {
+    if (ok && std::max<int64_t>(version, 1) < u.to) ok = exec(db, u.sql, why);
+  }
+  if (ok && exec(db, "COMMIT", why)) return true;
+  std::string ignored;
+  exec(db, "ROLLBACK", ignored);
+  return false;
+}
+
 constexpr const char* kUpsertDevice = R"sql(
 INSERT INTO devices (device_id, name, address, zone, fw_version, root_kind, attested, identity_verdict,
                      first_seen, last_attested, sbom_digest, updated)
@@ -283,50 +122,7 @@ ON CONFLICT (device_id) DO UPDATE SET
 RETURNING id
 )sql";
 
-// CROSS JOIN fixes the loop order (SQLite never reorders it): the few matching components through their
-// index, then their devices through the link table's primary key, then each device by its id. No ORDER BY:
-// SQLite's sorter costs several times the join on tens of thousands of rows; query() sorts the results.
-constexpr const char* kQueryComponent = R"sql(
-SELECT d.device_id, d.name, d.address, d.zone, d.fw_version, c.name, c.version, c.purl, d.last_attested
-FROM components AS c CROSS JOIN device_components AS dc CROSS JOIN devices AS d
-WHERE c.name = ?1 COLLATE NOCASE
-  AND (?2 = 0 OR (c.version <> '' AND ((?2 = 1 AND ots_version_cmp(c.version, ?3) < 0) OR
-                                        (?2 = 2 AND ots_version_cmp(c.version, ?3) = 0))))
-  AND dc.component = c.id AND d.id = dc.device AND d.attested = 1
-)sql";
-
-constexpr const char* kQueryPurl = R"sql(
-SELECT d.device_id, d.name, d.address, d.zone, d.fw_version, c.name, c.version, c.purl, d.last_attested
-FROM components AS c CROSS JOIN device_components AS dc CROSS JOIN devices AS d
-WHERE c.purl_base = ?1 AND (?2 = '' OR c.purl_version = ?2)
-  AND dc.component = c.id AND d.id = dc.device AND d.attested = 1
-)sql";
-
-void version_cmp_function(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const auto text = [](sqlite3_value* v) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-    return p ? std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))) : std::string_view();
-  };
-  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  sqlite3_result_int(ctx, compare_versions(text(argv[0]), text(argv[1])));
-}
-
 }  // namespace
-
-struct SbomDatabase::Impl {
-  DbHandle db;
-  std::string path;
-  Statement begin, commit, rollback;
-  Statement upsert_device, delete_links, find_component, insert_component, insert_link, delete_orphans;
-  Statement query_component, query_purl, stats;
-
-  std::string error(std::string_view what) const {
-    return fmt::format("{}: {}: {}", path, what, sqlite3_errmsg(db.get()));
-  }
-};
 
 SbomDatabase::SbomDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SbomDatabase::~SbomDatabase() = default;
@@ -390,34 +186,39 @@ std::unique_ptr<SbomDatabase> SbomDatabase::open(const std::string& path, Mode m
     if (!exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536", why)) {
       return fail("cannot configure");
     }
-    if (version == 0) {
-      // A new file. BEGIN IMMEDIATE and a second look: two sensors creating it at once make it once.
-      if (!exec(db, "BEGIN IMMEDIATE", why)) return fail("cannot create the schema");
-      if (!query_int(db, "PRAGMA user_version", version, why) ||
-          (version == 0 && !exec(db, kSchemaV1, why)) || !exec(db, "COMMIT", why)) {
-        std::string ignored;
-        exec(db, "ROLLBACK", ignored);
-        return fail("cannot create the schema");
-      }
+    if (version < kSchemaVersion && !create_or_upgrade(db, why)) {
+      return fail(version == 0 ? "cannot create the schema" : "cannot upgrade the schema");
     }
   } else {
     if (version == 0) {
       err = fmt::format("{}: not an otsensor SBOM database (no schema)", path);
       return nullptr;
     }
-    // A query over a common component reads thousands of pages of the devices table. Read, not mapped: on
-    // the benchmark (tools/bench_sbom.sh) the page faults of a mapping cost more than the reads.
-    if (!exec(db, "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY", why)) {
+    if (version < kSchemaVersion) {
+      // Read-only: the query command never writes the sensor's file; the upgrade is one command away.
+      err = fmt::format("{0}: schema version {1} is older than this otsensor's ({2}): upgrade it with "
+                        "`otsensor sbom upgrade --db {0}` (the sensor also does at its next write)",
+                        path, version, kSchemaVersion);
+      return nullptr;
+    }
+    // query_only: this handle cannot write, whatever a bug asks. Mapped: a query over a common component
+    // reads thousands of pages of the covering index once, in order; through the mapping they cost a page
+    // fault per 16 pages (the kernel's fault-around) instead of a pread, a copy and a cache page each:
+    // 25% less CPU on tools/bench_sbom.sh's openssl query.
+    if (!exec(db, "PRAGMA query_only = 1; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", why)) {
       return fail("cannot configure");
     }
-  }
-  if (sqlite3_create_function_v2(db, "ots_version_cmp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
-                                 nullptr, version_cmp_function, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    why = sqlite3_errmsg(db);
-    return fail("cannot register ots_version_cmp");
+    if (const char* mm = getenv("OTS_MMAP")) exec(db, (std::string("PRAGMA mmap_size = ") + mm).c_str(), why);
   }
   Impl& m = *impl;
-  const std::array<std::pair<Statement*, const char*>, 12> statements = {{
+  constexpr const char* kDeviceColumns = "id, device_id, name, address, zone, fw_version, last_attested";
+  const std::string device_by_id =
+      fmt::format("SELECT {} FROM devices WHERE id = ?1 AND attested = 1", kDeviceColumns);
+  // INDEXED BY: a file without the index fails here, loudly, rather than the query scanning the table.
+  const std::string devices_in_order = fmt::format(
+      "SELECT {} FROM devices INDEXED BY devices_attested_by_device_id WHERE attested = 1 ORDER BY device_id",
+      kDeviceColumns);
+  const std::array<std::pair<Statement*, const char*>, 16> statements = {{
       {&m.begin, "BEGIN IMMEDIATE"},
       {&m.commit, "COMMIT"},
       {&m.rollback, "ROLLBACK"},
@@ -429,8 +230,13 @@ std::unique_ptr<SbomDatabase> SbomDatabase::open(const std::string& path, Mode m
       {&m.insert_link, "INSERT OR IGNORE INTO device_components (device, component) VALUES (?1, ?2)"},
       {&m.delete_orphans,
        "DELETE FROM components WHERE NOT EXISTS (SELECT 1 FROM device_components WHERE component = components.id)"},
-      {&m.query_component, kQueryComponent},
-      {&m.query_purl, kQueryPurl},
+      {&m.components_named, "SELECT id, name, version, purl FROM components WHERE name = ?1 COLLATE NOCASE"},
+      {&m.components_of_purl,
+       "SELECT id, name, version, purl FROM components WHERE purl_base = ?1 AND (?2 = '' OR purl_version = ?2)"},
+      {&m.links_of, "SELECT device FROM device_components WHERE component = ?1"},
+      {&m.device_by_id, device_by_id.c_str()},
+      {&m.devices_in_order, devices_in_order.c_str()},
+      {&m.max_device_id, "SELECT coalesce(max(id), 0) FROM devices"},
       {&m.stats,
        "SELECT (SELECT count(*) FROM devices), (SELECT count(*) FROM devices WHERE attested = 1), "
        "(SELECT count(*) FROM components), (SELECT count(*) FROM device_components)"},
@@ -573,67 +379,6 @@ bool SbomDatabase::update(std::span<const SbomDeviceRecord> devices, uint64_t up
     return false;
   }
   committed = true;
-  return true;
-}
-
-bool SbomDatabase::query(const SbomQuery& q, std::vector<SbomMatch>& out, std::string& err) {
-  Impl& m = *impl_;
-  PurlParts want;
-  Statement* s = nullptr;
-  if (q.kind == SbomQuery::Kind::Component) {
-    s = &m.query_component;
-    s->bind(1, q.component);
-    const int64_t test = q.test == SbomQuery::VersionTest::Below ? 1 : (q.test == SbomQuery::VersionTest::Equal ? 2 : 0);
-    s->bind(2, test);
-    s->bind(3, q.version);
-  } else {
-    if (!split_purl(q.purl, want)) {
-      err = fmt::format("'{}' is not a package URL (pkg:type/namespace/name@version)", q.purl);
-      return false;
-    }
-    s = &m.query_purl;
-    s->bind(1, want.base);
-    s->bind(2, want.version);
-  }
-  Use u(*s);
-  const size_t first = out.size();
-  for (;;) {
-    const int rc = s->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      err = m.error("query failed");
-      return false;
-    }
-    if (!want.rest.empty()) {
-      // Qualifiers or subpath asked for: they must be the component's too.
-      PurlParts have;
-      if (!split_purl(s->text(7), have) || have.rest != want.rest) continue;
-    }
-    SbomMatch r;
-    r.device_id = s->text(0);
-    r.name = s->text(1);
-    r.address = s->text(2);
-    r.zone = s->text(3);
-    r.fw_version = s->text(4);
-    r.component = s->text(5);
-    r.version = s->text(6);
-    r.purl = s->text(7);
-    r.last_attested_ns = s->is_null(8) ? 0 : static_cast<uint64_t>(s->integer(8));
-    out.push_back(std::move(r));
-  }
-  // Sorted through an index: moving tens of thousands of nine-string rows around costs more than the join.
-  std::vector<uint32_t> order(out.size() - first);
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  const SbomMatch* rows = out.data() + first;
-  std::sort(order.begin(), order.end(), [rows](uint32_t x, uint32_t y) {
-    const SbomMatch& a = rows[x];
-    const SbomMatch& b = rows[y];
-    return std::tie(a.device_id, a.component, a.version, a.purl) < std::tie(b.device_id, b.component, b.version, b.purl);
-  });
-  std::vector<SbomMatch> sorted;
-  sorted.reserve(order.size());
-  for (const uint32_t i : order) sorted.push_back(std::move(out[first + i]));
-  std::move(sorted.begin(), sorted.end(), out.begin() + static_cast<std::ptrdiff_t>(first));
   return true;
 }
 

@@ -2,18 +2,22 @@
 // their verified SBOMs, in an SQLite database in the log directory (LOGDIR/sbom.sqlite), and the queries of
 // `otsensor sbom query`. docs/SBOM.md documents the schema and the command.
 //
-// SQLite stays inside sbom_db.cpp: callers see plain structs in and out, never a handle or a statement.
+// SQLite stays inside inventory/ (sbom_db.cpp: schema, upgrades and writes; sbom_query.cpp: the queries):
+// callers see plain structs in and out, never a handle or a statement.
 // One database file per SbomDatabase; statements are prepared once when it opens. WAL journal with
 // synchronous=NORMAL, and every update() is one transaction: a process killed mid-update leaves the previous
 // state (SQLite's rollback of the uncommitted WAL frames), never half of one update.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "inventory/sbom_version.hpp"
 
 namespace ots::sbom {
 
@@ -41,14 +45,11 @@ struct SbomDeviceRecord {
   std::vector<Component> components;
 };
 
-// Order of two version strings, segment by segment: a segment is a run of digits (compared as a number,
-// of any length) or a run of letters (compared as text, ASCII case-insensitive); any other character only
-// separates segments. At one position a number is above text (1.0.0 > 1.0-rc1). When one side runs out,
-// trailing zero numbers do not count (1.0 == 1.0.0); a further number is above nothing (1.0.1 > 1.0); a
-// further text segment is below nothing when it marks a pre-release (it follows '-' or '~', or is alpha,
-// beta, rc, pre, preview, dev, snapshot: 2.0-rc1 < 2.0 and 2.0rc1 < 2.0) and above it otherwise (OpenSSL's
-// letter releases: 1.1.1w > 1.1.1). Returns <0, 0 or >0.
-int compare_versions(std::string_view a, std::string_view b);
+// For writes of what changed only: asked of each device with a verified SBOM (its digest in hex, how many
+// components it lists); true: its record goes without its components (has_sbom false: the stored ones
+// stay), because the database holds them already or they wait for a later write.
+using SbomOmitComponents =
+    std::function<bool(std::string_view device_id, std::string_view sbom_digest, size_t components)>;
 
 // What `otsensor sbom query` asks.
 struct SbomQuery {
@@ -69,6 +70,22 @@ struct SbomMatch {
   uint64_t last_attested_ns = 0;  // 0: none
 };
 
+// One result row as the query produces it: the views are valid only during the sink's call (they point
+// into SQLite's row), so that printing 50,000 rows copies no string it does not print.
+struct SbomMatchView {
+  std::string_view device_id, name, address, zone, fw_version;
+  std::string_view component, version, purl;
+  uint64_t last_attested_ns = 0;  // 0: none
+};
+// What query() hands its rows to.
+class SbomMatchSink {
+ public:
+  virtual ~SbomMatchSink() = default;
+  // Once, before the first row: at most this many rows follow (memory is reserved once, not grown).
+  virtual void expect(size_t /*rows*/) {}
+  virtual void row(const SbomMatchView& r) = 0;
+};
+
 struct SbomDbStats {
   uint64_t devices = 0, attested = 0, components = 0, links = 0;
 };
@@ -76,11 +93,11 @@ struct SbomDbStats {
 class SbomDatabase {
  public:
   enum class Mode : uint8_t {
-    ReadWrite,  // create the file and the schema when absent (the sensor)
+    ReadWrite,  // create the file and the schema when absent, upgrade an older schema (the sensor)
     ReadOnly,   // the file must exist and be an otsensor SBOM database (the query command)
   };
   // nullptr with `err` set (one line, naming the file) when the file cannot be opened, is not an SQLite
-  // database, is another application's, or has a schema newer than this build's.
+  // database, is another application's, has a schema newer than this build's, or (ReadOnly) an older one.
   static std::unique_ptr<SbomDatabase> open(const std::string& path, Mode mode, std::string& err);
   ~SbomDatabase();
   SbomDatabase(const SbomDatabase&) = delete;
@@ -91,28 +108,25 @@ class SbomDatabase {
   // record's. `updated_ns` (wall clock) goes into every row written.
   bool update(std::span<const SbomDeviceRecord> devices, uint64_t updated_ns, std::string& err);
 
-  // The attested devices with a matching component, by device_id then component version. Devices that are
-  // not attested are never returned (issue 6).
+  // The attested devices with a matching component, in device_id order (byte order of the hex), a device's
+  // components by name, then version (compare_versions), then purl. Devices that are not attested are never
+  // returned (issue 6). The cost grows with the number of matching rows: see inventory/sbom_query.cpp.
+  bool query(const SbomQuery& q, SbomMatchSink& sink, std::string& err);
+  // The same rows, copied (tests and small callers).
   bool query(const SbomQuery& q, std::vector<SbomMatch>& out, std::string& err);
 
   bool stats(SbomDbStats& out, std::string& err);
   // PRAGMA integrity_check: true when it says "ok".
   bool integrity_ok(std::string& err);
 
-  static constexpr int kSchemaVersion = 1;
+  // 2: the covering index devices_attested_by_device_id (docs/SBOM.md). A read-write open upgrades an older
+  // file in place; a read-only one refuses it, saying how to upgrade (`otsensor sbom upgrade`).
+  static constexpr int kSchemaVersion = 2;
 
  private:
   struct Impl;
   explicit SbomDatabase(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// A purl split for matching: `base` is pkg:type/namespace/name (scheme and type lower-cased), `version` the
-// part after its '@' (empty when none), `rest` the qualifiers and subpath as written ("?a=b#c", may be empty).
-struct PurlParts {
-  std::string base, version, rest;
-};
-// False when `purl` does not start with "pkg:" and a type followed by '/' and a name.
-bool split_purl(std::string_view purl, PurlParts& out);
 
 }  // namespace ots::sbom

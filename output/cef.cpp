@@ -1,7 +1,7 @@
 // ArcSight Common Event Format (CEF) 0 for notices:
 //   CEF:0|otsensor|otsensor|VERSION|NOTE|MSG|SEVERITY|EXTENSION
 // Header fields escape '\' and '|'; extension values escape '\', '=', CR and LF (the CEF implementation
-// standard). Standard keys where CEF has one (rt, src, dst, spt, dpt, proto, act, msg, cnt, externalId,
+// standard). Standard keys where CEF has one (rt, src, dst, spt, dpt, proto, smac, act, msg, cnt, externalId,
 // cat, outcome, deviceExternalId, dvchost), custom strings with labels for our columns.
 #include <fmt/format.h>
 
@@ -61,6 +61,7 @@ void append_cef(std::string& out, const Notice& n, uint64_t count, const SyslogI
   if (e.src_port >= 0) x.number("spt", static_cast<uint64_t>(e.src_port));
   if (e.dst_port >= 0) x.number("dpt", static_cast<uint64_t>(e.dst_port));
   if (e.proto) x.text("proto", e.proto);
+  if (e.src_mac) x.text("smac", mac_text(*e.src_mac));
   // The sensor is passive: it logs; it never blocks.
   x.text("act", "log");
   x.text("msg", n.sub);

@@ -2,7 +2,7 @@
 //   LEEF:2.0|otsensor|otsensor|VERSION|NOTE|x09|key=value<TAB>key=value...
 // The attribute delimiter is TAB, declared in hex as LEEF 2.0 allows. LEEF has no escapes: TAB, CR and
 // LF inside a value (and '|' inside a header field) become spaces. Predefined keys where LEEF has one
-// (cat, devTime, sev, src, dst, srcPort, dstPort, proto), notice.log's column names for the rest.
+// (cat, devTime, sev, src, dst, srcPort, dstPort, proto, srcMAC), notice.log's column names for the rest.
 #include "output/syslog_message.hpp"
 #include "output/value_text.hpp"
 
@@ -40,6 +40,7 @@ void append_leef(std::string& out, const Notice& n, uint64_t count, const Syslog
   if (e.src_port >= 0) a.number("srcPort", static_cast<uint64_t>(e.src_port));
   if (e.dst_port >= 0) a.number("dstPort", static_cast<uint64_t>(e.dst_port));
   if (e.proto) a.text("proto", e.proto);
+  if (e.src_mac) a.text("srcMAC", mac_text(*e.src_mac));
   a.text("msg", n.msg);
   a.text("sub", n.sub);
   if (n.uid.is_set()) a.text("uid", n.uid.text().view());

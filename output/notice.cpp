@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "capture/flow.hpp"
+
 namespace ots {
 
 namespace {
@@ -65,8 +67,15 @@ const LogSchema& notice_schema() {
                             {"device_id", F::String},
                             {"verdict", F::String},
                             {"rule_id", F::Count},
-                            {"mitre", F::SetString}}};
+                            {"mitre", F::SetString},
+                            {"orig_l2_addr", F::String}}};
   return s;
+}
+
+void set_notice_conn(Notice& n, const Conn& c) {
+  set_notice_conn(n, c.uid, c.id);
+  n.has_orig_mac = c.has_macs;
+  if (c.has_macs) std::copy_n(c.orig_mac, 6, n.orig_mac.begin());
 }
 
 NoticeWriter::NoticeWriter(LogSink& sink, LogId log, uint64_t suppress_ns, NoticeForwarder* forwarder)
@@ -138,6 +147,7 @@ void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, N
   static constexpr std::string_view kSeverity[] = {"", "low", "medium", "high", "critical"};
   static constexpr std::string_view kActions[] = {"Notice::ACTION_LOG"};
   r.uid = n.uid.is_set() ? n.uid.to_string() : std::string();
+  r.orig_mac = n.has_orig_mac ? mac_text(n.orig_mac) : std::string();
   r.mitre.clear();
   const std::string_view mitre = n.mitre;
   for (size_t pos = 0; !mitre.empty() && pos <= mitre.size();) {
@@ -178,6 +188,7 @@ void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, N
       opt(n.verdict),
       n.rule_id ? Value{n.rule_id} : Value{Unset{}},
       r.mitre.empty() ? Value{Unset{}} : Value{std::span<const std::string_view>(r.mitre)},
+      r.orig_mac.empty() ? Value{Unset{}} : Value{std::string_view(r.orig_mac)},
   };
 }
 

@@ -16,6 +16,8 @@
 
 namespace ots {
 
+struct Conn;  // capture/flow.hpp
+
 enum class Severity : uint8_t { Low = 1, Medium = 2, High = 3, Critical = 4 };
 
 struct Notice {
@@ -38,6 +40,13 @@ struct Notice {
   std::string_view verdict;
   uint64_t rule_id = 0;           // Rule::Match
   std::string mitre;              // comma-separated ATT&CK for ICS ids
+  // The originator's link-layer (MAC) address, when its frames carried one (Ethernet): the connection's
+  // originator (set_notice_conn), an attestation datagram's sender, or without a connection src's (a stale
+  // device's last). OT addresses are static and reused from cell to cell: the MAC tells the SOC which
+  // device, on which switch port. notice.log orig_l2_addr (Zeek's name in conn.log, mac-logging.zeek);
+  // CEF smac and LEEF srcMAC, beside the src they pair with (notice_endpoints).
+  bool has_orig_mac = false;
+  std::array<uint8_t, 6> orig_mac{};
 };
 
 // A notice about one connection: its uid and id, and Zeek's src/dst/p from them (originator, responder,
@@ -51,6 +60,8 @@ inline void set_notice_conn(Notice& n, const Uid& uid, const ConnId& id) {
   n.dst = id.resp_h;
   n.p = id.resp_p;
 }
+// The same from a tracked connection, with its originator's MAC address when the frames had one.
+void set_notice_conn(Notice& n, const Conn& c);
 
 const LogSchema& notice_schema();
 
@@ -71,8 +82,9 @@ class NoticeForwarder {
 // One notice.log record as NoticeWriter writes it. `n` as written (a summary's ts and msg are the
 // summary's), `count` its n column (0: unset). The values point into `n` and into the record.
 struct NoticeRecord {
-  std::array<Value, 31> values;
+  std::array<Value, 32> values;
   std::string uid;
+  std::string orig_mac;
   std::vector<std::string_view> mitre;
 };
 void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, NoticeRecord& out);

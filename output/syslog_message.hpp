@@ -2,6 +2,7 @@
 // in the destination's format (CEF, LEEF or JSON); and the RFC 6587 / RFC 5425 octet-counting frame.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -75,6 +76,7 @@ struct NoticeEndpoints {
   const IpAddr* dst = nullptr;
   int src_port = -1, dst_port = -1;
   const char* proto = nullptr;  // "TCP", "UDP", "ICMP"
+  const std::array<uint8_t, 6>* src_mac = nullptr;  // src's link-layer address (the notice's orig_mac)
 };
 NoticeEndpoints notice_endpoints(const Notice& n);
 

@@ -122,14 +122,16 @@ SyslogSpool::Segment* SyslogSpool::find(uint64_t id) {
 }
 
 bool SyslogSpool::fill(uint64_t segment, uint64_t offset, size_t need) {
-  if (rbuf_seg_ == segment && offset >= rbuf_off_ && offset + need <= rbuf_off_ + rbuf_.size()) return true;
+  if (rbuf_seg_ == segment && offset >= rbuf_off_ && offset + need <= rbuf_off_ + rbuf_len_) return true;
   if (read_fd_seg_ != segment) {
     if (read_fd_ >= 0) ::close(read_fd_);
     read_fd_ = ::open(seg_path(segment).c_str(), O_RDONLY | O_CLOEXEC);
     read_fd_seg_ = read_fd_ >= 0 ? segment : ~0ull;
     if (read_fd_ < 0) return false;
   }
-  rbuf_.resize(std::max(need, kReadWindow));
+  // Grown, never shrunk: growing a string zero-fills it, and a sender that keeps up with the notices
+  // refills the window for nearly every message (it reads the tail of the segment being appended to).
+  if (rbuf_.size() < std::max(need, kReadWindow)) rbuf_.resize(std::max(need, kReadWindow));
   size_t got = 0;
   while (got < rbuf_.size()) {
     const ssize_t r = ::pread(read_fd_, rbuf_.data() + got, rbuf_.size() - got, static_cast<off_t>(offset + got));
@@ -137,7 +139,7 @@ bool SyslogSpool::fill(uint64_t segment, uint64_t offset, size_t need) {
     if (r <= 0) break;
     got += static_cast<size_t>(r);
   }
-  rbuf_.resize(got);
+  rbuf_len_ = got;
   rbuf_seg_ = segment;
   rbuf_off_ = offset;
   return got >= need;

@@ -89,7 +89,8 @@ class SyslogSpool {
   SpoolPos ack_, read_, saved_ack_{~0ull, ~0ull};
   uint64_t acked_in_seg_ = 0;  // records of ack_.segment before ack_.offset
   // A window of one segment's bytes for next().
-  std::string rbuf_;
+  std::string rbuf_;        // its first rbuf_len_ bytes are valid
+  size_t rbuf_len_ = 0;
   uint64_t rbuf_seg_ = ~0ull, rbuf_off_ = 0;
   int read_fd_ = -1;
   uint64_t read_fd_seg_ = ~0ull;

@@ -73,6 +73,7 @@ struct Threshold {
   uint32_t count = 1;
   uint64_t seconds_ns = 0;
   Track track = Track::BySrc;
+  bool operator==(const Threshold&) const = default;
 };
 
 struct Rule {
@@ -95,7 +96,8 @@ struct Rule {
 // file, not only the first). Throws nothing.
 bool load_rule_file(const std::string& path, std::vector<Rule>& out, std::vector<std::string>& errors);
 
-// Loads several files; duplicate ids across all of them are errors naming both places.
+// Loads several files; duplicate ids across all of them are errors naming both places. A file named
+// twice (by the site model's `rules:` and by --rules) is read once.
 bool load_rule_files(const std::vector<std::string>& paths, std::vector<Rule>& out, std::vector<std::string>& errors);
 
 // The site model's `rules: [paths]` section: the files, relative paths resolved against the site file's

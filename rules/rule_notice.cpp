@@ -7,7 +7,7 @@ namespace ots::rules {
 void fill_rule_notice(const Rule& r, const Conn& c, const OperationEvent* ev, uint64_t ts_ns, Notice& n) {
   n.ts_ns = ts_ns;
   n.note = kRuleMatchNote;
-  set_notice_conn(n, c.uid, c.id);
+  set_notice_conn(n, c);
   n.protocol = rule_protocol_name(r.protocol);
   if (ev) {
     n.protocol = protocol_name(ev->protocol);

@@ -28,20 +28,29 @@ uint64_t mix_addr(uint64_t h, const IpAddr& a) {
 
 bool RuleThresholds::admit(Notice& n) {
   if (n.note != kRuleMatchNote) return true;
-  const Rule* r = db_.find(n.rule_id);
+  const Rule* r = db_->find(n.rule_id);
   if (!r || !r->threshold) return true;
   const Threshold& t = *r->threshold;
   uint64_t key = mix(0, r->id);
   if (t.track != Track::ByDst) key = mix_addr(mix(key, 1), n.src);
   if (t.track != Track::BySrc) key = mix_addr(mix(key, 2), n.dst);
   Window& w = windows_[key];
-  if (w.count == 0 || n.ts_ns >= w.until_ns) w = Window{n.ts_ns, n.ts_ns + t.seconds_ns, 0, false};
+  if (w.count == 0 || n.ts_ns >= w.until_ns) w = Window{r->id, n.ts_ns, n.ts_ns + t.seconds_ns, 0, false};
   ++w.count;
   if (w.fired || w.count < t.count) return false;
   w.fired = true;
   const char* by = t.track == Track::BySrc ? "source" : t.track == Track::ByDst ? "destination" : "source and destination";
   n.sub = fmt::format("threshold: {} hits from this {} within {} s ({})", w.count, by, t.seconds_ns / 1'000'000'000ull, n.sub);
   return true;
+}
+
+void RuleThresholds::rebind(const RuleDatabase& db) {
+  std::erase_if(windows_, [&](const auto& kv) {
+    const Rule* before = db_->find(kv.second.rule_id);
+    const Rule* after = db.find(kv.second.rule_id);
+    return !before || !after || before->threshold != after->threshold;
+  });
+  db_ = &db;
 }
 
 void RuleThresholds::advance(uint64_t now_ns) {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -450,7 +451,14 @@ bool load_rule_file(const std::string& path, std::vector<Rule>& out, std::vector
 bool load_rule_files(const std::vector<std::string>& paths, std::vector<Rule>& out, std::vector<std::string>& errors) {
   bool ok = true;
   const size_t first = out.size();
-  for (const std::string& p : paths) ok &= load_rule_file(p, out, errors);
+  std::vector<std::string> read;
+  for (const std::string& p : paths) {
+    std::error_code ec;  // a file that cannot be compared is read, and its own error reported
+    const auto same = [&](const std::string& q) { return std::filesystem::equivalent(p, q, ec); };
+    if (std::any_of(read.begin(), read.end(), same)) continue;
+    read.push_back(p);
+    ok &= load_rule_file(p, out, errors);
+  }
   std::map<uint64_t, size_t> seen;
   for (size_t i = first; i < out.size(); ++i) {
     auto [it, fresh] = seen.emplace(out[i].id, i);

@@ -87,10 +87,6 @@ std::string_view what_of(Verdict v) {
   }
 }
 
-std::string mac_text(const std::array<uint8_t, 6>& m) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 }  // namespace
 
 const LogSchema& attest_schema() { return kAttestSchema; }
@@ -104,7 +100,7 @@ bool AttestEventLess::operator()(const AttestEvent& a, const AttestEvent& b) con
 AttestStage::AttestStage(size_t workers, attest::AttestationConfig config, const SitePolicy* policy, LogManager& logs,
                          LogId attest_log, NoticeOutbox& notices)
     : stage_(workers),
-      registry_(std::move(config)),
+      registry_(std::make_unique<attest::DeviceRegistry>(std::move(config))),
       policy_(policy && policy->enabled() ? policy : nullptr),
       sink_(logs.make_sink()),
       log_(attest_log),
@@ -123,11 +119,11 @@ std::string_view AttestStage::zone_name(const IpAddr& a) const {
   return policy_->zone_name(policy_->model().zone_of(a).zone);
 }
 
-std::vector<sbom::SbomDeviceRecord> AttestStage::sbom_records() const {
+std::vector<sbom::SbomDeviceRecord> AttestStage::sbom_records(const sbom::SbomOmitComponents& omit) const {
   std::vector<sbom::SbomDeviceRecord> out;
-  out.reserve(registry_.device_count());
-  for (size_t i = 0; i < registry_.device_count(); ++i) {
-    const attest::DeviceInfo& d = registry_.device_at(i);
+  out.reserve(registry_->device_count());
+  for (size_t i = 0; i < registry_->device_count(); ++i) {
+    const attest::DeviceInfo& d = registry_->device_at(i);
     sbom::SbomDeviceRecord r;
     r.device_id = d.device_id.hex();
     r.name = d.name;
@@ -143,22 +139,15 @@ std::vector<sbom::SbomDeviceRecord> AttestStage::sbom_records() const {
     r.last_attested_ns = d.last_attested_ns;
     // Components of an unattested device are stored too (the inventory), never returned by queries.
     r.has_sbom = d.has_sbom;
-    if (d.has_sbom) {
-      r.sbom_digest = attest::to_hex(d.verified_sbom.bytes);
+    if (d.has_sbom) r.sbom_digest = attest::to_hex(d.verified_sbom.bytes);
+    if (d.has_sbom && omit && omit(r.device_id, r.sbom_digest, d.components.size())) r.has_sbom = false;
+    if (r.has_sbom) {
       r.components.reserve(d.components.size());
       for (const attest::SbomComponent& c : d.components) r.components.push_back({c.name, c.version, c.purl, c.cpe});
     }
     out.push_back(std::move(r));
   }
   return out;
-}
-
-bool AttestStage::write_sbom_database(const std::string& path, std::string& err) const {
-  auto db = sbom::SbomDatabase::open(path, sbom::SbomDatabase::Mode::ReadWrite, err);
-  if (!db) return false;
-  const auto wall = std::chrono::system_clock::now().time_since_epoch();
-  const auto updated_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
-  return db->update(sbom_records(), updated_ns, err);
 }
 
 void AttestStage::poll() {
@@ -171,7 +160,7 @@ void AttestStage::finish() {
   // End of input: held records become `unknown_device`, and addresses still in their grace period are
   // decided now (issue 6: "or at end of input").
   out_.clear();
-  registry_.finish(now_ns_, out_);
+  registry_->finish(now_ns_, out_);
   for (const auto& r : out_) emit(r);
   decide_due(now_ns_, true);
   notices_.close_tick();
@@ -192,7 +181,7 @@ void AttestStage::consume(std::span<AttestEvent> events, const uint64_t* tick_ns
         p.first_ns = ts;
         p.uid = ev.meta.uid;
         p.id = ev.id;
-        deadlines_.emplace(ts + registry_.config().unattested_grace_ns, ev.addr);
+        deadlines_.emplace(ts + registry_->config().unattested_grace_ns, ev.addr);
       }
       continue;
     }
@@ -200,18 +189,46 @@ void AttestStage::consume(std::span<AttestEvent> events, const uint64_t* tick_ns
     const Zone* z = zone_of(ev.meta.src);
     ev.meta.src_requires_hardware_root = z && z->require_hardware_root;
     out_.clear();
-    registry_.process(ev.payload, ev.meta, out_);
+    registry_->process(ev.payload, ev.meta, out_);
     for (const auto& r : out_) emit(r);
   }
   if (tick_ns) {
     if (*tick_ns > now_ns_) now_ns_ = *tick_ns;
     out_.clear();
-    registry_.advance(now_ns_, out_);
+    registry_->advance(now_ns_, out_);
     for (const auto& r : out_) emit(r);
     // Strictly before the tick: the next burst may still hold datagrams stamped with the tick's time.
     decide_due(now_ns_, false);
   }
   notices_.close_tick();
+  if (switch_ && switch_->at == ticks_done_) apply_switch();
+  ++ticks_done_;
+}
+
+void AttestStage::switch_config(uint64_t tick, attest::AttestationConfig config, const SitePolicy* policy) {
+  switch_ = Switch{tick, std::move(config), policy};
+}
+
+void AttestStage::apply_switch() {
+  Switch s = std::move(*switch_);
+  switch_.reset();
+  policy_ = s.policy && s.policy->enabled() ? s.policy : nullptr;
+  if (s.config.present && registry_->config().present) {
+    const uint64_t grace = s.config.unattested_grace_ns;
+    const bool regrace = grace != registry_->config().unattested_grace_ns;
+    registry_->reconfigure(std::move(s.config));
+    // decide_due() recognises live deadlines by first_ns + grace: a new grace re-dates every pending one.
+    if (regrace) {
+      deadlines_.clear();
+      for (const auto& [addr, p] : pending_) deadlines_.emplace(p.first_ns + grace, addr);
+    }
+    return;
+  }
+  // Turned on or off: the registry starts empty, as at start-up (see switch_config).
+  registry_ = std::make_unique<attest::DeviceRegistry>(std::move(s.config));
+  pending_.clear();
+  deadlines_.clear();
+  decided_.clear();
 }
 
 void AttestStage::decide_due(uint64_t now_ns, bool all) {
@@ -220,7 +237,7 @@ void AttestStage::decide_due(uint64_t now_ns, bool all) {
     deadlines_.erase(deadlines_.begin());
     const auto it = pending_.find(addr);
     // Stale entry: an earlier connection replaced it, or the address is decided.
-    if (it == pending_.end() || it->second.first_ns + registry_.config().unattested_grace_ns != deadline) continue;
+    if (it == pending_.end() || it->second.first_ns + registry_->config().unattested_grace_ns != deadline) continue;
     const Pending p = it->second;
     pending_.erase(it);
     decide(addr, p, all ? now_ns : deadline);
@@ -230,7 +247,7 @@ void AttestStage::decide_due(uint64_t now_ns, bool all) {
 void AttestStage::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) {
   decided_.insert(addr);
   ++stats_.ot_addresses;
-  if (registry_.identity_bound(addr)) return;
+  if (registry_->identity_bound(addr)) return;
   ++stats_.unattested;
   attest::VerdictRecord r;
   r.ts_ns = now_ns;
@@ -245,7 +262,7 @@ void AttestStage::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) 
   r.verdict = Verdict::UnattestedDevice;
   r.detail = fmt::format("first OT packet at {:.6f}; no verified IDENTITY with valid TELEMETRY from {} within {} s",
                          static_cast<double>(p.first_ns) / 1e9, addr.to_string(),
-                         registry_.config().unattested_grace_ns / 1'000'000'000ull);
+                         registry_->config().unattested_grace_ns / 1'000'000'000ull);
   emit(r, &p.id);
 }
 
@@ -294,6 +311,8 @@ void AttestStage::notice(const attest::VerdictRecord& r, Verdict v, std::string_
   if (r.has_device) n.device_id = r.device_id.hex();
   n.has_src = true;
   n.src = r.src;
+  n.has_orig_mac = r.has_src_mac;  // the datagram's sender: its flow's originator (`stale`: the device's last)
+  n.orig_mac = r.src_mac;
   n.zone_orig = zone_name(r.src);
   if (r.uid.is_set()) {
     n.uid = r.uid;

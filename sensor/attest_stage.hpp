@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -47,8 +48,9 @@ using AttestOutbox = StageOutbox<AttestEvent>;
 
 // What a worker needs to feed the stage.
 struct AttestTap {
-  AttestOutbox* outbox = nullptr;  // null: no attestation section, nothing to pick up
+  AttestOutbox* outbox = nullptr;  // null: no attestation stage (no site model), nothing to pick up
   uint16_t port = 0;               // UDP destination port of AQAT datagrams
+  bool enabled = false;            // the attestation section is in force: feed the stage
 };
 
 const LogSchema& attest_schema();
@@ -66,7 +68,8 @@ class AttestStage {
   // Notices go into `notices` (an outbox of the run's NoticeStage that this stage closes at every tick
   // it consumes, as a worker would). `policy` (may be null) places addresses in zones: which need a
   // hardware root, which need attestation, and the notices' zone columns. Writes through a sink of its
-  // own; used on the run loop's thread.
+  // own; used on the run loop's thread. A `config` without the section (present = false) verifies
+  // nothing until a reload brings one.
   AttestStage(size_t workers, attest::AttestationConfig config, const SitePolicy* policy, LogManager& logs,
               LogId attest_log, NoticeOutbox& notices);
   ~AttestStage();
@@ -74,19 +77,29 @@ class AttestStage {
   AttestStage& operator=(const AttestStage&) = delete;
 
   AttestOutbox& outbox(size_t worker) { return stage_.outbox(worker); }
-  uint16_t port() const { return registry_.config().port; }
+  uint16_t port() const { return registry_->config().port; }
+  bool enabled() const { return registry_->config().present; }
+
+  // SIGHUP: the reloaded model's attestation section and zones apply after the workers' tick `tick`
+  // (the tick at which they switched too), so attest.log does not depend on -w. Kept across the switch:
+  // devices, hash chains, sources and bindings (DeviceRegistry::reconfigure). A section that disappears
+  // stops verification and drops that state, undecided addresses included: records missed while it is
+  // off would otherwise read as deleted ones, and silence as staleness, when a later reload brings it
+  // back, which then starts as at start-up. One switch at a time (the run loop waits for ticks_done()).
+  void switch_config(uint64_t tick, attest::AttestationConfig config, const SitePolicy* policy);
+  // Ticks consumed so far.
+  uint64_t ticks_done() const { return ticks_done_; }
 
   void tick(uint64_t now_ns) { stage_.tick(now_ns); }
   void poll();
   // Every worker has finished: the rest, then end of input (held records, pending addresses).
   void finish();
 
-  const attest::DeviceRegistry& registry() const { return registry_; }
+  const attest::DeviceRegistry& registry() const { return *registry_; }
   // The registry's devices as records of the SBOM inventory (inventory/sbom_db.hpp), each address placed in
-  // its zone; and their writing into the database at `path` (LOGDIR/sbom.sqlite, created when absent), in
-  // one transaction. Call after finish().
-  std::vector<sbom::SbomDeviceRecord> sbom_records() const;
-  bool write_sbom_database(const std::string& path, std::string& err) const;
+  // its zone; a device's components unless `omit` (if given) leaves them out (sensor/sbom_writer.hpp writes
+  // the records, periodically and at the end).
+  std::vector<sbom::SbomDeviceRecord> sbom_records(const sbom::SbomOmitComponents& omit = {}) const;
   const Stats& stats() const { return stats_; }
 
  private:
@@ -97,6 +110,7 @@ class AttestStage {
   };
 
   void consume(std::span<AttestEvent> events, const uint64_t* tick_ns);
+  void apply_switch();
   // Decides every pending address whose grace ended before `now_ns` (all of them when `all`).
   void decide_due(uint64_t now_ns, bool all);
   void decide(const IpAddr& addr, const Pending& p, uint64_t now_ns);
@@ -107,8 +121,16 @@ class AttestStage {
   std::string_view zone_name(const IpAddr& a) const;
 
   OrderedStage<AttestEvent, AttestEventLess> stage_;
-  attest::DeviceRegistry registry_;
+  std::unique_ptr<attest::DeviceRegistry> registry_;
   const SitePolicy* policy_;
+  // A reload waiting for the stage to consume tick `at`.
+  struct Switch {
+    uint64_t at = 0;
+    attest::AttestationConfig config;
+    const SitePolicy* policy = nullptr;
+  };
+  std::optional<Switch> switch_;
+  uint64_t ticks_done_ = 0;
   std::unique_ptr<LogSink> sink_;
   LogId log_;
   NoticeOutbox& notices_;

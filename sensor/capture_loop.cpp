@@ -7,12 +7,16 @@
 #include <exception>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "capture/decode.hpp"
 #include "conduits/site_policy.hpp"
-#include "sensor/check_config.hpp"
+#include "rules/rule_matcher.hpp"
+#include "sensor/capture_loop_slot.hpp"
 #include "sensor/core_logs.hpp"
 #include "sensor/packet_ring.hpp"
 #include "sensor/signals.hpp"
+#include "sensor/site_config.hpp"
 
 namespace ots {
 
@@ -32,29 +36,23 @@ uint64_t wall_ns() {
 
 }  // namespace
 
-// One worker; on a thread of its own fed through a ring when there are several.
-struct CaptureLoop::Slot {
-  std::unique_ptr<Worker> worker;
-  std::unique_ptr<PacketRing> ring;  // null: the worker runs on the loop's thread
-  std::thread thread;
-  uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
-  // Answers to the loop's requests: the tick index at which the worker did it.
-  std::atomic<uint64_t> policy_done{kNever};
-  uint64_t stats_seen = 0;                // measurements answered (its thread)
-  std::atomic<uint64_t> stats_done{0};    // the same, published after the snapshot
-  std::array<WorkerStats, kMaxMeasurements> snapshots;  // by measurement number % kMaxMeasurements
+// What a SIGHUP puts in force.
+struct CaptureLoop::Reload {
+  SiteConfig config;
+  std::vector<std::unique_ptr<rules::RuleMatcher>> matchers;  // by worker, each taken by its worker at the swap
 };
 
 CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current_policy_(setup.policy) {
   const unsigned n = std::max(1u, setup_.workers);
   for (unsigned i = 0; i < n; ++i) {
     auto s = std::make_unique<Slot>();
+    s->index = i;
     s->worker = setup_.make_worker(i, setup_.notices->outbox(i));
-    if (n > 1) s->ring = std::make_unique<PacketRing>(kRingBytes);
+    if (n > 1 && !setup_.workers_poll) s->ring = std::make_unique<PacketRing>(kRingBytes);
     slots_.push_back(std::move(s));
   }
-  if (setup_.stats && setup_.stats_interval_ns) stats_logs_.emplace(*setup_.stats, false);
-  if (n > 1) {
+  if (setup_.stats && setup_.stats_interval_ns) stats_logs_.emplace(*setup_.stats, false, setup_.syslog);
+  if (n > 1 && !setup_.workers_poll) {  // polling workers start in run_queues()
     for (auto& sp : slots_) {
       Slot* s = sp.get();
       s->thread = std::thread([this, s] {
@@ -78,20 +76,26 @@ CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current
 
 CaptureLoop::~CaptureLoop() {
   // finish() joins the threads; a loop destroyed before (an exception at start-up) must too.
+  stop_polling_.store(true, std::memory_order_release);
   for (auto& s : slots_) {
     if (s->thread.joinable()) {
-      s->ring->push_end();
+      if (s->ring) s->ring->push_end();
       s->thread.join();
     }
   }
+  slots_.clear();  // the workers point into the reloaded configurations, members declared after them
 }
 
 // On the worker's thread, after its clock reached the tick: the loop's requests for this tick. Two
 // relaxed-cost loads per tick, nothing per packet.
 void CaptureLoop::on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns) {
-  if (policy_at_.load(std::memory_order_acquire) == k) {
-    s.worker->set_policy(next_policy_.load(std::memory_order_acquire), now_ns);
-    s.policy_done.store(k, std::memory_order_release);
+  if (swap_at_.load(std::memory_order_acquire) == k) {
+    Reload& r = *next_.load(std::memory_order_acquire);
+    const SiteConfig& c = r.config;
+    s.worker->set_policy(c.policy.get(), now_ns);
+    s.worker->set_rules(c.rules.get(), std::move(r.matchers[s.index]));  // only this worker touches its entry
+    s.worker->set_attestation(c.attestation.present, c.attestation.port);
+    s.swap_done.store(k, std::memory_order_release);
   }
   while (s.stats_seen < stats_asked_.load(std::memory_order_acquire) &&
          stats_at_[s.stats_seen % kMaxMeasurements].load(std::memory_order_relaxed) == k) {
@@ -130,7 +134,7 @@ void CaptureLoop::tick(uint64_t now_ns) {
     } else if (now_ns_ >= next_stats_ns_) {
       // The ring is full only when the workers are kMaxMeasurements intervals behind: wait for the oldest.
       if (measurements_.size() == kMaxMeasurements) collect(true);
-      measurements_.push_back(Measurement{now_ns_, sample_sources()});
+      measurements_.push_back(Measurement{now_ns_, k, sample_sources()});
       const uint64_t n = stats_asked_.load(std::memory_order_relaxed);
       stats_at_[n % kMaxMeasurements].store(k, std::memory_order_relaxed);
       stats_asked_.store(n + 1, std::memory_order_release);
@@ -138,18 +142,16 @@ void CaptureLoop::tick(uint64_t now_ns) {
       next_stats_ns_ = now_ns_ + setup_.stats_interval_ns;
     }
   }
-  if (staged_policy_ && !policy_pending_) {
-    current_policy_ = staged_policy_.get();
-    owned_policies_.push_back(std::move(staged_policy_));
-    next_policy_.store(current_policy_, std::memory_order_release);
-    policy_at_.store(k, std::memory_order_release);
-    policy_pending_ = true;
-  }
+  if (staged_ && !issued_) issue_reload(k);
   if (slots_.size() == 1) {
     Slot& s = *slots_[0];
     s.worker->advance(now_ns_);
     on_worker_tick(s, s.ticks++, now_ns_);
     s.worker->maybe_handoff();
+  } else if (setup_.workers_poll) {
+    // The polling workers catch up with the ticks between their bursts (poll_queues).
+    tick_ns_.store(now_ns_, std::memory_order_relaxed);
+    ticks_issued_.store(k + 1, std::memory_order_release);
   } else {
     for (auto& s : slots_) {
       s->ring->push_tick(now_ns_);
@@ -160,6 +162,7 @@ void CaptureLoop::tick(uint64_t now_ns) {
     setup_.attest->tick(now_ns_);
     setup_.attest->poll();
   }
+  if (setup_.after_tick) setup_.after_tick(now_ns_);
   setup_.notices->tick(now_ns_);
   setup_.notices->poll();  // the ticks every worker has finished
   collect(false);
@@ -171,8 +174,8 @@ std::vector<SourceSample> CaptureLoop::sample_sources() {
   return out;
 }
 
-// Writes the stats records and frees a replaced site model once every worker has answered; `wait`: until
-// they have (the end of the run).
+// Writes the stats records and completes a reload once every worker has answered; `wait`: until they
+// have (the end of the run).
 void CaptureLoop::collect(bool wait) {
   const auto answered = [this](uint64_t n) {
     return std::all_of(slots_.begin(), slots_.end(),
@@ -184,23 +187,87 @@ void CaptureLoop::collect(bool wait) {
     if (!answered(n)) break;
     std::vector<WorkerStats> ws;
     for (auto& s : slots_) ws.push_back(s->snapshots[stats_written_ % kMaxMeasurements]);
-    stats_logs_->write(*setup_.main_sink, measurements_.front().ts_ns, wall_ns(), ws, measurements_.front().sources);
+    write_stats(measurements_.front().ts_ns, ws, measurements_.front().sources);
     measurements_.pop_front();
     ++stats_written_;
+    close_own_ticks();
   }
-  const auto all_done = [this](std::atomic<uint64_t> Slot::*done, uint64_t at) {
+  close_own_ticks();
+  settle_reload(wait);
+}
+
+// stats.log and capture_loss.log, and the notices the interval deserves, into the loop's outbox.
+void CaptureLoop::write_stats(uint64_t ts_ns, std::span<const WorkerStats> workers,
+                              std::span<const SourceSample> sources) {
+  const CaptureInterval interval = stats_logs_->write(*setup_.main_sink, ts_ns, wall_ns(), workers, sources);
+  if (!setup_.own_notices) return;
+  own_notices_.clear();
+  capture_health_notices(interval, setup_.health, own_notices_);
+  for (Notice& n : own_notices_) {
+    const uint64_t key = notice_key(n);
+    setup_.own_notices->put(RaisedNotice{std::move(n), key});
+  }
+}
+
+// Closes the loop's notice outbox up to the tick of the oldest measurement not yet written, or up to the
+// last tick issued: the notice stage takes a tick once every outbox has closed it.
+void CaptureLoop::close_own_ticks() {
+  if (!setup_.own_notices) return;
+  const uint64_t until = measurements_.empty() ? tick_seq_ : measurements_.front().tick;
+  for (; own_closed_ < until; ++own_closed_) setup_.own_notices->close_tick();
+}
+
+// Live runs write the logs they have every kLiveFlushEvery (a replay writes them at the end, sorted).
+bool CaptureLoop::flush_live(std::chrono::steady_clock::time_point& last_flush) {
+  const auto t = std::chrono::steady_clock::now();
+  if (t - last_flush < kLiveFlushEvery) return true;
+  last_flush = t;
+  setup_.main_sink->handoff();
+  setup_.logs->request_handoff();
+  try {
+    setup_.logs->flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "otsensor: error: %s\n", e.what());
+    return false;
+  }
+  return true;
+}
+
+// The next tick, k, brings the staged configuration: to the workers (on_worker_tick), and to the notice
+// and attestation stages, which switch after consuming that same tick, so their logs do not depend on -w.
+void CaptureLoop::issue_reload(uint64_t k) {
+  issued_ = std::move(staged_);
+  const SiteConfig& c = issued_->config;
+  current_policy_ = c.policy.get();
+  swap_ns_ = now_ns_;
+  announced_ = false;
+  setup_.notices->switch_rules(k, c.rules.get());
+  if (setup_.attest) setup_.attest->switch_config(k, c.attestation, c.policy.get());
+  next_.store(issued_.get(), std::memory_order_release);
+  swap_at_.store(k, std::memory_order_release);
+}
+
+// The issued reload is in force once every worker has switched (stderr says so: what arrives after it
+// meets the new configuration) and complete once the stages have too; the configuration it replaced
+// can go then (its model stays: see capture_loop.hpp). `wait`: for the workers.
+void CaptureLoop::settle_reload(bool wait) {
+  if (!issued_) return;
+  const uint64_t at = swap_at_.load(std::memory_order_relaxed);
+  const auto switched = [&] {
     return std::all_of(slots_.begin(), slots_.end(),
-                       [&](const auto& s) { return ((*s).*done).load(std::memory_order_acquire) == at; });
+                       [&](const auto& s) { return s->swap_done.load(std::memory_order_acquire) == at; });
   };
-  if (policy_pending_) {
-    const uint64_t at = policy_at_.load(std::memory_order_relaxed);
-    while (wait && !all_done(&Slot::policy_done, at)) std::this_thread::yield();
-    if (all_done(&Slot::policy_done, at)) {
-      // Every worker now uses current_policy_: the models before it can go.
-      std::erase_if(owned_policies_, [this](const auto& p) { return p.get() != current_policy_; });
-      policy_pending_ = false;
-    }
+  while (wait && !switched()) std::this_thread::yield();
+  if (!switched()) return;
+  if (!announced_) {
+    announced_ = true;
+    std::fprintf(stderr,
+                 "otsensor: SIGHUP: the reloaded configuration is in force in every worker from packet time %.6f\n",
+                 static_cast<double>(swap_ns_) / 1e9);
   }
+  if (setup_.notices->ticks_done() <= at || (setup_.attest && setup_.attest->ticks_done() <= at)) return;
+  if (in_force_ && in_force_->config.policy) retired_policies_.push_back(std::move(in_force_->config.policy));
+  in_force_ = std::move(issued_);
 }
 
 void CaptureLoop::report(const std::string& problem, const char* weird_name) {
@@ -223,7 +290,9 @@ bool CaptureLoop::handle_signals() {
 }
 
 // SIGHUP: logrotate has moved the log files away (or not); every open file gets its #close and is
-// reopened, with a new header, at its next record. Then the site model is read again.
+// reopened, with a new header, at its next record. Then the site model and every rule file are read
+// again and compiled, here on the loop's thread and off the packet path: all or nothing, so that a
+// mistake in any file leaves the whole configuration in force as it was.
 void CaptureLoop::reload() {
   setup_.main_sink->handoff();
   setup_.logs->request_handoff();
@@ -233,29 +302,47 @@ void CaptureLoop::reload() {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "otsensor: error: reopening the logs: %s\n", e.what());
   }
-  if (setup_.site_file.empty()) return;
-  auto next = std::make_unique<SitePolicy>();
-  SensorSection section;
+  if (setup_.site_file.empty() && setup_.extra_rule_files.empty()) return;
+  auto next = std::make_unique<Reload>();
   std::vector<std::string> errors;
-  bool ok = false;
-  try {
-    ok = load_site_file(setup_.site_file, *next, section, errors);
-  } catch (const std::exception& e) {
-    errors.push_back(setup_.site_file + ": " + e.what());
+  const SiteLoad loaded = load_site_config(setup_.site_file, setup_.extra_rule_files, next->config, errors);
+  next->matchers.resize(slots_.size());
+  if (loaded == SiteLoad::Ok && next->config.rules) {
+    try {  // each worker's scratch for the new databases
+      for (auto& m : next->matchers) m = std::make_unique<rules::RuleMatcher>(*next->config.rules);
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("rules: ") + e.what());
+    }
   }
-  if (!ok) {
+  const size_t n = errors.size();
+  const char* s = n == 1 ? "" : "s";
+  if (loaded != SiteLoad::Ok || n) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-    std::fprintf(stderr,
-                 "otsensor: error: SIGHUP: invalid site model %s (%zu problem%s); the model in force stays\n",
-                 setup_.site_file.c_str(), errors.size(), errors.size() == 1 ? "" : "s");
+    if (setup_.site_file.empty()) {
+      std::fprintf(stderr,
+                   "otsensor: error: SIGHUP: reload refused (%zu problem%s in the rules); the rules in force stay\n", n, s);
+    } else {
+      std::fprintf(stderr,
+                   "otsensor: error: SIGHUP: reload refused (%zu problem%s in the site model %s or its rules); the "
+                   "model in force stays, with its rules\n",
+                   n, s, setup_.site_file.c_str());
+    }
     return;
   }
-  // Swapped in at the next tick; a model staged by an earlier SIGHUP and not yet in force is replaced.
-  staged_policy_ = std::move(next);
-  std::fprintf(stderr, "otsensor: SIGHUP: site model %s reloaded (%zu zone%s, %zu conduit%s)\n",
-               setup_.site_file.c_str(), staged_policy_->zones().size(),
-               staged_policy_->zones().size() == 1 ? "" : "s", staged_policy_->conduits().size(),
-               staged_policy_->conduits().size() == 1 ? "" : "s");
+  // In force from the next tick; a configuration staged by an earlier SIGHUP and not yet issued is replaced.
+  staged_ = std::move(next);
+  const SiteConfig& c = staged_->config;
+  const size_t rules = c.rules ? c.rules->rules().size() : 0, files = c.rule_files.size();
+  const std::string rules_text = fmt::format("{} rule{} from {} file{}", rules, rules == 1 ? "" : "s", files,
+                                             files == 1 ? "" : "s");
+  if (c.policy) {
+    const size_t zones = c.policy->zones().size(), conduits = c.policy->conduits().size();
+    std::fprintf(stderr, "otsensor: SIGHUP: site model %s reloaded (%zu zone%s, %zu conduit%s, %s%s)\n",
+                 setup_.site_file.c_str(), zones, zones == 1 ? "" : "s", conduits, conduits == 1 ? "" : "s",
+                 c.attestation.present ? "attestation, " : "", rules_text.c_str());
+  } else {
+    std::fprintf(stderr, "otsensor: SIGHUP: rules reloaded (%s)\n", rules_text.c_str());
+  }
 }
 
 void CaptureLoop::run_files(SourceMerge& merge) {
@@ -276,7 +363,7 @@ void CaptureLoop::run_files(SourceMerge& merge) {
 
 bool CaptureLoop::run_live(std::vector<std::unique_ptr<PacketSource>>& sources) {
   live_ = true;
-  if (stats_logs_) stats_logs_.emplace(*setup_.stats, true);
+  if (stats_logs_) stats_logs_.emplace(*setup_.stats, true, setup_.syslog);
   std::string names;
   for (auto& s : sources) {
     sources_.push_back(s.get());
@@ -316,17 +403,9 @@ bool CaptureLoop::run_live(std::vector<std::unique_ptr<PacketSource>>& sources) 
     // Nothing arrived anywhere: packet time follows the wall clock, so that flows time out and notices
     // are written on a quiet network too.
     if (!got) tick(std::max(now_ns_, wall_ns()));
-    if (const auto t = std::chrono::steady_clock::now(); t - last_flush >= kLiveFlushEvery) {
-      last_flush = t;
-      setup_.main_sink->handoff();
-      setup_.logs->request_handoff();
-      try {
-        setup_.logs->flush();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "otsensor: error: %s\n", e.what());
-        failed = true;
-        break;
-      }
+    if (!flush_live(last_flush)) {
+      failed = true;
+      break;
     }
   }
   finish();
@@ -341,20 +420,25 @@ void CaptureLoop::finish() {
   if (slots_.size() == 1) {
     slots_[0]->worker->finish();
   } else {
-    for (auto& s : slots_) s->ring->push_end();
+    stop_polling_.store(true, std::memory_order_release);  // polling workers answer the last ticks, then end
+    for (auto& s : slots_) {
+      if (s->ring) s->ring->push_end();
+    }
     for (auto& s : slots_) s->thread.join();
   }
-  if (setup_.attest) setup_.attest->finish();
-  setup_.notices->finish();
   for (auto& s : slots_) {
     final_stats_.push_back(s->worker->stats());
     final_assets_.push_back(s->worker->assets().snapshot());
   }
   // Zeek writes one more stats record when it terminates (check_stats runs as its timer expires); not
-  // when the last measurement was taken at this very packet time.
+  // when the last measurement was taken at this very packet time. Its notices join the workers' final
+  // batch (Worker::finish closes one more tick), before the notice stage finishes.
   if (stats_logs_ && next_stats_ns_ != 0 && !(stats_written_ && last_measured_ns_ == now_ns_)) {
-    stats_logs_->write(*setup_.main_sink, now_ns_, wall_ns(), final_stats_, sample_sources());
+    write_stats(now_ns_, final_stats_, sample_sources());
   }
+  if (setup_.own_notices) setup_.own_notices->close_tick();
+  if (setup_.attest) setup_.attest->finish();
+  setup_.notices->finish();
 }
 
 }  // namespace ots

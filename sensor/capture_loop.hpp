@@ -1,16 +1,20 @@
 // The run loop: packets from the sources to the workers, the clock, the notice stage, stats.log and
 // capture_loss.log every interval, and the signals (stop, reopen and reload). One loop for files (merged
 // by time, as Zeek merges several -r) and one for live sources of any kind (libpcap, DPDK): packets are
-// taken as they arrive, and the clock moves on by wall time while every source is quiet.
+// taken as they arrive, and the clock moves on by wall time while every source is quiet. With DPDK queues
+// that a port spreads by a symmetric hash, the workers poll their own queues instead (run_queues).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include "inventory/asset_inventory.hpp"
 #include "output/log_manager.hpp"
 #include "sensor/attest_stage.hpp"
+#include "sensor/capture_health.hpp"
 #include "sensor/notice_stage.hpp"
 #include "sensor/source_merge.hpp"
 #include "sensor/stats_logs.hpp"
@@ -39,7 +44,18 @@ struct CaptureLoopSetup {
   LogSink* main_sink = nullptr;        // the loop's own records: capture problems, stats logs
   std::optional<StatsLogs::Ids> stats;  // write stats.log and capture_loss.log with these ids
   uint64_t stats_interval_ns = 0;      // every this much packet time (with `stats`)
-  std::string site_file;               // reloaded on SIGHUP; empty: no model to reload
+  const SyslogOutputs* syslog = nullptr;  // the SIEM outputs: a stats.log row per destination, or none
+  std::string site_file;               // reloaded on SIGHUP with its rules; empty: no model to reload
+  std::vector<std::string> extra_rule_files;  // --rules: reloaded on SIGHUP too, after the model's rules:
+  // Several workers, each polling capture sources of its own (run_queues) rather than fed by the loop.
+  bool workers_poll = false;
+  // The loop's own notices (sensor/capture_health.hpp): an outbox of `notices` beside the workers', and
+  // the thresholds. Null: none.
+  NoticeOutbox* own_notices = nullptr;
+  CaptureHealthConfig health;
+  // Called on the loop's thread after every tick, once the stages have consumed it (the periodic SBOM
+  // inventory, sensor/sbom_writer.hpp). Empty: nothing.
+  std::function<void(uint64_t now_ns)> after_tick;
 };
 
 class CaptureLoop {
@@ -54,6 +70,11 @@ class CaptureLoop {
   // Captures until a stop signal arrives or no source is left, then ends every flow. False when a source
   // failed (its error is on stderr and in weird.log).
   bool run_live(std::vector<std::unique_ptr<PacketSource>>& sources);
+  // Live capture where source i belongs to worker i % workers (with workers_poll: DPDK RX queues that
+  // spread flows by a symmetric hash, queue q of every port to worker q). Each worker polls its sources
+  // on its own thread, with no copy and no ring; this thread keeps the clock, the stages, the stats and
+  // the signals (sensor/capture_loop_queues.cpp). As run_live otherwise.
+  bool run_queues(std::vector<std::unique_ptr<PacketSource>>& sources);
 
   // After a run: every worker's figures and inventory, the model in force, the problems reported.
   const std::vector<WorkerStats>& worker_stats() const { return final_stats_; }
@@ -69,9 +90,16 @@ class CaptureLoop {
   void tick(uint64_t now_ns);
   void on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns);
   void collect(bool wait);
+  void write_stats(uint64_t ts_ns, std::span<const WorkerStats> workers, std::span<const SourceSample> sources);
+  void close_own_ticks();
+  bool flush_live(std::chrono::steady_clock::time_point& last_flush);  // false: the logs cannot be written
+  void poll_queues(Slot& s, std::vector<PacketSource*> mine);
+  void report_poll_problems();
   std::vector<SourceSample> sample_sources();
   bool handle_signals();  // true: stop
   void reload();
+  void issue_reload(uint64_t k);
+  void settle_reload(bool wait);
   void report(const std::string& problem, const char* weird_name);
   void finish();
 
@@ -92,14 +120,16 @@ class CaptureLoop {
   static constexpr size_t kMaxMeasurements = 16;
   std::array<std::atomic<uint64_t>, kMaxMeasurements> stats_at_{};
   std::atomic<uint64_t> stats_asked_{0};
-  std::atomic<uint64_t> policy_at_{kNever};
-  std::atomic<const SitePolicy*> next_policy_{nullptr};
+  struct Reload;
+  std::atomic<uint64_t> swap_at_{kNever};  // the tick of the last reload issued
+  std::atomic<Reload*> next_{nullptr};     // what it brings
 
   // stats.log / capture_loss.log
   std::optional<StatsLogs> stats_logs_;
   uint64_t next_stats_ns_ = 0;
   struct Measurement {
     uint64_t ts_ns = 0;
+    uint64_t tick = 0;                  // the tick it was asked for at
     std::vector<SourceSample> sources;  // taken when it was asked for
   };
   std::deque<Measurement> measurements_;  // asked for, not yet written (in order)
@@ -107,13 +137,34 @@ class CaptureLoop {
   uint64_t last_measured_ns_ = 0;  // ts of the last measurement asked for
   std::vector<PacketSource*> sources_;  // the run's sources, for their counters
   bool live_ = false;
+  // The loop's own notice outbox closes each tick once the measurement taken at it (if any) is written,
+  // so that the notices of a measurement fall into its tick whatever -w is.
+  uint64_t own_closed_ = 0;
+  std::vector<Notice> own_notices_;
 
-  // Site model reloads: the models this loop loaded; the one in force and the one it replaced stay
-  // until every worker has moved past the tick of the swap.
-  const SitePolicy* current_policy_ = nullptr;
-  std::vector<std::unique_ptr<SitePolicy>> owned_policies_;
-  std::unique_ptr<SitePolicy> staged_policy_;
-  bool policy_pending_ = false;
+  // run_queues: the ticks issued so far and the packet time of the last, which the polling workers
+  // follow; their stop; how many still have a source; what went wrong on their threads.
+  std::atomic<uint64_t> ticks_issued_{0};
+  std::atomic<uint64_t> tick_ns_{0};
+  std::atomic<bool> stop_polling_{false};
+  std::atomic<size_t> polling_{0};
+  std::mutex poll_problems_mutex_;
+  std::vector<std::pair<std::string, const char*>> poll_problems_;  // (problem, weird name)
+  bool poll_failed_ = false;
+
+  // SIGHUP reloads (issue 8): the site model with its rules, validated in full and compiled (one
+  // matcher, so one Hyperscan scratch, per worker) before anything changes; then staged, issued to every
+  // worker and stage at the next tick, and complete once all of them are past that tick. One is in flight
+  // at a time. The rule databases of a replaced configuration are freed when it completes; its model is
+  // kept to the end of the run, since notices already raised (queued, or held by a suppression window
+  // for its summary) point at its zone names.
+  const SitePolicy* current_policy_ = nullptr;  // the model of the last configuration issued
+  std::unique_ptr<Reload> staged_;    // validated, waiting for the next tick
+  std::unique_ptr<Reload> issued_;    // issued at swap_at_, not yet complete
+  std::unique_ptr<Reload> in_force_;  // the last complete one (null: the start-up configuration, the caller's)
+  std::vector<std::unique_ptr<SitePolicy>> retired_policies_;
+  uint64_t swap_ns_ = 0;              // packet time of the tick of issued_
+  bool announced_ = false;            // issued_ reached every worker and stderr says so
 
   std::vector<WorkerStats> final_stats_;
   std::vector<std::vector<Asset>> final_assets_;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "rules/rule_database.hpp"
+#include "sensor/site_config.hpp"
 
 namespace ots {
 
@@ -110,30 +111,22 @@ bool load_site_file(const std::string& path, SitePolicy& policy, SensorSection& 
 }
 
 int check_config(const std::string& path, std::FILE* out, std::FILE* err, const std::vector<std::string>& extra_rules) {
-  SitePolicy policy;
-  SensorSection sensor;
-  attest::AttestationConfig attestation;
-  SyslogSection syslog;
+  SiteConfig site;
   std::vector<std::string> errors;
-  std::vector<std::string> rule_files;
-  std::unique_ptr<rules::RuleDatabase> rule_db;
-  if (load_site_file(path, policy, sensor, errors, &attestation, &syslog, &rule_files)) {
-    rule_files.insert(rule_files.end(), extra_rules.begin(), extra_rules.end());
-    if (!rule_files.empty()) rule_db = rules::load_rule_database(rule_files, &policy, errors);
-  }
-  if (!errors.empty()) {
+  if (load_site_config(path, extra_rules, site, errors) != SiteLoad::Ok) {
     for (const auto& e : errors) fmt::print(err, "{}\n", e);
     fmt::print(err, "otsensor: error: invalid site model {} ({} problem{})\n", path, errors.size(),
                errors.size() == 1 ? "" : "s");
     return 2;
   }
-  print_model(path, policy, out);
-  print_attestation(attestation, out);
-  if (!syslog.destinations.empty()) {
-    fmt::print(out, "\nsyslog outputs: {}\n", syslog.destinations.size());
-    for (const SyslogDestination& d : syslog.destinations) fmt::print(out, "  {}: {}\n", d.name, describe(d));
+  print_model(path, *site.policy, out);
+  print_attestation(site.attestation, out);
+  if (!site.syslog.destinations.empty()) {
+    fmt::print(out, "\nsyslog outputs: {}\n", site.syslog.destinations.size());
+    for (const SyslogDestination& d : site.syslog.destinations) fmt::print(out, "  {}: {}\n", d.name, describe(d));
   }
-  if (rule_db) {
+  if (const rules::RuleDatabase* rule_db = site.rules.get()) {
+    const std::vector<std::string>& rule_files = site.rule_files;
     fmt::print(out, "\nrules: {} from {} file{} ({} content pattern{}, {} KiB of Hyperscan databases)\n",
                rule_db->rules().size(), rule_files.size(), rule_files.size() == 1 ? "" : "s", rule_db->patterns(),
                rule_db->patterns() == 1 ? "" : "s", (rule_db->database_bytes() + 1023) / 1024);

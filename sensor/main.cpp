@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,10 +10,10 @@
 #include "conduits/site_policy.hpp"
 #include "output/syslog_outputs.hpp"
 #include "sensor/check_config.hpp"
-#include "rules/rule_database.hpp"
 #include "sensor/run.hpp"
 #include "sensor/sbom_query_command.hpp"
-#include "sensor/sensor_section.hpp"
+#include "sensor/signals.hpp"
+#include "sensor/site_config.hpp"
 
 #ifndef OTS_VERSION
 #define OTS_VERSION "0.1.0"
@@ -93,6 +94,14 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(CLI::Range(1u, 1u << 30))
       ->needs(dpdk_opt);
+  const std::map<std::string, ots::DpdkQueueHash> queue_hashes = {{"auto", ots::DpdkQueueHash::Auto},
+                                                                    {"symmetric", ots::DpdkQueueHash::Symmetric}};
+  app.add_option("--dpdk-queue-hash", opts.dpdk.queue_hash,
+                 "auto: one RX queue per worker where the port confirms symmetric RSS; symmetric: the device "
+                 "spreads flows over its queues by a symmetric hash of its own, trust it (net_af_packet)")
+      ->type_name("auto|symmetric")
+      ->transform(CLI::CheckedTransformer(queue_hashes, CLI::ignore_case))
+      ->needs(dpdk_opt);
   std::string sensor_id;
   app.add_option("--sensor-id", sensor_id, "This sensor's id in the SIEM messages (default: the host name)")
       ->type_name("ID");
@@ -131,6 +140,9 @@ int main(int argc, char** argv) {
       ->needs(sbom_component)
       ->excludes(sbom_below);
   sbom_query->add_flag("--json", sbom_opts.json, "JSON lines instead of a table");
+  std::string sbom_upgrade_db;
+  CLI::App* sbom_upgrade = sbom->add_subcommand("upgrade", "Bring a database of an older otsensor to this one's schema");
+  sbom_upgrade->add_option("--db", sbom_upgrade_db, "The database (LOGDIR/sbom.sqlite)")->required()->type_name("FILE");
 
   try {
     app.parse(argc, argv);
@@ -142,29 +154,36 @@ int main(int argc, char** argv) {
 
   if (check->parsed()) return ots::check_config_command(check_file, check_rules);
   if (sbom_query->parsed()) return ots::sbom_query_command(sbom_opts);
+  if (sbom_upgrade->parsed()) return ots::sbom_upgrade(sbom_upgrade_db, stdout, stderr);
 
-  ots::SitePolicy policy;
-  ots::SyslogSection syslog;
-  ots::attest::AttestationConfig attestation;
-  if (!site_file.empty()) {
-    ots::SensorSection section;
-    std::vector<std::string> errors;
-    std::vector<std::string> site_rules;
-    const bool site_ok = ots::load_site_file(site_file, policy, section, errors, &attestation, &syslog, &site_rules);
-    rule_files.insert(rule_files.begin(), site_rules.begin(), site_rules.end());
-    if (!site_ok) {
-      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-      std::fprintf(stderr, "otsensor: error: invalid site model %s (%zu problem%s)\n", site_file.c_str(),
-                   errors.size(), errors.size() == 1 ? "" : "s");
-      return 2;
+  ots::install_reload_handler();  // from here on a SIGHUP waits for the run loop (compiling rules takes a while)
+  // The site model and the rules, as one configuration (sensor/site_config.hpp); SIGHUP reads both again.
+  ots::SiteConfig site;
+  std::vector<std::string> site_errors;
+  const ots::SiteLoad loaded = ots::load_site_config(site_file, rule_files, site, site_errors);
+  if (loaded != ots::SiteLoad::Ok) {
+    for (const auto& e : site_errors) std::fprintf(stderr, "%s\n", e.c_str());
+    const size_t n = site_errors.size();
+    if (loaded == ots::SiteLoad::InvalidModel) {
+      std::fprintf(stderr, "otsensor: error: invalid site model %s (%zu problem%s)\n", site_file.c_str(), n,
+                   n == 1 ? "" : "s");
+    } else {
+      std::fprintf(stderr, "otsensor: error: invalid rules (%zu problem%s)\n", n, n == 1 ? "" : "s");
     }
-    opts.pipeline = section.pipeline;
-    if (section.workers) opts.workers = section.workers;
-    opts.stats_interval_s = section.stats_interval_s;
-    opts.policy = &policy;
-    opts.attestation = &attestation;
+    return 2;
+  }
+  if (!site_file.empty()) {
+    opts.pipeline = site.sensor.pipeline;
+    if (site.sensor.workers) opts.workers = site.sensor.workers;
+    opts.stats_interval_s = site.sensor.stats_interval_s;
+    opts.inventory_interval_s = site.sensor.inventory_interval_s;
+    opts.capture_health = site.sensor.health;
+    opts.policy = site.policy.get();
+    opts.attestation = &site.attestation;
     opts.site_file = site_file;
   }
+  opts.rules = site.rules.get();
+  opts.extra_rule_files = rule_files;
   if (!stats_interval.empty()) opts.stats_interval_s = stats_interval[0];
   live.buffer_bytes = buffer_mb << 20;
   live.immediate = !pcap_batch;
@@ -178,24 +197,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otsensor: error: nothing to do: give a capture with -r FILE or an interface with -i IFACE (see otsensor --help)\n");
     return 2;
   }
-  std::unique_ptr<ots::rules::RuleDatabase> rule_db;
-  if (!rule_files.empty()) {
-    std::vector<std::string> errors;
-    rule_db = ots::rules::load_rule_database(rule_files, opts.policy, errors);
-    if (!rule_db) {
-      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-      std::fprintf(stderr, "otsensor: error: invalid rules (%zu problem%s)\n", errors.size(), errors.size() == 1 ? "" : "s");
-      return 2;
-    }
-    opts.rules = rule_db.get();
-  }
   std::unique_ptr<ots::SyslogOutputs> siem;
-  if (!syslog.destinations.empty()) {
+  if (!site.syslog.destinations.empty()) {
     try {
       ots::SyslogOutputs::Options so;
       so.sensor_id = sensor_id;
       so.version = OTS_VERSION;
-      siem = std::make_unique<ots::SyslogOutputs>(syslog, so);
+      siem = std::make_unique<ots::SyslogOutputs>(site.syslog, so);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "otsensor: error: %s\n", e.what());
       return 1;

@@ -30,7 +30,17 @@ void NoticeStage::consume(std::span<RaisedNotice> notices, const uint64_t* tick_
     writer_.advance(*tick_ns);
     if (thresholds_) thresholds_->advance(*tick_ns);
   }
+  if (switch_ && switch_->at == ticks_done_) {
+    const rules::RuleDatabase* next = switch_->rules;
+    switch_.reset();
+    if (!next) thresholds_.reset();
+    else if (thresholds_) thresholds_->rebind(*next);
+    else thresholds_ = std::make_unique<rules::RuleThresholds>(*next);
+  }
+  ++ticks_done_;
 }
+
+void NoticeStage::switch_rules(uint64_t tick, const rules::RuleDatabase* rules) { switch_ = Switch{tick, rules}; }
 
 void NoticeStage::poll() {
   stage_.poll([this](std::span<RaisedNotice> n, const uint64_t* t) { consume(n, t); });

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "output/log_manager.hpp"
 #include "output/notice.hpp"
@@ -53,6 +54,14 @@ class NoticeStage {
   // windows and hands the records to the log manager.
   void finish();
 
+  // SIGHUP: the workers switched to `rules` (null: none) after their tick `tick`. Their Rule::Match
+  // notices up to that tick pass the old set's thresholds, later ones the new set's, whose counts go on
+  // for the rules it keeps unchanged (RuleThresholds::rebind): a switch at the same tick whatever -w is.
+  // One switch at a time (the run loop waits for ticks_done() to pass it).
+  void switch_rules(uint64_t tick, const rules::RuleDatabase* rules);
+  // Ticks consumed so far.
+  uint64_t ticks_done() const { return ticks_done_; }
+
   uint64_t raised() const { return writer_.raised(); }
   uint64_t written() const { return writer_.written(); }
 
@@ -63,6 +72,12 @@ class NoticeStage {
   std::unique_ptr<LogSink> sink_;
   NoticeWriter writer_;
   std::unique_ptr<rules::RuleThresholds> thresholds_;
+  struct Switch {
+    uint64_t at = 0;
+    const rules::RuleDatabase* rules = nullptr;
+  };
+  std::optional<Switch> switch_;
+  uint64_t ticks_done_ = 0;
 };
 
 }  // namespace ots

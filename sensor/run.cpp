@@ -20,6 +20,7 @@
 #include "output/syslog_outputs.hpp"
 #include "sensor/core_logs.hpp"
 #include "sensor/notice_stage.hpp"
+#include "sensor/sbom_writer.hpp"
 #include "sensor/capture_loop.hpp"
 #include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
@@ -59,21 +60,27 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int run_sensor(const RunOptions& opts) {
+  install_reload_handler();
   const auto t0 = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<PacketSource>> sources;
   // Every DPDK port replays a capture file (net_pcap rx_pcap): time comes from the packets, as with -r.
   bool dpdk_replay = false;
+  // Each worker polls its own RX queue of every DPDK port (symmetric RSS): no software dispatch.
+  bool per_queue = false;
   if (opts.dpdk.enabled()) {
 #ifdef OTS_HAVE_DPDK
     DpdkOptions dpdk = opts.dpdk;
     dpdk.queues = opts.workers == 0 ? 1 : opts.workers;
     std::string err;
-    sources = open_dpdk_sources(dpdk, err);
-    if (sources.empty()) {
+    DpdkSources opened;
+    if (!open_dpdk_sources(dpdk, opened, err)) {
       std::fprintf(stderr, "otsensor: error: %s\n", err.c_str());
       return 1;
     }
+    for (const std::string& note : opened.notes) std::fprintf(stderr, "otsensor: DPDK %s\n", note.c_str());
+    sources = std::move(opened.sources);
+    per_queue = opened.per_queue;
     dpdk_replay = std::all_of(sources.begin(), sources.end(), [](const auto& s) { return is_dpdk_file_replay(*s); });
 #else
     std::fprintf(stderr, "otsensor: error: --dpdk: this otsensor was built without DPDK (libdpdk-dev, -DOTS_DPDK=ON)\n");
@@ -130,14 +137,17 @@ int run_sensor(const RunOptions& opts) {
   const bool zones = opts.policy && opts.policy->enabled();
   const uint64_t suppress_ns = zones ? opts.policy->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
   if (opts.syslog) opts.syslog->set_suppress_ns(suppress_ns);
-  const bool attesting = opts.attestation && opts.attestation->present;
-  NoticeStage notices(nworkers + (attesting ? 1 : 0), *logs, ids.notice, suppress_ns,
+  // With a site model the stage exists even while its attestation section is absent: a SIGHUP may add one.
+  const bool attest_stage = opts.attestation && (opts.attestation->present || !opts.site_file.empty());
+  // Outboxes: one per worker, the attestation stage's, and the run loop's (capture loss and drops).
+  const size_t loop_outbox = nworkers + (attest_stage ? 1 : 0);
+  NoticeStage notices(loop_outbox + 1, *logs, ids.notice, suppress_ns,
                       opts.notice_forwarder ? opts.notice_forwarder : opts.syslog, opts.rules);
 
   // AQAT datagrams and OT participation from every worker meet in one attestation stage, whose notices
   // join the notice stage as one more outbox.
   std::unique_ptr<AttestStage> attest;
-  if (attesting) {
+  if (attest_stage) {
     attest = std::make_unique<AttestStage>(nworkers, *opts.attestation, opts.policy, *logs, ids.attest,
                                            notices.outbox(nworkers));
   }
@@ -146,7 +156,7 @@ int run_sensor(const RunOptions& opts) {
   CaptureLoopSetup setup;
   setup.workers = nworkers;
   setup.make_worker = [&](size_t i, NoticeOutbox& outbox) {
-    const AttestTap tap = attest ? AttestTap{&attest->outbox(i), attest->port()} : AttestTap{};
+    const AttestTap tap = attest ? AttestTap{&attest->outbox(i), attest->port(), attest->enabled()} : AttestTap{};
     return std::make_unique<Worker>(opts.pipeline, *logs, ids, opts.policy, outbox, opts.rules, tap);
   };
   setup.attest = attest.get();
@@ -159,12 +169,31 @@ int run_sensor(const RunOptions& opts) {
   if (stats_interval_s > 0) {
     setup.stats = stats_ids;
     setup.stats_interval_ns = static_cast<uint64_t>(stats_interval_s * 1e9);
+    setup.syslog = opts.syslog;
   }
   setup.site_file = opts.site_file;
+  setup.extra_rule_files = opts.extra_rule_files;
+  setup.workers_poll = per_queue && live && opts.interfaces.empty();
+  setup.own_notices = &notices.outbox(loop_outbox);
+  setup.health = opts.capture_health;
+  // The attested SBOM inventory (issue 6): written every interval by a thread of its own from snapshots the
+  // loop takes after its ticks, and at the end (sensor/sbom_writer.hpp); only while attestation is in force.
+  std::unique_ptr<SbomWriter> sbom_writer;
+  if (attest) {
+    const double every_s = opts.inventory_interval_s.value_or(live ? 60.0 : 0.0);
+    sbom_writer = std::make_unique<SbomWriter>(
+        (std::filesystem::path(opts.log_dir) / "sbom.sqlite").string(), static_cast<uint64_t>(every_s * 1e9),
+        [&a = *attest](const sbom::SbomOmitComponents& omit) { return a.sbom_records(omit); });
+    setup.after_tick = [&a = *attest, &w = *sbom_writer](uint64_t now_ns) {
+      if (a.enabled()) w.tick(now_ns);
+    };
+  }
   install_signal_handlers();
   CaptureLoop loop(setup);
   bool source_failed = false;
-  if (live) {
+  if (live && per_queue && opts.interfaces.empty()) {
+    source_failed = !loop.run_queues(sources);
+  } else if (live) {
     source_failed = !loop.run_live(sources);
   } else {
     SourceMerge merge(std::move(sources));
@@ -176,10 +205,9 @@ int run_sensor(const RunOptions& opts) {
   main_sink->handoff();
   logs->close();
   // The attested SBOM inventory (issue 6), after the logs are closed: a database that cannot be written
-  // costs a warning, never the logs or the exit status.
-  if (attest) {
-    const std::string db = (std::filesystem::path(opts.log_dir) / "sbom.sqlite").string();
-    if (std::string err; !attest->write_sbom_database(db, err)) {
+  // costs a warning, never the logs or the exit status. Written when attestation is in force at the end.
+  if (attest && attest->enabled()) {
+    if (std::string err; !sbom_writer->finish(err)) {
       std::fprintf(stderr, "otsensor: warning: SBOM inventory not updated: %s\n", err.c_str());
     }
   }

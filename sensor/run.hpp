@@ -8,6 +8,7 @@
 
 #include "capture/dpdk_source.hpp"
 #include "capture/live_pcap_source.hpp"
+#include "sensor/capture_health.hpp"
 #include "sensor/pipeline_config.hpp"
 
 namespace ots {
@@ -36,10 +37,15 @@ struct RunOptions {
   // stats.log and capture_loss.log every this many seconds of packet time; unset: every 300 s live (Zeek's
   // default), none for a replay.
   std::optional<double> stats_interval_s;
-  std::string site_file;  // -c: read again on SIGHUP
+  // LOGDIR/sbom.sqlite every this many seconds of packet time (0: only at the end); unset: every 60 s live,
+  // only at the end for a replay (sensor/sbom_writer.hpp).
+  std::optional<double> inventory_interval_s;
+  CaptureHealthConfig capture_health;  // when stats intervals raise the capture loss and drop notices
+  std::string site_file;  // -c: read again on SIGHUP, with its rules
   const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none
   const attest::AttestationConfig* attestation = nullptr;  // the model's attestation section, or none
   const rules::RuleDatabase* rules = nullptr;  // the detection rules (site model's rules:, --rules), or none
+  std::vector<std::string> extra_rule_files;  // --rules: read again on SIGHUP, after the model's rules:
   NoticeForwarder* notice_forwarder = nullptr;  // gets every notice written (default: `syslog`), or none
   SyslogOutputs* syslog = nullptr;  // the SIEM outputs: closed at the end, counters in the summary and stats
 };

@@ -1,4 +1,4 @@
-// `otsensor sbom query`: which attested devices carry a component (issue 6), from the SBOM database the
+// `otsensor sbom query` and `sbom upgrade`: which attested devices carry a component (issue 6), from the SBOM database the
 // sensor writes in its log directory (LOGDIR/sbom.sqlite, inventory/sbom_db.hpp). docs/SBOM.md.
 #pragma once
 
@@ -21,5 +21,10 @@ struct SbomQueryOptions {
 // `err`, one line each.
 int sbom_query(const SbomQueryOptions& o, std::FILE* out, std::FILE* err);
 inline int sbom_query_command(const SbomQueryOptions& o) { return sbom_query(o, stdout, stderr); }
+
+// `otsensor sbom upgrade --db FILE`: brings a database written by an older otsensor to this one's schema (the
+// query command opens files read-only and refuses older ones; the sensor upgrades them when it writes).
+// 0 when done or nothing to do, 2 on an error.
+int sbom_upgrade(const std::string& db, std::FILE* out, std::FILE* err);
 
 }  // namespace ots

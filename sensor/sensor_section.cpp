@@ -94,6 +94,15 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         }
       } else if (key == "stats_interval_s") {
         if (read_number<double>(path, v, "stats_interval_s", 1.0, 86400.0, secs, errors)) out.stats_interval_s = secs;
+      } else if (key == "too_much_loss_percent") {
+        // Zeek's CaptureLoss::too_much_loss as a percentage; 0 would raise the notice for every interval.
+        read_number<double>(path, v, "too_much_loss_percent", 0.001, 100.0, out.health.too_much_loss_percent, errors);
+      } else if (key == "dropped_packets_percent") {
+        read_number<double>(path, v, "dropped_packets_percent", 0.0, 100.0, out.health.dropped_packets_percent, errors);
+      } else if (key == "inventory_interval_s") {
+        if (read_number<double>(path, v, "inventory_interval_s", 0.0, 86400.0, secs, errors)) {
+          out.inventory_interval_s = secs;
+        }
       } else if (key == "max_assets") {
         if (read_number<uint64_t>(path, v, "max_assets", 16, 1u << 24, n, errors)) p.inventory.max_assets = uint32_t(n);
       } else if (key == "reassembly_max_kb") {
@@ -111,7 +120,7 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         errors.push_back(fmt::format(
             "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
             "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums, "
-            "stats_interval_s",
+            "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s",
             where(path, kv.first), key));
       }
     }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sensor/capture_health.hpp"
 #include "sensor/pipeline_config.hpp"
 
 namespace ots {
@@ -16,6 +17,12 @@ struct SensorSection {
   // stats_interval_s: stats.log and capture_loss.log every this many seconds; unset: the run decides
   // (300 s live, as Zeek's Stats::report_interval; none for a replay unless asked).
   std::optional<double> stats_interval_s;
+  // inventory_interval_s: LOGDIR/sbom.sqlite every this many seconds of packet time (0: only at the end);
+  // unset: the run decides (60 s live; only at the end for a replay). docs/SBOM.md.
+  std::optional<double> inventory_interval_s;
+  // too_much_loss_percent, dropped_packets_percent: when each interval raises CaptureLoss::Too_Much_Loss
+  // and PacketFilter::Dropped_Packets (sensor/capture_health.hpp).
+  CaptureHealthConfig health;
 };
 
 // Loads FILE; on problems returns false and fills `errors` with "FILE:LINE:COL: what is wrong" lines

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <initializer_list>
 
 namespace ots {
 
@@ -31,17 +32,23 @@ extern "C" void on_signal(int sig) {
 
 }  // namespace
 
-void install_signal_handlers() {
+namespace {
+
+void handle(std::initializer_list<int> signals) {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   // SA_RESTART for the file and socket I/O elsewhere; poll(2), where an idle loop waits, returns EINTR
   // regardless (signal(7)), so the loop looks at the flags at once.
   sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
+  for (const int sig : signals) sigaction(sig, &sa, nullptr);
 }
+
+}  // namespace
+
+void install_signal_handlers() { handle({SIGINT, SIGTERM, SIGHUP}); }
+
+void install_reload_handler() { handle({SIGHUP}); }
 
 SignalRequests take_signal_requests() {
   // The stop bit stays: every later look sees it too.

@@ -27,6 +27,10 @@ uint64_t resident_mb() {
 
 uint64_t delta(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
 
+// One stats.log record: the columns a row kind does not fill stay unset.
+using StatsRow = std::array<Value, 36>;
+constexpr size_t kSyslogColumns = 31;  // syslog_sent: the first of the destinations' columns
+
 }  // namespace
 
 const LogSchema& stats_schema() {
@@ -63,7 +67,13 @@ const LogSchema& stats_schema() {
                             {"pkts_dropped_iface", F::Count},
                             {"notices", F::Count},
                             {"weirds", F::Count},
-                            {"flow_mem", F::Count}}};
+                            {"flow_mem", F::Count},
+                            // Ours, the SIEM destinations' rows (issue 7).
+                            {"syslog_sent", F::Count},
+                            {"syslog_spooled", F::Count},
+                            {"syslog_dropped", F::Count},
+                            {"syslog_reconnects", F::Count},
+                            {"syslog_pending", F::Count}}};
   return s;
 }
 
@@ -86,14 +96,18 @@ StatsLogs::Ids StatsLogs::register_all(LogManager& logs) {
   return ids;
 }
 
-StatsLogs::StatsLogs(Ids ids, bool live) : ids_(ids), live_(live) {}
+StatsLogs::StatsLogs(Ids ids, bool live, const SyslogOutputs* syslog) : ids_(ids), live_(live), syslog_(syslog) {}
 
-void StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span<const WorkerStats> workers,
-                      std::span<const SourceSample> sources) {
+CaptureInterval StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span<const WorkerStats> workers,
+                                 std::span<const SourceSample> sources) {
   last_workers_.resize(workers.size());
   last_sources_.resize(sources.size());
   const uint64_t mem = resident_mb();
   const int64_t ts_delta = static_cast<int64_t>(ts_ns - std::min(ts_ns, last_ts_ns_ ? last_ts_ns_ : ts_ns));
+  CaptureInterval interval;
+  interval.ts_ns = ts_ns;
+  interval.length_ns = static_cast<uint64_t>(ts_delta);
+  interval.live = live_;
   const Value unset{Unset{}};
   const Value zero{uint64_t{0}};
 
@@ -102,7 +116,7 @@ void StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span
     const WorkerStats& b = last_workers_[i];
     const std::string peer = fmt::format("worker-{}", i + 1);
     const uint64_t events = delta(w.operations, b.operations);
-    std::array<Value, 31> v = {
+    StatsRow v = {
         Value{ts_ns},
         Value{std::string_view(peer)},
         Value{mem},
@@ -134,12 +148,15 @@ void StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span
         Value{delta(w.notices, b.notices)},
         Value{delta(w.weirds, b.weirds)},
         Value{w.flows.memory_bytes},
+        // syslog_*: unset, the SIEM destinations' rows
     };
     sink.write(ids_.stats, ts_ns, Uid{}, v);
 
     // CaptureLoss::take_measurement: ACKs and gaps since the last measurement.
     const uint64_t acks = delta(w.flows.ack_events, b.flows.ack_events);
     const uint64_t gaps = delta(w.flows.gap_events, b.flows.gap_events);
+    interval.acks += acks;
+    interval.gaps += gaps;
     const double pct = acks == 0 ? 0.0 : 100.0 * static_cast<double>(gaps) / static_cast<double>(acks);
     std::array<Value, 6> cl = {Value{ts_ns}, Value{ts_delta}, Value{std::string_view(peer)},
                                Value{gaps},  Value{acks},     Value{pct}};
@@ -151,7 +168,7 @@ void StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span
     const SourceStats& s = sources[i].stats;
     const SourceStats& b = last_sources_[i];
     const Value lag = live_ && wall_ns >= ts_ns ? Value{static_cast<int64_t>(wall_ns - ts_ns)} : unset;
-    std::array<Value, 31> v = {
+    StatsRow v = {
         Value{ts_ns},
         Value{std::string_view(sources[i].name)},
         unset,  // mem: the workers' rows
@@ -168,9 +185,34 @@ void StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span
     v[29] = unset;
     v[30] = unset;
     sink.write(ids_.stats, ts_ns, Uid{}, v);
+    interval.packets += delta(s.packets, b.packets);
+    interval.dropped += delta(s.dropped_kernel, b.dropped_kernel) + delta(s.dropped_iface, b.dropped_iface);
+    interval.link += delta(s.received, b.received);
     last_sources_[i] = s;
   }
+  if (syslog_) write_syslog(sink, ts_ns);
   last_ts_ns_ = ts_ns;
+  return interval;
+}
+
+void StatsLogs::write_syslog(LogSink& sink, uint64_t ts_ns) {
+  const auto now = syslog_->stats();
+  last_syslog_.resize(now.size());
+  for (size_t i = 0; i < now.size(); ++i) {
+    const SyslogCounters& c = now[i].counters;
+    const SyslogCounters& b = last_syslog_[i];
+    const std::string peer = fmt::format("syslog:{}", now[i].destination->name);
+    StatsRow v{};  // every other column unset: they are the workers' and the sources'
+    v[0] = Value{ts_ns};
+    v[1] = Value{std::string_view(peer)};
+    v[kSyslogColumns] = Value{delta(c.sent, b.sent)};
+    v[kSyslogColumns + 1] = Value{delta(c.spooled, b.spooled)};
+    v[kSyslogColumns + 2] = Value{delta(c.dropped, b.dropped)};
+    v[kSyslogColumns + 3] = Value{delta(c.reconnects, b.reconnects)};
+    v[kSyslogColumns + 4] = Value{c.pending};  // a level, not a count: what waits in the spool now
+    sink.write(ids_.stats, ts_ns, Uid{}, v);
+    last_syslog_[i] = c;
+  }
 }
 
 }  // namespace ots

@@ -9,6 +9,8 @@
 
 #include "capture/packet_source.hpp"
 #include "output/log_manager.hpp"
+#include "output/syslog_outputs.hpp"
+#include "sensor/capture_health.hpp"
 #include "sensor/worker.hpp"
 
 namespace ots {
@@ -29,13 +31,17 @@ class StatsLogs {
   };
   static Ids register_all(LogManager& logs);
 
-  // `live`: the sources are interfaces (stats.log's link, drop and lag columns apply).
-  StatsLogs(Ids ids, bool live);
+  // `live`: the sources are interfaces (stats.log's link, drop and lag columns apply). `syslog`: the SIEM
+  // outputs, one row per destination, or none.
+  StatsLogs(Ids ids, bool live, const SyslogOutputs* syslog = nullptr);
 
   // Writes the figures since the previous call (the first: since the start): one stats.log record per
-  // worker (peer worker-N) and per capture source (peer: its name), one capture_loss.log record per worker.
-  // `ts_ns` is packet time, `wall_ns` the wall clock (pkt_lag).
-  void write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span<const WorkerStats> workers,
+  // worker (peer worker-N), per capture source (peer: its name) and per SIEM destination (peer
+  // syslog:NAME, its counters as they are now: the sender threads run on the wall clock), one
+  // capture_loss.log record per worker.
+  // `ts_ns` is packet time, `wall_ns` the wall clock (pkt_lag). Returns the interval's figures summed
+  // over the workers and the sources, for the capture health notices.
+  CaptureInterval write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns, std::span<const WorkerStats> workers,
              std::span<const SourceSample> sources);
 
   // The packet time the run's clock began at: the first capture_loss.log ts_delta counts from it.
@@ -44,8 +50,12 @@ class StatsLogs {
   }
 
  private:
+  void write_syslog(LogSink& sink, uint64_t ts_ns);
+
   Ids ids_;
   bool live_;
+  const SyslogOutputs* syslog_;
+  std::vector<SyslogCounters> last_syslog_;
   uint64_t last_ts_ns_ = 0;
   std::vector<WorkerStats> last_workers_;
   std::vector<SourceStats> last_sources_;

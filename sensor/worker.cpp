@@ -65,6 +65,7 @@ Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& 
       sink_(logs.make_sink()),
       notices_(notices),
       attest_(attest),
+      attesting_(attest.outbox && attest.enabled),
       aqat_port_(attest.outbox ? attest.port : attest::kDefaultPort),
       decoder_(cfg.decode),
       assets_(cfg.inventory, this) {
@@ -151,6 +152,25 @@ void Worker::set_policy(const SitePolicy* policy, uint64_t now_ns) {
   }
 }
 
+void Worker::set_rules(const rules::RuleDatabase* rules, std::unique_ptr<rules::RuleMatcher> matcher) {
+  const bool any = rules && matcher && !rules->rules().empty();
+  rules_ = any ? rules : nullptr;
+  matcher_ = any ? std::move(matcher) : nullptr;
+  ops_consumers_ = any;
+  refresh_consumers();
+  constexpr auto kNone = static_cast<uint8_t>(rules::RuleProtocol::Count_);
+  for (AppState* app = apps_; app; app = app->next) {
+    const uint8_t was = app->port_rules;
+    app->port_rules = port_rules_of(*app->conn);
+    if (app->port_rules != was) app->conn->wants_payload = app->count || app->port_rules != kNone;
+  }
+}
+
+void Worker::set_attestation(bool on, uint16_t port) {
+  attesting_ = on && attest_.outbox;
+  aqat_port_ = port;
+}
+
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
   s.decode = decoder_.stats();
@@ -194,24 +214,27 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
     app->module[app->count] = static_cast<uint8_t>(i);
     ++app->count;
   }
-  if (rules_ && c.id.proto == Transport::Udp) {
-    // Protocols the rules know by port only (no dissector): their datagrams go to the rules.
-    rules::RuleProtocol rp = rules_->udp_port_protocol(c.id.resp_p);
-    if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.id.orig_p);
-    if (rp != rules::RuleProtocol::Count_) {
-      if (!app) app = &app_of(c);
-      app->port_rules = static_cast<uint8_t>(rp);
-      c.wants_payload = true;
-    }
+  if (const uint8_t rp = port_rules_of(c); rp != static_cast<uint8_t>(rules::RuleProtocol::Count_)) {
+    if (!app) app = &app_of(c);
+    app->port_rules = rp;
+    c.wants_payload = true;
   }
   if (app && app->count) c.wants_payload = true;
+}
+
+// Protocols the rules know by port only (no dissector): their datagrams go to the rules.
+uint8_t Worker::port_rules_of(const Conn& c) const {
+  if (!rules_ || c.id.proto != Transport::Udp) return static_cast<uint8_t>(rules::RuleProtocol::Count_);
+  rules::RuleProtocol rp = rules_->udp_port_protocol(c.id.resp_p);
+  if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.id.orig_p);
+  return static_cast<uint8_t>(rp);
 }
 
 void Worker::on_packet(Conn& c, bool is_orig, const DecodedPacket& p) {
   // The first packet each end sends names a device: one inventory lookup per end and flow, not per packet.
   if ((is_orig ? c.orig : c.resp).pkts == 1) assets_.first_packet(p);
   if (p.l4 == Transport::Udp && p.dport == aqat_port_ && p.payload_len) {
-    if (attest_.outbox) attest_datagram(c, p);
+    if (attesting_) attest_datagram(c, p);
     // AQAT has no analyzer of its own: its header (magic and version, PROTOCOL.md) confirms the protocol
     // for the zone policy, as a dissector's confirmation does, so conduits can admit `protocol: aqat`.
     if (policy_ && c.app && p.payload.size() >= 5 && std::equal(p.payload.begin(), p.payload.begin() + 4, "AQAT") &&
@@ -270,7 +293,7 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
     if (a.verdict() == Analyzer::Verdict::Confirmed && !(c.services & (1u << app->module[i]))) {
       const bool first_service = c.services == 0;
       c.services |= 1u << app->module[i];
-      if (first_service && attest_.outbox && policy_) attest_ot_peers(c);
+      if (first_service && attesting_ && policy_) attest_ot_peers(c);
       if (!module_needed_[app->module[i]]) a.retire();
       assets_.service_confirmed(c, app->module[i], ts_ns);
       // A flow is an ICS protocol when its payload parses as one: the policy learns it now.
@@ -354,11 +377,8 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
   Notice n;
   n.ts_ns = ts_ns;
   n.note = notice_note(fp.verdict);
-  n.uid = c.uid;
-  n.has_conn = true;
-  n.id = c.id;
-  n.has_p = true;
-  n.p = c.id.resp_p;
+  set_notice_conn(n, c);
+  n.has_src = n.has_dst = false;  // chosen below: an Unknown_Host notice names only the unknown end
   n.zone_orig = policy_->zone_name(fp.zone_orig);
   n.zone_resp = policy_->zone_name(fp.zone_resp);
   n.conduit = policy_->conduit_name(fp.conduit);
@@ -445,7 +465,7 @@ void Worker::on_operation(const OperationEvent& ev) {
   Notice n;
   n.ts_ns = ev.ts_ns;
   n.note = kOperationNotAllowedNote;
-  set_notice_conn(n, c.uid, c.id);
+  set_notice_conn(n, c);
   n.zone_orig = policy_->zone_name(fp.zone_orig);
   n.zone_resp = policy_->zone_name(fp.zone_resp);
   n.conduit = policy_->conduit_name(fp.conduit);

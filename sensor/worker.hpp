@@ -79,6 +79,14 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // notice at `now_ns`), and new flows are classified by it. The old model may be freed once every
   // worker has returned from this.
   void set_policy(const SitePolicy* policy, uint64_t now_ns);
+  // A reloaded rule set (SIGHUP; null: none), at the same tick boundary: `matcher` is this worker's for
+  // it, with a Hyperscan scratch of its own that the run loop allocated (so a failure refuses the reload
+  // instead of stopping a worker); the old matcher and its scratch are freed here. Tracked UDP flows of
+  // port-only protocols follow the new rules.
+  void set_rules(const rules::RuleDatabase* rules, std::unique_ptr<rules::RuleMatcher> matcher);
+  // A reloaded attestation section: whether AQAT datagrams and OT participation go to the stage, and
+  // the AQAT port.
+  void set_attestation(bool on, uint16_t port);
 
   WorkerStats stats() const;
   // The devices this worker saw (read it once the worker has stopped; sensor/run.cpp merges them).
@@ -115,6 +123,7 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   std::unique_ptr<LogSink> sink_;
   NoticeOutbox& notices_;
   AttestTap attest_;
+  bool attesting_;      // feed the attestation stage (it exists and its section is in force)
   uint16_t aqat_port_;  // AQAT datagrams go to this UDP port (the attestation section's, or the default)
   uint64_t attest_seq_ = 0;
   Decoder decoder_;
@@ -128,6 +137,7 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   std::unique_ptr<rules::RuleMatcher> matcher_;
   void match_rules(const OperationEvent& ev);
   void match_rules_datagram(const Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
+  uint8_t port_rules_of(const Conn& c) const;  // rules::RuleProtocol of the flow's port-only rules, or Count_
   AppState* apps_ = nullptr;  // every AppState of this worker (a list through them), for set_policy()
   std::vector<bool> module_needed_;  // per module: something consumes its analyzers' work after confirmation
   bool ops_consumers_ = false;       // operation events go somewhere besides the zone policy (rules)

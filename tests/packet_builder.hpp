@@ -4,7 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/decode.hpp"
@@ -234,5 +237,49 @@ struct CollectWeirds final : WeirdSink {
 };
 
 inline std::string as_text(std::span<const uint8_t> s) { return std::string(s.begin(), s.end()); }
+
+// An Ethernet frame with one IPv4 TCP segment from src:sport to dst:dport carrying `len` bytes of 'x'.
+inline Bytes tcp_frame(V4Addr src, uint16_t sport, V4Addr dst, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                       size_t len) {
+  TcpSpec t;
+  t.sport = sport;
+  t.dport = dport;
+  t.seq = seq;
+  t.ack = ack;
+  t.flags = flags;
+  V4Spec ip;
+  ip.src = src;
+  ip.dst = dst;
+  return eth(0x0800, ipv4(ip, tcp(t, Bytes(len, 'x'), pseudo(src, dst))));
+}
+
+// A classic pcap file of Ethernet frames, (time in seconds, frame), with microsecond timestamps.
+inline void write_pcap(const std::filesystem::path& path, const std::vector<std::pair<double, Bytes>>& frames) {
+  Bytes f;
+  const auto le32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) f.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  const auto le16 = [&](uint16_t v) {
+    f.push_back(static_cast<uint8_t>(v));
+    f.push_back(static_cast<uint8_t>(v >> 8));
+  };
+  le32(0xa1b2c3d4);
+  le16(2);
+  le16(4);
+  le32(0);
+  le32(0);
+  le32(65535);
+  le32(1);
+  for (const auto& [ts, frame] : frames) {
+    le32(static_cast<uint32_t>(ts));
+    le32(static_cast<uint32_t>((ts - static_cast<uint32_t>(ts)) * 1e6 + 0.5));
+    le32(static_cast<uint32_t>(frame.size()));
+    le32(static_cast<uint32_t>(frame.size()));
+    append(f, frame);
+  }
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size()));
+}
+
 
 }  // namespace ots::test

@@ -92,9 +92,11 @@ class RefusingPort {
   int port_ = 0;
 };
 
-// A CA, a server certificate it signed (for localhost and 127.0.0.1) and a client certificate, made with
-// certtool into `dir`: ca.pem, server.pem/server.key, client.pem/client.key.
-inline void make_certificates(const std::filesystem::path& dir, const std::string& ca_name = "ca") {
+// A CA, a server certificate it signed (for localhost and 127.0.0.1, or only for the DNS name
+// `server_name` when one is given) and a client certificate, made with certtool into `dir`: ca.pem,
+// server.pem/server.key, client.pem/client.key.
+inline void make_certificates(const std::filesystem::path& dir, const std::string& ca_name = "ca",
+                              const std::string& server_name = "") {
   auto sh = [&](const std::string& cmd) {
     const auto r = run("cd '" + dir.string() + "' && " + cmd);
     if (r.exit_code != 0) throw std::runtime_error("certtool failed: " + cmd + "\n" + r.output);
@@ -105,8 +107,10 @@ inline void make_certificates(const std::filesystem::path& dir, const std::strin
   sh(std::string(kCerttool) + " --generate-self-signed --load-privkey " + ca_name + ".key --template " + ca_name +
      ".tmpl --outfile " + ca_name + ".pem");
   if (ca_name != "ca") return;
-  std::ofstream(dir / "server.tmpl") << "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
-                                        "tls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n";
+  const std::string names = server_name.empty()
+                                ? "cn = \"localhost\"\ndns_name = \"localhost\"\nip_address = \"127.0.0.1\"\n"
+                                : "cn = \"" + server_name + "\"\ndns_name = \"" + server_name + "\"\n";
+  std::ofstream(dir / "server.tmpl") << names << "tls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n";
   std::ofstream(dir / "client.tmpl") << "cn = \"otsensor test client\"\ntls_www_client\nsigning_key\n"
                                         "expiration_days = 2\n";
   for (const char* who : {"server", "client"}) {

@@ -27,7 +27,7 @@ TEST_CASE("chain: a linked sequence is ok and moves the head", "[attest][chain]"
   CHECK(c.first() == 1);
 }
 
-TEST_CASE("chain: seq 1 must carry a zero prev_hash; a chain may start later", "[attest][chain]") {
+TEST_CASE("chain: seq 1 must carry a zero prev_hash, a chain may start later", "[attest][chain]") {
   TelemetryChain a;
   const Finding f = a.add(1, d(7), d(1));
   CHECK(f.verdict == Verdict::ChainBroken);
@@ -38,7 +38,7 @@ TEST_CASE("chain: seq 1 must carry a zero prev_hash; a chain may start later", "
   CHECK(b.first() == 40);
 }
 
-TEST_CASE("chain: deleted records are a gap with their count; the new record is the head", "[attest][chain]") {
+TEST_CASE("chain: deleted records are a gap with their count, the new record is the head", "[attest][chain]") {
   TelemetryChain c;
   add(c, 1);
   add(c, 2);
@@ -73,7 +73,7 @@ TEST_CASE("chain: the same record again is a replay, different content at a seen
   CHECK(add(c, 5).verdict == Verdict::Ok);  // neither moved the head
 }
 
-TEST_CASE("chain: a record filling a reported gap is late, once; then a replay", "[attest][chain]") {
+TEST_CASE("chain: a record filling a reported gap is late, once, then a replay", "[attest][chain]") {
   TelemetryChain c;
   add(c, 1);
   add(c, 2);
@@ -103,7 +103,7 @@ TEST_CASE("chain: records before the first one seen are late", "[attest][chain]"
   CHECK(f.detail == "precedes the first record seen (seq 10)");
 }
 
-TEST_CASE("chain: 1,024 records are remembered; older ones are replays", "[attest][chain]") {
+TEST_CASE("chain: 1,024 records are remembered, older ones are replays", "[attest][chain]") {
   TelemetryChain c;
   for (uint64_t s = 1; s <= 3000; ++s) REQUIRE(add(c, s).verdict == Verdict::Ok);
   CHECK(add(c, 3000 - 1023).verdict == Verdict::Replay);

@@ -49,7 +49,7 @@ const Fleet& fleet() {
     }
     // The example plant with the simulator's trust anchor and golden firmware in place of its own section.
     r.site = r.dir / "site.yaml";
-    std::string model = read_file(source_dir() / "config" / "site.example.yaml");
+    std::string model = example_site_model();
     if (const size_t at = model.find("\nattestation:"); at != std::string::npos) {
       const size_t end = model.find("\n", model.find("unattested_grace_s", at));  // the section's last key
       model.erase(at + 1, end == std::string::npos ? std::string::npos : end - at);

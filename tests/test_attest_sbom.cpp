@@ -25,7 +25,7 @@ SbomView chunk(uint8_t doc, uint16_t index, uint16_t count, const std::string& d
 
 }  // namespace
 
-TEST_CASE("sbom assembly: chunks in any order make the document; repeats and conflicts", "[attest][sbom]") {
+TEST_CASE("sbom assembly: chunks in any order make the document, repeats and conflicts", "[attest][sbom]") {
   SbomAssembler a(2, 1 << 20);
   const std::string c0 = "hello ", c1 = "attested ", c2 = "world";
   CHECK(a.add(1, chunk(7, 2, 3, c2)).kind == SbomAssembler::Kind::Stored);

@@ -413,7 +413,7 @@ TEST_CASE("an allowed protocol from the other zone is Wrong_Initiator", "[condui
   CHECK(flow(p, "10.30.0.5", "10.40.0.5", Transport::Icmp, 0, 40).verdict == FlowVerdict::Allowed);
 }
 
-TEST_CASE("ICS rules wait for the dissector; the end of the flow settles what never confirmed", "[conduits]") {
+TEST_CASE("ICS rules wait for the dissector, the end of the flow settles what never confirmed", "[conduits]") {
   const SitePolicy& p = small_policy();
   FlowPolicy fp = flow(p, "10.20.0.5", "10.30.0.5", Transport::Tcp, 502);
   CHECK(fp.verdict == FlowVerdict::Pending);
@@ -529,7 +529,7 @@ TEST_CASE("Modbus read-only set", "[conduits]") {
   CHECK_FALSE(p.check_operation(fp, op(Protocol::Modbus, 8, 1)));  // restart communications
 }
 
-TEST_CASE("DNP3 read-only set; confirm always allowed", "[conduits]") {
+TEST_CASE("DNP3 read-only set, confirm always allowed", "[conduits]") {
   const SitePolicy& p = small_policy();
   const FlowPolicy fp = confirmed(p, "10.30.0.5", "10.40.0.5", Transport::Tcp, 20000, Protocol::Dnp3);
   CHECK(p.check_operation(fp, op(Protocol::Dnp3, 1)));    // read
@@ -542,7 +542,7 @@ TEST_CASE("DNP3 read-only set; confirm always allowed", "[conduits]") {
   CHECK(p.check_operation(fp, op(Protocol::Dnp3, 130, -1, -1, false)));  // unsolicited response
 }
 
-TEST_CASE("S7comm read-only set; the PLC's download jobs belong to request_download", "[conduits]") {
+TEST_CASE("S7comm read-only set, the PLC's download jobs belong to request_download", "[conduits]") {
   const SitePolicy& p = small_policy();
   const FlowPolicy fp = confirmed(p, "10.30.0.5", "10.40.0.5", Transport::Tcp, 102, Protocol::S7comm);
   CHECK(p.check_operation(fp, op(Protocol::S7comm, 0xF0)));  // setup_communication
@@ -560,7 +560,7 @@ TEST_CASE("S7comm read-only set; the PLC's download jobs belong to request_downl
   CHECK(p.check_operation(fp, op(Protocol::S7comm, 0x1C)));        // download_ended
 }
 
-TEST_CASE("CIP read-only set; enip and cip are one family; wrappers are not operations", "[conduits]") {
+TEST_CASE("CIP read-only set, enip and cip are one family, wrappers are not operations", "[conduits]") {
   const SitePolicy& p = small_policy();
   // The rule says `enip`; the flow is confirmed as EtherNet/IP and its services come as CIP events.
   const FlowPolicy fp = confirmed(p, "10.30.0.5", "10.40.0.5", Transport::Tcp, 44818, Protocol::Enip);

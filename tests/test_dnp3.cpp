@@ -666,7 +666,7 @@ TEST_CASE("dnp3 select of a CROB and its response go to dnp3_control.log", "[dnp
   CHECK(rsp.exception == -1);
 }
 
-TEST_CASE("dnp3 CROBs under a range get their index from it; clear bit and trip code decode", "[dnp3]") {
+TEST_CASE("dnp3 CROBs under a range get their index from it, clear bit and trip code decode", "[dnp3]") {
   Harness h("crob_range");
   // DIRECT_OPERATE g12v1 indexes 2..3 (qualifier 0x00): Trip/Latch On with CR set, then Nul/Latch Off.
   h.orig(request_frame(hex("C2 05 0C 01 00 02 03 A3 01 00 00 00 00 00 00 00 00 00 04 01 00 00 00 00 00 00 00 00 00")),

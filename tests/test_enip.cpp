@@ -214,7 +214,7 @@ TEST_CASE("enip header: every field little endian, 24 bytes", "[enip]") {
   CHECK_FALSE(enip::parse_header(Bytes(m.begin(), m.begin() + 23), h));
 }
 
-TEST_CASE("enip every command is known; legacy and future codes are not", "[enip]") {
+TEST_CASE("enip every command is known, legacy and future codes are not", "[enip]") {
   for (int c : {0x00, 0x04, 0x63, 0x64, 0x65, 0x66, 0x6F, 0x70, 0x72, 0x73})
     CHECK(enip::is_known_command(uint16_t(c)));
   for (int c : {0x01, 0x05, 0x62, 0x67, 0x71, 0xC8, 0xFFFF}) CHECK_FALSE(enip::is_known_command(uint16_t(c)));
@@ -754,7 +754,7 @@ TEST_CASE("cip.log: Multiple Service Packet split into its services, requests an
   CHECK(h.weirds.seen.empty());
 }
 
-TEST_CASE("cip.log: Unconnected Send unwrapped; the embedded reply takes the embedded request's meaning", "[enip]") {
+TEST_CASE("cip.log: Unconnected Send unwrapped, the embedded reply takes the embedded request's meaning", "[enip]") {
   Harness h("ucs");
   const Bytes inner = req(0x52, {0x91, 0x03, 'T', 'a', 'g', 0x00}, le16(1));  // Read Tag Fragmented on a tag
   const Bytes ucs = cat({{0x07, 0xE9}, le16(uint16_t(inner.size())), inner, {0x01, 0x00, 0x01, 0x00}});
@@ -785,7 +785,7 @@ TEST_CASE("cip.log: Unconnected Send unwrapped; the embedded reply takes the emb
   CHECK(h.ops.seen[5].exception == 1);
 }
 
-TEST_CASE("cip.log: connected messages carry the sequence count; Reset and Stop are control operations", "[enip]") {
+TEST_CASE("cip.log: connected messages carry the sequence count, Reset and Stop are control operations", "[enip]") {
   Harness h("connected");
   h.orig(encap(0x70, unit(0x11020100, 1929, req(0x05, kIdentityPath, {0}))), 10);
   h.resp(encap(0x70, unit(0xFF010203, 1929, rsp(0x05, 0x10))), 20);
@@ -828,7 +828,7 @@ TEST_CASE("enip a request split over three TCP segments (and byte by byte) is in
   }
 }
 
-TEST_CASE("enip after a gap: a message whose middle is lost is skipped by its length; elsewhere resync", "[enip]") {
+TEST_CASE("enip after a gap: a message whose middle is lost is skipped by its length, elsewhere resync", "[enip]") {
   Harness h("gap");
   const Bytes a = encap(0x6F, rr(req(0x0E, {0x20, 0x01, 0x24, 0x01, 0x30, 0x07})), 1, str("ctx-0001"));
   const Bytes b = encap(0x6F, rr(req(0x01, kIdentityPath)), 1, str("ctx-0002"));
@@ -852,7 +852,7 @@ TEST_CASE("enip after a gap: a message whose middle is lost is skipped by its le
   CHECK(split_tab(lines[2])[17] == "0x6374782d30303031");
 }
 
-TEST_CASE("enip a flow picked up mid-message finds the next header quietly; garbage later is a weird", "[enip]") {
+TEST_CASE("enip a flow picked up mid-message finds the next header quietly, garbage later is a weird", "[enip]") {
   Harness h("midstream");
   const Bytes a = encap(0x6F, rr(req(0x0E, kIdentityPath)), 1);
   h.orig(cat({Bytes(a.begin() + 5, a.end()), a}), 1);
@@ -875,7 +875,7 @@ TEST_CASE("enip non-EtherNet/IP traffic on 44818 is rejected and not logged", "[
   CHECK(u.a->verdict() == Analyzer::Verdict::Rejected);
 }
 
-TEST_CASE("enip unknown (legacy) commands are logged and a weird; a partial message at the end too", "[enip]") {
+TEST_CASE("enip unknown (legacy) commands are logged and a weird, a partial message at the end too", "[enip]") {
   Harness h("unknown");
   h.orig(encap(0x01, {}), 1);
   h.resp(encap(0x01, cpf({{0x0001, Bytes(8, 0)}})), 2);
@@ -921,7 +921,7 @@ TEST_CASE("cip_identity.log: ListIdentity replies over UDP from the responder si
   CHECK(h.ops.names[1] == "list_identity");
 }
 
-TEST_CASE("cip Forward Open records the connection so UDP 2222 I/O is tied to it; Forward Close forgets it",
+TEST_CASE("cip Forward Open records the connection so UDP 2222 I/O is tied to it, Forward Close forgets it",
           "[enip]") {
   // The I/O flow between the same two hosts (UDP 2222 both sides), then the session (each harness clears
   // the worker's connection table when it is made).

@@ -68,7 +68,7 @@ TEST_CASE("flow UDP: both directions SF with history Dd, payload bytes summed", 
   CHECK(c.id.orig_p == 40000);
 }
 
-TEST_CASE("flow UDP: only the originator is S0; a bad checksum is c/C and not activity", "[flow]") {
+TEST_CASE("flow UDP: only the originator is S0, a bad checksum is c/C and not activity", "[flow]") {
   Harness h;
   h.udp(true);
   h.udp(false, "zz", /*bad_checksum=*/true);

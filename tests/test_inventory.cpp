@@ -174,7 +174,7 @@ TEST_CASE("oui: the table holds every MA-L assignment of ieee-data's oui.csv", "
 // ---------------------------------------------------------------------------------------------------
 // Records and merge rules
 
-TEST_CASE("inventory: broadcast, multicast and unspecified addresses are not assets; group MACs are not kept",
+TEST_CASE("inventory: broadcast, multicast and unspecified addresses are not assets, group MACs are not kept",
           "[inventory]") {
   AssetInventory inv;
   const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};

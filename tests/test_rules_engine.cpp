@@ -101,7 +101,7 @@ TEST_CASE("rules engine: every content pattern must match within the PDU, in its
   CHECK(m.scan_errors() == 0);
 }
 
-TEST_CASE("rules engine: enip rules see ENIP commands and the CIP services; tristation datagrams by port", "[rules]") {
+TEST_CASE("rules engine: enip rules see ENIP commands and the CIP services, tristation datagrams by port", "[rules]") {
   const auto db = build("rules_engine_enip", kRules);
   RuleMatcher m(*db);
   OperationEvent ev;
@@ -183,4 +183,43 @@ TEST_CASE("rules thresholds: count per source within the window, once per window
   Notice other;
   other.note = "OT::No_Conduit";
   CHECK(t.admit(other));
+}
+
+TEST_CASE("rules thresholds: a reloaded rule set keeps the counts of rules kept as they were, drops the others",
+          "[rules][reload]") {
+  const char* kSweep = "- { id: 1, name: sweep, severity: low, protocol: enip, match: { operation: list_identity },\n"
+                       "    threshold: { count: 3, seconds: 10, track: by_src } }\n";
+  const char* kScan = "- { id: 2, name: scan, severity: low, protocol: enip, match: { operation: list_services },\n"
+                      "    threshold: { count: 2, seconds: 10, track: by_src } }\n";
+  const auto before = build("rules_engine_rebind_a", std::string(kSweep) + kScan);
+  RuleThresholds t(*before);
+  auto hit = [&](uint64_t rule, uint64_t s) {
+    Notice n;
+    n.note = kRuleMatchNote;
+    n.rule_id = rule;
+    n.ts_ns = s * 1'000'000'000ull;
+    n.has_src = n.has_dst = true;
+    IpAddr::parse("10.0.0.1", n.src);
+    IpAddr::parse("10.0.1.1", n.dst);
+    return t.admit(n);
+  };
+  CHECK_FALSE(hit(1, 0));
+  CHECK_FALSE(hit(1, 1));
+  CHECK_FALSE(hit(2, 1));
+  // Rule 1 unchanged, rule 2 with another count: 1 goes on counting, 2 starts again.
+  const auto after = build("rules_engine_rebind_b",
+                           std::string(kSweep) +
+                               "- { id: 2, name: scan, severity: low, protocol: enip, match: { operation: list_services },\n"
+                               "    threshold: { count: 2, seconds: 10, track: by_dst } }\n");
+  t.rebind(*after);
+  CHECK(t.windows() == 1);
+  CHECK(hit(1, 2));  // the third within 10 s, two of them before the reload
+  CHECK_FALSE(hit(2, 2));
+  CHECK(hit(2, 3));
+  // A set without rule 1 forgets its window, a later set with it counts from scratch.
+  const auto without = build("rules_engine_rebind_c", kScan);
+  t.rebind(*without);
+  CHECK(t.windows() == 0);
+  t.rebind(*after);
+  CHECK_FALSE(hit(1, 4));
 }

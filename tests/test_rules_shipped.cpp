@@ -163,7 +163,7 @@ TEST_CASE("shipped rules: notice.log is the same with 1 and 3 workers (threshold
   CHECK(hits(w3).at("1000068") == std::vector<std::string>{"list_identity 10.66.4.10"});
 }
 
-TEST_CASE("shipped rules: normal polling gives no hits; only the captures' deliberate control operations fire",
+TEST_CASE("shipped rules: normal polling gives no hits, only the captures' deliberate control operations fire",
           "[rules][shipped]") {
   // The generator's protocol captures poll and read; a few also contain one deliberate control operation
   // each (the zone tests use them): those, and nothing else, are hits.

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -176,6 +179,28 @@ TEST_CASE("sbom versions: missing segments, zeros and pre-releases", "[sbom]") {
   CHECK(compare_versions("", "1") < 0);
 }
 
+TEST_CASE("sbom versions: the cases issue 6's reviewers asked for", "[sbom]") {
+  CHECK(compare_versions("1.10", "1.9") > 0);  // numbers, not text
+  CHECK(compare_versions("1.9", "1.10") < 0);
+  CHECK(compare_versions("1.0a", "1.0") > 0);  // a letter after the last number is a later build (OpenSSL)
+  CHECK(compare_versions("1.0", "1.0a") < 0);
+  CHECK(compare_versions("1.0a", "1.0b") < 0);
+  CHECK(compare_versions("2", "2.0") == 0);  // trailing zeros do not count
+  CHECK(compare_versions("2.0", "2") == 0);
+  CHECK(compare_versions("2", "2.0.1") < 0);
+  // Empty segments: separators only separate, however many.
+  CHECK(compare_versions("1..2", "1.2") == 0);
+  CHECK(compare_versions("1.2.", "1.2") == 0);
+  CHECK(compare_versions(".1", "1") == 0);
+  CHECK(compare_versions("1.-2", "1.2") == 0);  // '-' marks a pre-release before text only
+  // Non-numeric versions: text, case-insensitive; a number outranks text at one position.
+  CHECK(compare_versions("abc", "abd") < 0);
+  CHECK(compare_versions("ABC", "abc") == 0);
+  CHECK(compare_versions("abc", "1") < 0);
+  CHECK(compare_versions("release", "2") < 0);
+  CHECK(compare_versions("r12", "r9") > 0);  // r, 12 against r, 9
+}
+
 TEST_CASE("sbom purl: type lower-cased, version and qualifiers split off", "[sbom]") {
   ots::sbom::PurlParts p;
   REQUIRE(ots::sbom::split_purl("pkg:GENERIC/openssl@1.1.1w", p));
@@ -210,9 +235,18 @@ TEST_CASE("sbom db: a new file gets the schema, its indexes, WAL mode and its ve
   CHECK(sql_text(file, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") ==
         "components\ndevice_components\ndevices\nschema_version");
   const std::string indexes = sql_text(file, "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
-  for (const char* i : {"components_by_name", "components_by_purl", "device_components_by_device"}) {
+  for (const char* i : {"components_by_name", "components_by_purl", "device_components_by_device",
+                        "devices_attested_by_device_id"}) {
     CHECK(indexes.find(i) != std::string::npos);
   }
+  // A common component's devices come from the covering index alone, in device_id order: no sort.
+  const std::string scan = sql_text(
+      file, "EXPLAIN QUERY PLAN SELECT id, device_id, name, address, zone, fw_version, last_attested FROM devices "
+            "INDEXED BY devices_attested_by_device_id WHERE attested = 1 ORDER BY device_id",
+      3);
+  INFO(scan);
+  CHECK(scan.find("devices_attested_by_device_id") != std::string::npos);
+  CHECK(scan.find("TEMP B-TREE") == std::string::npos);
   // The lookups the query command makes use those indexes, not a scan.
   const std::string plan = sql_text(
       file, "EXPLAIN QUERY PLAN SELECT d.device_id FROM components AS c CROSS JOIN device_components AS dc "
@@ -224,7 +258,56 @@ TEST_CASE("sbom db: a new file gets the schema, its indexes, WAL mode and its ve
   // Reopening (read-only as the query command does, then read-write) keeps it as it is.
   open_ro(file);
   open_rw(file);
-  CHECK(sql_text(file, "SELECT count(*) FROM schema_version") == "1");
+  CHECK(sql_text(file, "SELECT count(*) FROM schema_version") == std::to_string(SbomDatabase::kSchemaVersion));
+}
+
+TEST_CASE("sbom db: a schema 1 file is refused read-only, saying how to upgrade, and upgraded in place", "[sbom]") {
+  const fs::path dir = scratch_dir("sbom_upgrade");
+  const fs::path file = dir / "sbom.sqlite";
+  {
+    auto db = open_rw(file);
+    const std::vector<SbomDeviceRecord> devs = {device("01", "plc-01", true, {comp("openssl", "1.1.1w")}),
+                                                device("02", "plc-02", true, {comp("openssl", "3.0.13")})};
+    std::string err;
+    REQUIRE(db->update(devs, 1, err));
+  }
+  // What otsensor 0.1 (schema 1) wrote: the same tables, without the covering index.
+  const auto downgrade = [](const fs::path& f) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(f.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "DROP INDEX devices_attested_by_device_id; DELETE FROM schema_version WHERE version > 1; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  };
+  downgrade(file);
+  fs::copy_file(file, dir / "second.sqlite");
+  std::string err;
+  CHECK_FALSE(SbomDatabase::open(file.string(), SbomDatabase::Mode::ReadOnly, err));
+  CHECK(err == file.string() + ": schema version 1 is older than this otsensor's (2): upgrade it with `otsensor sbom "
+                               "upgrade --db " + file.string() + "` (the sensor also does at its next write)");
+  auto r = run(fmt::format("{} sbom query --db {} --component openssl", otsensor(), file.string()));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output == "otsensor: sbom query: " + err + "\n");  // one line
+  CHECK(sql_text(file, "PRAGMA user_version") == "1");          // the query wrote nothing
+
+  r = run(fmt::format("{} sbom upgrade --db {}", otsensor(), file.string()));
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output == file.string() + ": schema version 2\n");
+  CHECK(names(query(*open_ro(file), by_name("openssl"))) == std::set<std::string>{"plc-01", "plc-02"});
+  CHECK(sql_text(file, "SELECT group_concat(version) FROM (SELECT version FROM schema_version ORDER BY version)") ==
+        "1,2");
+  // The sensor's read-write open upgrades too; a second upgrade is nothing to do.
+  open_rw(dir / "second.sqlite");
+  CHECK(sql_text(dir / "second.sqlite", "PRAGMA user_version") == "2");
+  CHECK(names(query(*open_ro(dir / "second.sqlite"), by_name("openssl", SbomQuery::VersionTest::Below, "3"))) ==
+        std::set<std::string>{"plc-01"});
+  CHECK(run(fmt::format("{} sbom upgrade --db {}", otsensor(), file.string())).exit_code == 0);
+  CHECK(sql_text(file, "SELECT count(*) FROM schema_version") == "2");
+  CHECK(run(fmt::format("{} sbom upgrade --db {}", otsensor(), (dir / "missing.sqlite").string())).exit_code == 2);
+  CHECK_FALSE(fs::exists(dir / "missing.sqlite"));
 }
 
 TEST_CASE("sbom db: a second run updates rows instead of duplicating them", "[sbom]") {
@@ -343,6 +426,51 @@ TEST_CASE("sbom db: component, version and purl queries", "[sbom]") {
   CHECK(rows[1].purl == "pkg:generic/OpenSSL@1.1.1t");
   CHECK(rows[1].zone == "control");
   CHECK(rows[1].address == "192.168.110.2");
+}
+
+TEST_CASE("sbom db: few devices are looked up one by one, many are scanned, both give device_id order", "[sbom]") {
+  // 600 devices, written in an order unrelated to their device_id: "rare" on 3 of them (one not attested),
+  // "common" on every other one (300 devices, 2 versions for some). Below 1/256 of the plant the query looks
+  // devices up by id, above it scans the covering index (inventory/sbom_query.cpp): the answers must not
+  // tell the two apart.
+  const fs::path file = scratch_dir("sbom_paths") / "sbom.sqlite";
+  {
+    std::vector<SbomDeviceRecord> devs;
+    for (int i = 0; i < 600; ++i) {
+      std::vector<Component> cs = {comp("base", "1.0")};
+      if (i % 2 == 0) cs.push_back(comp("common", i % 3 == 0 ? "2.0" : "1.5"));
+      if (i % 10 == 0) cs.push_back(comp("common", "0.9"));
+      if (i == 17 || i == 401 || i == 599) cs.push_back(comp("rare", "1.0"));
+      SbomDeviceRecord d = device("01", fmt::format("dev{}", i), i != 401, std::move(cs));
+      d.device_id = fmt::format("{:032x}", (i * 7919) % 600);  // ids not in insertion order
+      devs.push_back(std::move(d));
+    }
+    auto db = open_rw(file);
+    std::string err;
+    REQUIRE(db->update(devs, 1, err));
+  }
+  auto db = open_ro(file);
+  const auto in_order = [](const std::vector<SbomMatch>& rows) {
+    for (size_t i = 1; i < rows.size(); ++i) {
+      if (rows[i - 1].device_id > rows[i].device_id) return false;
+      if (rows[i - 1].device_id == rows[i].device_id && compare_versions(rows[i - 1].version, rows[i].version) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto rare = query(*db, by_name("rare"));
+  CHECK(names(rare) == std::set<std::string>{"dev17", "dev599"});
+  CHECK(in_order(rare));
+  const auto common = query(*db, by_name("common"));
+  CHECK(common.size() == 300 + 60);
+  CHECK(in_order(common));
+  CHECK(common.front().device_id == fmt::format("{:032x}", 0));
+  const auto below = query(*db, by_name("common", SbomQuery::VersionTest::Below, "2"));
+  CHECK(below.size() == 200 + 60);
+  CHECK(in_order(below));
+  const auto purl = query(*db, by_purl("pkg:generic/rare@1.0"));
+  CHECK(names(purl) == names(rare));
 }
 
 TEST_CASE("sbom db: files that are missing, not SQLite or another application's are refused", "[sbom]") {
@@ -507,119 +635,193 @@ TEST_CASE("sbom query command: exit 0 with results, 1 without, 2 on errors", "[s
   CHECK(run(fmt::format("{} sbom", otsensor())).exit_code == 2);
 }
 
-TEST_CASE("sbom pipeline: the fleet's attested devices with a component, and only they, come back", "[sbom][pipeline]") {
+namespace {
+
+// The fleet simulator's capture (12 devices, every fault), a site model for it, and the oracle from the
+// simulator's own account: attested devices with a verified SBOM (bad_sbom's never verifies) listing
+// openssl, and the 1.x ones among them. Exits 77 (skipped) without python3 and PyNaCl.
+struct Fleet {
+  struct Want {
+    std::string name, address, fw_version, version;
+  };
+  fs::path dir, site, pcap;
+  std::map<std::string, Want> want_all, want_old;  // by device_id
+  std::set<std::string> faulty_ids;
+  size_t expect_in_db = 0, expect_attested = 0;
+};
+
+Fleet make_fleet(const std::string& name, const std::string& sensor_section = {}) {
   const fs::path tool = source_dir() / "tools" / "aqat_fleet.py";
   if (!fs::exists(tool) || !fs::exists("/usr/bin/python3")) {
     std::fprintf(stderr, "SKIPPED: tools/aqat_fleet.py or /usr/bin/python3 not found\n");
     std::exit(77);
   }
-  const fs::path dir = scratch_dir("sbom_pipeline");
+  Fleet f;
+  f.dir = scratch_dir(name);
+  f.site = f.dir / "site.yaml";
+  f.pcap = f.dir / "fleet.pcap";
   std::string faults;
   for (const char* k : {"bad_sbom", "untrusted_ca", "expired", "software_key", "unknown_device", "unattested"}) {
     faults += fmt::format(" --fault {}", k);
   }
   const auto gen = run(fmt::format("/usr/bin/python3 {} {} --seed 61 --devices 12 --duration 120{} --emit-config {} "
                                    "--emit-expect {}",
-                                   tool.string(), (dir / "fleet.pcap").string(), faults,
-                                   (dir / "attestation.yaml").string(), (dir / "expect.json").string()));
+                                   tool.string(), f.pcap.string(), faults, (f.dir / "attestation.yaml").string(),
+                                   (f.dir / "expect.json").string()));
   if (gen.exit_code != 0) {
     std::fprintf(stderr, "SKIPPED: tools/aqat_fleet.py failed (PyNaCl missing?): %s\n", gen.output.c_str());
     std::exit(77);
   }
-  std::ofstream(dir / "site.yaml") << without_attestation(read_file(source_dir() / "config" / "site.example.yaml"))
-                                   << "\n"
-                                   << read_file(dir / "attestation.yaml");
-  const auto expect = nlohmann::json::parse(std::ifstream(dir / "expect.json"));
-  const fs::path logs = dir / "logs";
-  const std::string sensor = fmt::format("{} -q -c {} -r {} -l {}", otsensor(), (dir / "site.yaml").string(),
-                                         (dir / "fleet.pcap").string(), logs.string());
+  std::ofstream(f.site) << without_attestation(example_site_model()) << "\n"
+                        << read_file(f.dir / "attestation.yaml") << "\n"
+                        << sensor_section;
+  const auto expect = nlohmann::json::parse(std::ifstream(f.dir / "expect.json"));
+  for (const auto& d : expect["devices"]) {
+    const std::string fault = d["fault"].is_null() ? "none" : d["fault"].get<std::string>();
+    if (fault != "none" && !d["device_id"].is_null()) f.faulty_ids.insert(d["device_id"].get<std::string>());
+    if (fault != "unattested" && fault != "unknown_device") {  // those send no IDENTITY: never a device
+      ++f.expect_in_db;
+      if (d["attested"].get<bool>()) ++f.expect_attested;
+    }
+    if (!d["attested"].get<bool>() || fault == "bad_sbom") continue;
+    for (const auto& c : d["sbom_components"]) {
+      if (c["name"] != "openssl") continue;
+      const Fleet::Want w{d["name"], d["address"], d["fw_version"], c["version"]};
+      f.want_all[d["device_id"].get<std::string>()] = w;
+      if (w.version.rfind("1.", 0) == 0) f.want_old[d["device_id"].get<std::string>()] = w;
+    }
+  }
+  REQUIRE(f.want_all.size() >= 4);
+  REQUIRE_FALSE(f.want_old.empty());
+  REQUIRE(f.want_old.size() < f.want_all.size());
+  return f;
+}
+
+// `otsensor sbom query --db DB ARGS --json`'s rows by device_id.
+std::map<std::string, nlohmann::json> answer(const fs::path& db, const std::string& args) {
+  const auto q = run(fmt::format("{} sbom query --db {} {} --json", otsensor(), db.string(), args));
+  INFO(q.output);
+  REQUIRE(q.exit_code == 0);
+  std::map<std::string, nlohmann::json> got;
+  std::istringstream lines(q.output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    got[j["device_id"].get<std::string>()] = j;
+  }
+  return got;
+}
+
+void check_answer(const Fleet& f, const std::map<std::string, nlohmann::json>& got,
+                  const std::map<std::string, Fleet::Want>& want) {
+  std::set<std::string> got_ids, want_ids;
+  for (const auto& [id, j] : got) got_ids.insert(id);
+  for (const auto& [id, w] : want) want_ids.insert(id);
+  CHECK(got_ids == want_ids);
+  for (const auto& [id, w] : want) {
+    if (!got.count(id)) continue;
+    const auto& j = got.at(id);
+    INFO(w.name);
+    CHECK(j["name"] == w.name);
+    CHECK(j["address"] == w.address);
+    CHECK(j["fw_version"] == w.fw_version);
+    CHECK(j["version"] == w.version);
+    CHECK(j["zone"].get<std::string>() == (w.name.rfind("hmi", 0) == 0 ? "supervisory" : "control"));
+    CHECK(j.contains("last_attested"));
+  }
+  for (const auto& [id, j] : got) CHECK(f.faulty_ids.count(id) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("sbom pipeline: the fleet's attested devices with a component, and only they, come back", "[sbom][pipeline]") {
+  const Fleet f = make_fleet("sbom_pipeline");
+  const fs::path logs = f.dir / "logs";
+  const fs::path file = logs / "sbom.sqlite";
+  const std::string sensor =
+      fmt::format("{} -q -c {} -r {} -l {}", otsensor(), f.site.string(), f.pcap.string(), logs.string());
   auto r = run(sensor);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("SBOM inventory not updated") == std::string::npos);
-  REQUIRE(fs::exists(logs / "sbom.sqlite"));
+  REQUIRE(fs::exists(file));
 
-  // The oracle, from the simulator's own account: attested devices with a verified SBOM (bad_sbom's never
-  // verifies) listing openssl, and the 1.1.1 ones among them.
-  struct Want {
-    std::string name, address, fw_version, version;
-  };
-  std::map<std::string, Want> want_all, want_old;
-  std::set<std::string> faulty_ids;
-  for (const auto& d : expect["devices"]) {
-    const std::string fault = d["fault"].is_null() ? "none" : d["fault"].get<std::string>();
-    if (fault != "none" && !d["device_id"].is_null()) faulty_ids.insert(d["device_id"].get<std::string>());
-    if (!d["attested"].get<bool>() || fault == "bad_sbom") continue;
-    for (const auto& c : d["sbom_components"]) {
-      if (c["name"] != "openssl") continue;
-      const Want w{d["name"], d["address"], d["fw_version"], c["version"]};
-      want_all[d["device_id"].get<std::string>()] = w;
-      if (w.version.rfind("1.", 0) == 0) want_old[d["device_id"].get<std::string>()] = w;
-    }
-  }
-  REQUIRE(want_all.size() >= 4);
-  REQUIRE_FALSE(want_old.empty());
-  REQUIRE(want_old.size() < want_all.size());
-
-  const auto answer = [&](const std::string& args) {
-    const auto q = run(fmt::format("{} sbom query --db {} {} --json", otsensor(), (logs / "sbom.sqlite").string(), args));
-    INFO(q.output);
-    REQUIRE(q.exit_code == 0);
-    std::map<std::string, nlohmann::json> got;
-    std::istringstream lines(q.output);
-    for (std::string line; std::getline(lines, line);) {
-      const auto j = nlohmann::json::parse(line);
-      got[j["device_id"].get<std::string>()] = j;
-    }
-    return got;
-  };
-  const auto check = [&](const std::map<std::string, nlohmann::json>& got, const std::map<std::string, Want>& want) {
-    std::set<std::string> got_ids, want_ids;
-    for (const auto& [id, j] : got) got_ids.insert(id);
-    for (const auto& [id, w] : want) want_ids.insert(id);
-    CHECK(got_ids == want_ids);
-    for (const auto& [id, w] : want) {
-      if (!got.count(id)) continue;
-      const auto& j = got.at(id);
-      INFO(w.name);
-      CHECK(j["name"] == w.name);
-      CHECK(j["address"] == w.address);
-      CHECK(j["fw_version"] == w.fw_version);
-      CHECK(j["version"] == w.version);
-      CHECK(j["zone"].get<std::string>() == (w.name.rfind("hmi", 0) == 0 ? "supervisory" : "control"));
-      CHECK(j.contains("last_attested"));
-    }
-    for (const auto& [id, j] : got) CHECK(faulty_ids.count(id) == 0);
-  };
-  check(answer("--component openssl"), want_all);
-  check(answer("--component openssl --version-below 3"), want_old);
-  check(answer("--purl pkg:generic/openssl"), want_all);
-  const Want& some = want_old.begin()->second;
-  std::map<std::string, Want> same_version;
-  for (const auto& [id, w] : want_all) {
+  check_answer(f, answer(file, "--component openssl"), f.want_all);
+  check_answer(f, answer(file, "--component openssl --version-below 3"), f.want_old);
+  check_answer(f, answer(file, "--purl pkg:generic/openssl"), f.want_all);
+  const Fleet::Want& some = f.want_old.begin()->second;
+  std::map<std::string, Fleet::Want> same_version;
+  for (const auto& [id, w] : f.want_all) {
     if (w.version == some.version) same_version[id] = w;
   }
-  check(answer("--purl pkg:generic/openssl@" + some.version), same_version);
+  check_answer(f, answer(file, "--purl pkg:generic/openssl@" + some.version), same_version);
 
   // The rejected identities are in the inventory, not attested; a second run over the same logs updates.
-  auto db = open_ro(logs / "sbom.sqlite");
+  auto db = open_ro(file);
   ots::sbom::SbomDbStats before, after;
   std::string err;
   REQUIRE(db->stats(before, err));
-  size_t expect_in_db = 0, expect_attested = 0;
-  for (const auto& d : expect["devices"]) {
-    const std::string fault = d["fault"].is_null() ? "none" : d["fault"].get<std::string>();
-    if (fault == "unattested" || fault == "unknown_device") continue;  // no IDENTITY: never a device
-    ++expect_in_db;
-    if (d["attested"].get<bool>()) ++expect_attested;
-  }
-  CHECK(before.devices == expect_in_db);
-  CHECK(before.attested == expect_attested);
+  CHECK(before.devices == f.expect_in_db);
+  CHECK(before.attested == f.expect_attested);
   r = run(sensor);
   REQUIRE(r.exit_code == 0);
   REQUIRE(db->stats(after, err));
   CHECK(after.devices == before.devices);
   CHECK(after.links == before.links);
   CHECK(after.components == before.components);
-  check(answer("--component openssl"), want_all);
+  check_answer(f, answer(file, "--component openssl"), f.want_all);
+}
+
+TEST_CASE("sbom pipeline: a running sensor writes the inventory every interval, before it stops", "[sbom][pipeline]") {
+  // The capture comes through a FIFO that stays open: the sensor has read every packet but the last burst,
+  // its packet time has passed several intervals, and it keeps running until the FIFO closes. The ticks and
+  // the writes are the live path's (CaptureLoop::tick, sensor/sbom_writer.cpp); only the clock is the
+  // packets'.
+  const Fleet f = make_fleet("sbom_periodic", "sensor:\n  inventory_interval_s: 10\n");
+  const fs::path logs = f.dir / "logs";
+  const fs::path file = logs / "sbom.sqlite";
+  const fs::path fifo = f.dir / "fleet.fifo";
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CommandResult result;
+  std::atomic<bool> ended{false};
+  std::thread sensor([&] {
+    result = run(fmt::format("{} -q -c {} -r {} -l {}", otsensor(), f.site.string(), fifo.string(), logs.string()));
+    ended = true;
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }  // after the FIFO below closed, whichever way the test leaves
+  } join{sensor};
+  {
+    std::ofstream feed(fifo, std::ios::binary);  // blocks until the sensor opens it
+    const std::string pcap = read_file(f.pcap);
+    feed.write(pcap.data(), static_cast<std::streamsize>(pcap.size()));
+    feed.flush();
+    // Until the inventory has every device of the fleet, with their components, while the sensor runs.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool complete = false;
+    while (!complete && !ended && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::string err;
+      auto db = SbomDatabase::open(file.string(), SbomDatabase::Mode::ReadOnly, err);
+      std::vector<SbomMatch> rows;
+      ots::sbom::SbomDbStats st;
+      complete = db && db->stats(st, err) && st.devices == f.expect_in_db &&
+                 db->query(by_name("openssl"), rows, err) && rows.size() == f.want_all.size();
+    }
+    CHECK_FALSE(ended);
+    REQUIRE(complete);
+    check_answer(f, answer(file, "--component openssl --version-below 3"), f.want_old);
+  }  // the FIFO closes: end of input
+  while (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  INFO(result.output);
+  CHECK(result.exit_code == 0);
+  CHECK(result.output.find("SBOM inventory not updated") == std::string::npos);
+  check_answer(f, answer(file, "--component openssl"), f.want_all);
+  auto db = open_ro(file);
+  ots::sbom::SbomDbStats st;
+  std::string err;
+  REQUIRE(db->stats(st, err));
+  CHECK(st.devices == f.expect_in_db);
+  CHECK(st.attested == f.expect_attested);
 }

@@ -30,33 +30,6 @@ uint64_t sum(const Rows& rows, const std::string& field) {
   return s;
 }
 
-// A classic pcap of Ethernet frames, microsecond timestamps.
-void write_pcap(const fs::path& path, const std::vector<std::pair<double, Bytes>>& frames) {
-  Bytes f;
-  const auto le32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) f.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  const auto le16 = [&](uint16_t v) {
-    f.push_back(static_cast<uint8_t>(v));
-    f.push_back(static_cast<uint8_t>(v >> 8));
-  };
-  le32(0xa1b2c3d4);
-  le16(2);
-  le16(4);
-  le32(0);
-  le32(0);
-  le32(65535);
-  le32(1);
-  for (const auto& [ts, frame] : frames) {
-    le32(static_cast<uint32_t>(ts));
-    le32(static_cast<uint32_t>((ts - static_cast<uint32_t>(ts)) * 1e6 + 0.5));
-    le32(static_cast<uint32_t>(frame.size()));
-    le32(static_cast<uint32_t>(frame.size()));
-    append(f, frame);
-  }
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size()));
-}
-
 }  // namespace
 
 TEST_CASE("stats.log on a replay: a record per worker and per source every interval, packets add up",
@@ -119,17 +92,8 @@ TEST_CASE("capture_loss.log counts an ACK above a hole as a gap, as Zeek's captu
   const auto out = scratch_dir("stats_gap");
   const V4Addr cli{10, 1, 0, 5}, srv{10, 1, 0, 6};
   const auto seg = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, size_t len) {
-    TcpSpec t;
-    t.sport = from_client ? 40000 : 8080;
-    t.dport = from_client ? 8080 : 40000;
-    t.seq = seq;
-    t.ack = ack;
-    t.flags = flags;
-    V4Spec ip;
-    ip.src = from_client ? cli : srv;
-    ip.dst = from_client ? srv : cli;
-    const Bytes payload(len, 'x');
-    return eth(0x0800, ipv4(ip, tcp(t, payload, from_client ? pseudo(cli, srv) : pseudo(srv, cli))));
+    return from_client ? tcp_frame(cli, 40000, srv, 8080, seq, ack, flags, len)
+                       : tcp_frame(srv, 8080, cli, 40000, seq, ack, flags, len);
   };
   using namespace ots::tcp_flag;
   const uint32_t c0 = 1000, s0 = 5000;

@@ -92,6 +92,16 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+// config/site.example.yaml as text, for tests that write a variant of it elsewhere: its `rules:` path is
+// relative to config/ (the loader resolves it against the model's directory), so it is made absolute.
+inline std::string example_site_model() {
+  std::string m = read_file(source_dir() / "config" / "site.example.yaml");
+  const std::string relative = "\nrules: [../rules/";
+  if (const size_t at = m.find(relative); at != std::string::npos)
+    m.replace(at, relative.size(), "\nrules: [" + (source_dir() / "rules").string() + "/");
+  return m;
+}
+
 // A log's data lines (no '#' meta lines), in file order.
 inline std::vector<std::string> log_lines(const std::filesystem::path& p) {
   std::vector<std::string> out;

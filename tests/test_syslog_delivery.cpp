@@ -60,7 +60,7 @@ std::string outputs_yaml(const fs::path& dir, const std::vector<Destination>& ds
 std::string demo_site(const fs::path& dir, const std::vector<Destination>& ds) {
   std::string out;
   bool skipping = false;
-  std::ifstream f(source_dir() / "config" / "site.example.yaml");
+  std::istringstream f(example_site_model());
   for (std::string line; std::getline(f, line);) {
     if (!line.empty() && line[0] != ' ' && line[0] != '#') skipping = line.rfind("outputs:", 0) == 0;
     if (!skipping) out += line + "\n";
@@ -150,7 +150,8 @@ Fields expected_fields(const json& n) {
           text(n, "protocol"),
           text(n, "operation"),
           text(n, "device_id"),
-          summary ? text(n, "n") : ""};
+          summary ? text(n, "n") : "",
+          text(n, "orig_l2_addr")};
 }
 
 std::string get(const std::map<std::string, std::string>& m, const char* k) {
@@ -162,14 +163,14 @@ Fields cef_fields(const Cef& c) {
   const auto& x = c.ext;
   return {c.header[4], c.header[5], get(x, "msg"), get(x, "externalId"), get(x, "src"), get(x, "dst"),
           get(x, "spt"), get(x, "dpt"), get(x, "cs1"), get(x, "cs2"), get(x, "cs3"), get(x, "cs4"), get(x, "cs5"),
-          get(x, "cs6"), get(x, "cnt")};
+          get(x, "cs6"), get(x, "cnt"), get(x, "smac")};
 }
 
 Fields leef_fields(const Leef& l) {
   const auto& a = l.attrs;
   return {l.header[4], get(a, "msg"), get(a, "sub"), get(a, "uid"), get(a, "src"), get(a, "dst"),
           get(a, "srcPort"), get(a, "dstPort"), get(a, "zone_orig"), get(a, "zone_resp"), get(a, "conduit"),
-          get(a, "protocol"), get(a, "operation"), get(a, "device_id"), get(a, "n")};
+          get(a, "protocol"), get(a, "operation"), get(a, "device_id"), get(a, "n"), get(a, "srcMAC")};
 }
 
 int severity_code(const std::string& s) {
@@ -229,6 +230,38 @@ void check_delivery(const std::vector<std::string>& notice_lines, const std::vec
   CHECK(got == want);
 }
 
+// smac: every zone and conduit notice of the demo (its frames are Ethernet) names its originator's MAC,
+// the one assets.log has for that address (each demo host sends from one MAC), and the rogue laptop's
+// Unknown_Host notice carries the laptop's.
+void check_source_macs(const std::vector<std::string>& notice_lines, const std::vector<std::string>& received,
+                       const fs::path& logs) {
+  std::map<std::string, std::string> mac_of;
+  for (const auto& l : log_lines(logs / "assets.log")) {
+    const json a = json::parse(l);
+    if (a.contains("mac")) mac_of[a.at("ip").get<std::string>()] = a.at("mac").get<std::string>();
+  }
+  std::map<std::string, std::string> smac_by_uid_note;  // (uid, note) -> smac from the CEF messages
+  for (const auto& line : received) {
+    const auto c = parse_cef(parse_rfc5424(line)->msg);
+    REQUIRE(c);
+    smac_by_uid_note[get(c->ext, "externalId") + " " + c->header[4]] = get(c->ext, "smac");
+  }
+  size_t ot = 0, rogue = 0;
+  for (const auto& l : notice_lines) {
+    const json n = json::parse(l);
+    if (text(n, "note").rfind("OT::", 0) != 0) continue;
+    ++ot;
+    INFO(l);
+    const std::string orig = text(n, "id.orig_h");
+    REQUIRE(mac_of.count(orig));
+    CHECK(text(n, "orig_l2_addr") == mac_of.at(orig));
+    CHECK(smac_by_uid_note[text(n, "uid") + " " + text(n, "note")] == mac_of.at(orig));
+    if (orig == "172.16.9.50" && text(n, "note") == "OT::Unknown_Host") ++rogue;
+  }
+  CHECK(ot >= 8);
+  CHECK(rogue == 1);
+}
+
 // One receiver input per format for `kind`, a replay of the demo capture, and every notice checked in
 // every format.
 void demo_delivery(Kind kind, const std::string& transport, const std::string& name) {
@@ -269,6 +302,7 @@ void demo_delivery(Kind kind, const std::string& transport, const std::string& n
   check_delivery(notices, rx.wait_for(cef, notices.size()), "cef", 20);
   check_delivery(notices, rx.wait_for(leef, notices.size()), "leef", 20);
   check_delivery(notices, rx.wait_for(js, notices.size()), "json", 20);
+  check_source_macs(notices, rx.received(cef), logs);
   // Nothing more comes.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(rx.received(cef).size() == notices.size());
@@ -389,6 +423,38 @@ TEST_CASE("syslog over TLS: the receiver stops in the middle of a replay and com
   outage(Kind::Tls, "tls", "syslog_outage_tls");
 }
 
+// A demo replay to a TLS receiver whose certificate `d` refuses: the run ends well, one line says why
+// (`reason`, GnuTLS's words), whatever the number of attempts, nothing arrives and every notice waits in the
+// spool. Returns the notices.
+std::vector<std::string> refused_tls_run(const fs::path& dir, const RsyslogReceiver& rx,
+                                         const RsyslogReceiver::Input& in, const Destination& d,
+                                         const std::string& reason) {
+  const fs::path logs = dir / "logs";
+  fs::create_directories(logs);
+  const auto r = run(sensor_command(write_site(dir, "site.yaml", demo_site(dir, {d})),
+                                    (source_dir() / "pcaps" / "demo.pcap").string(), logs));
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  const auto notices = log_lines(logs / "notice.log");
+  REQUIRE(!notices.empty());
+  size_t lines = 0;
+  std::istringstream out(r.output);
+  for (std::string line; std::getline(out, line);) {
+    if (line.find("warning: syslog output 'soc'") == std::string::npos) continue;
+    ++lines;
+    CHECK(line == "otsensor: warning: syslog output 'soc' (tls 127.0.0.1:" + std::to_string(in.port) +
+                      "): TLS handshake failed: the server's certificate is refused: " + reason +
+                      "; messages wait in the spool");
+  }
+  CHECK(lines == 1);
+  const json s = stats_of(logs).at("syslog").at("soc");
+  CHECK(s.at("sent") == 0);
+  CHECK(s.at("spooled").get<size_t>() <= notices.size());  // those that came before the first refusal are not
+  CHECK(s.at("pending") == notices.size());
+  CHECK(rx.received(in).empty());
+  return notices;
+}
+
 TEST_CASE("syslog over TLS: a server certificate from another CA is refused in one line, the notices wait in the "
           "spool and the next run delivers them",
           "[syslog]") {
@@ -401,30 +467,8 @@ TEST_CASE("syslog over TLS: a server certificate from another CA is refused in o
   rx.start();
   Destination d{"soc", "tls", "cef", &in};
   d.ca_file = (dir / "other-ca.pem").string();
-  const fs::path logs = dir / "logs";
-  fs::create_directories(logs);
-  const auto r = run(sensor_command(write_site(dir, "site.yaml", demo_site(dir, {d})),
-                                    (source_dir() / "pcaps" / "demo.pcap").string(), logs));
-  INFO(r.output);
-  CHECK(r.exit_code == 0);
-  const auto notices = log_lines(logs / "notice.log");
-  REQUIRE(!notices.empty());
-  // One line says why, whatever the number of attempts.
-  size_t lines = 0;
-  std::istringstream out(r.output);
-  for (std::string line; std::getline(out, line);) {
-    if (line.find("warning: syslog output 'soc'") == std::string::npos) continue;
-    ++lines;
-    CHECK(line == "otsensor: warning: syslog output 'soc' (tls 127.0.0.1:" + std::to_string(in.port) +
-                      "): TLS handshake failed: the server's certificate is refused: The certificate is NOT trusted. "
-                      "The certificate issuer is unknown.; messages wait in the spool");
-  }
-  CHECK(lines == 1);
-  const json s = stats_of(logs).at("syslog").at("soc");
-  CHECK(s.at("sent") == 0);
-  CHECK(s.at("spooled").get<size_t>() <= notices.size());  // those that came before the first refusal are not
-  CHECK(s.at("pending") == notices.size());
-  CHECK(rx.received(in).empty());
+  const auto notices =
+      refused_tls_run(dir, rx, in, d, "The certificate is NOT trusted. The certificate issuer is unknown.");
 
   // The next run trusts the receiver's CA; its model has no zones, so it raises no notice of its own: what
   // arrives is the first run's spool.
@@ -446,6 +490,21 @@ TEST_CASE("syslog over TLS: a server certificate from another CA is refused in o
   std::sort(want.begin(), want.end());
   std::sort(got.begin(), got.end());
   CHECK(got == want);
+}
+
+TEST_CASE("syslog over TLS: a server certificate from the trusted CA but for another name is refused (hostname "
+          "check), the notices wait in the spool",
+          "[syslog]") {
+  require_rsyslog();
+  const fs::path dir = scratch_dir("syslog_tls_wrong_name");
+  make_certificates(dir, "ca", "siem.example.net");  // the sensor connects to 127.0.0.1
+  RsyslogReceiver rx(dir);
+  const auto& in = rx.add(Kind::Tls, "received");
+  rx.start();
+  Destination d{"soc", "tls", "cef", &in};
+  d.ca_file = (dir / "ca.pem").string();
+  refused_tls_run(dir, rx, in, d,
+                  "The certificate is NOT trusted. The name in the certificate does not match the expected.");
 }
 
 TEST_CASE("syslog over TCP: a full spool drops the oldest messages, counts them and raises Syslog::Spool_Full",
@@ -486,6 +545,53 @@ TEST_CASE("syslog over TCP: a full spool drops the oldest messages, counts them 
   for (const auto& e : fs::directory_iterator(dir / "spool" / "soc"))
     if (e.path().extension() == ".seg") bytes += fs::file_size(e.path());
   CHECK(bytes <= (1u << 20));
+}
+
+TEST_CASE("syslog: stats.log has a row per destination every interval with its sent, spooled, dropped, "
+          "reconnects and pending",
+          "[syslog][stats_logs]") {
+  require_rsyslog();
+  const fs::path dir = scratch_dir("syslog_stats_log");
+  RsyslogReceiver rx(dir);
+  const auto& in = rx.add(Kind::Tcp, "received");
+  rx.start();
+  const RefusingPort refusing;
+  const fs::path logs = dir / "logs";
+  fs::create_directories(logs);
+  const std::vector<Destination> ds = {{"soc", "tcp", "cef", &in}, {"down", "tcp", "json", nullptr, refusing.port()}};
+  const fs::path site = write_site(dir, "site.yaml", demo_site(dir, ds));
+  const auto r = run(sensor_command(site, (source_dir() / "pcaps" / "demo.pcap").string(), logs, "--stats-interval 5"));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const size_t notices = log_lines(logs / "notice.log").size();
+  std::map<std::string, std::vector<json>> by_peer;
+  for (const auto& l : log_lines(logs / "stats.log")) {
+    const json row = json::parse(l);
+    by_peer[row.at("peer").get<std::string>()].push_back(row);
+  }
+  const size_t measurements = by_peer["worker-1"].size();
+  REQUIRE(measurements >= 2);
+  for (const json& w : by_peer["worker-1"]) CHECK(!w.contains("syslog_sent"));  // the destinations' columns
+  const auto sum = [&](const char* peer, const char* field) {
+    uint64_t s = 0;
+    for (const json& row : by_peer[peer]) s += row.at(field).get<uint64_t>();
+    return s;
+  };
+  for (const char* peer : {"syslog:soc", "syslog:down"}) {
+    INFO(peer);
+    REQUIRE(by_peer[peer].size() == measurements);  // one row at every measurement
+    for (const json& row : by_peer[peer]) {
+      CHECK(!row.contains("pkts_proc"));  // the workers' columns
+      CHECK(row.at("syslog_pending").is_number());
+    }
+    CHECK(sum(peer, "syslog_dropped") == 0);
+    CHECK(sum(peer, "syslog_reconnects") == 0);
+  }
+  // The rows count what happened by then; the rest is sent as the run closes its outputs.
+  CHECK(sum("syslog:soc", "syslog_sent") <= notices);
+  CHECK(sum("syslog:down", "syslog_sent") == 0);
+  CHECK(sum("syslog:down", "syslog_spooled") <= notices);
+  CHECK(stats_of(logs).at("syslog").at("soc").at("sent") == notices);
 }
 
 TEST_CASE("syslog: check-config lists the syslog outputs and the sensor refuses an invalid outputs section",

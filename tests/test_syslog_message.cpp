@@ -30,6 +30,8 @@ Notice modbus_write() {
   n.uid = Uid{0x0123456789abcdefull, 42};
   n.has_conn = true;
   n.id = ConnId{ip("10.20.0.5"), ip("192.168.10.20"), 50123, 502, Transport::Tcp};
+  n.has_orig_mac = true;
+  n.orig_mac = {0x00, 0x1b, 0x1b, 0x7c, 0x05, 0xe1};
   n.zone_orig = "mes";
   n.zone_resp = "control";
   n.conduit = "mes-to-control";
@@ -109,7 +111,8 @@ TEST_CASE("syslog: CEF header and extension with CEF's escaping and the standard
   append_cef(out, modbus_write(), 0, identity());
   const std::string uid = Uid{0x0123456789abcdefull, 42}.to_string();
   CHECK(out == "CEF:0|otsensor|otsensor|0.1.0|OT::Operation_Not_Allowed|Modbus write_single_coil from mes to control "
-               "\\| not allowed|8|rt=1710144001123 src=10.20.0.5 dst=192.168.10.20 spt=50123 dpt=502 proto=TCP act=log "
+               "\\| not allowed|8|rt=1710144001123 src=10.20.0.5 dst=192.168.10.20 spt=50123 dpt=502 proto=TCP "
+               "smac=00:1b:1b:7c:05:e1 act=log "
                "msg=coil\\=5 \\\\ value\\non externalId=" +
                    uid +
                    " cat=OT cs1Label=zone_orig cs1=mes cs2Label=zone_resp cs2=control cs3Label=conduit "
@@ -122,6 +125,7 @@ TEST_CASE("syslog: CEF header and extension with CEF's escaping and the standard
   CHECK(c->ext.at("msg") == "coil=5 \\ value\non");
   CHECK(c->ext.at("cs5") == "write_single_coil");
   CHECK(c->ext.at("cs5Label") == "operation");
+  CHECK(c->ext.at("smac") == "00:1b:1b:7c:05:e1");
 }
 
 TEST_CASE("syslog: CEF of a summary, an attestation notice and a notice about hosts without a connection",
@@ -157,6 +161,17 @@ TEST_CASE("syslog: CEF of a summary, an attestation notice and a notice about ho
   CHECK(c->ext.at("cat") == "Attest");
   CHECK(c->ext.count("cs1") == 0);
   CHECK(c->ext.count("externalId") == 0);
+  CHECK(c->ext.count("smac") == 0);  // no link-layer address known: no key
+
+  // Without a connection the MAC is src's (a stale device's last), as CEF's src is.
+  n.has_orig_mac = true;
+  n.orig_mac = {0x02, 0xab, 0x00, 0x00, 0x0f, 0xf0};
+  out.clear();
+  append_cef(out, n, 0, identity());
+  const auto s = parse_cef(out);
+  REQUIRE(s);
+  CHECK(s->ext.at("src") == "fd00:10::5");
+  CHECK(s->ext.at("smac") == "02:ab:00:00:0f:f0");
 }
 
 TEST_CASE("syslog: LEEF 2.0 with a TAB delimiter declared in hex and the predefined keys", "[syslog]") {
@@ -166,7 +181,7 @@ TEST_CASE("syslog: LEEF 2.0 with a TAB delimiter declared in hex and the predefi
   append_leef(out, n, 0, identity());
   CHECK(out.rfind("LEEF:2.0|otsensor|otsensor|0.1.0|OT::Operation_Not_Allowed|x09|cat=OT\tdevTime=2024-03-11T08:00:01.123Z"
                   "\tdevTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSXXX\tsev=8\tsrc=10.20.0.5\tdst=192.168.10.20\tsrcPort=50123"
-                  "\tdstPort=502\tproto=TCP\tmsg=tab here\tsub=coil=5 \\ value on\tuid=",
+                  "\tdstPort=502\tproto=TCP\tsrcMAC=00:1b:1b:7c:05:e1\tmsg=tab here\tsub=coil=5 \\ value on\tuid=",
                   0) == 0);
   const auto l = parse_leef(out);
   REQUIRE(l);
@@ -175,6 +190,11 @@ TEST_CASE("syslog: LEEF 2.0 with a TAB delimiter declared in hex and the predefi
   CHECK(l->attrs.at("zone_orig") == "mes");
   CHECK(l->attrs.at("conduit") == "mes-to-control");
   CHECK(l->attrs.at("sensor") == "sensor-7");
+  CHECK(l->attrs.at("srcMAC") == "00:1b:1b:7c:05:e1");
+  n.has_orig_mac = false;
+  out.clear();
+  append_leef(out, n, 0, identity());
+  CHECK(parse_leef(out)->attrs.count("srcMAC") == 0);
 }
 
 TEST_CASE("syslog: the JSON payload is notice.log's JSON record", "[syslog]") {
@@ -192,4 +212,18 @@ TEST_CASE("syslog: the JSON payload is notice.log's JSON record", "[syslog]") {
   CHECK(j.at("sub") == "coil=5 \\ value\non");
   CHECK(j.at("id.resp_p") == 502);
   CHECK(j.at("suppress_for") == 3600.0);
+  CHECK(j.at("orig_l2_addr") == "00:1b:1b:7c:05:e1");
+  // Unset when the frames had no MAC (raw IP, or no connection and no known sender), as Zeek omits unset fields.
+  Notice raw = n;
+  raw.has_orig_mac = false;
+  payload.clear();
+  append_notice_json(payload, raw, 0, 0);
+  CHECK(nlohmann::json::parse(payload).count("orig_l2_addr") == 0);
+}
+
+TEST_CASE("syslog: a MAC address is six lower-case hex pairs joined by colons, as CEF's smac expects", "[syslog]") {
+  CHECK(mac_text(std::array<uint8_t, 6>{0x00, 0x1b, 0x1b, 0x7c, 0x05, 0xe1}) == "00:1b:1b:7c:05:e1");
+  CHECK(mac_text(std::array<uint8_t, 6>{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) == "ff:ff:ff:ff:ff:ff");
+  const uint8_t conn_mac[6] = {0xaa, 0xbb, 0xcc, 0x01, 0x02, 0x0a};  // as capture/flow.hpp's Conn keeps it
+  CHECK(mac_text(conn_mac) == "aa:bb:cc:01:02:0a");
 }

@@ -267,7 +267,7 @@ TEST_CASE("tcp zero window, FIN+RST and SYN+FIN letters", "[tcp]") {
   CHECK(q.only().history == "Q");
 }
 
-TEST_CASE("tcp SYN retransmission adds no letter; a SYN with a new ISN starts a new connection", "[tcp]") {
+TEST_CASE("tcp SYN retransmission adds no letter, a SYN with a new ISN starts a new connection", "[tcp]") {
   Harness h;
   h.tcp(true, fl::SYN, kA, 0);
   h.tcp(true, fl::SYN, kA, 0);

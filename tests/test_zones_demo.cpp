@@ -78,6 +78,28 @@ TEST_CASE("demo with the example model: one notice of each kind, exactly", "[zon
   CHECK(rows[5].at("severity") == "critical");  // a PLC stop is a control operation
 }
 
+// The example model lists the shipped rules (rules: [../rules/ics-default.yaml]). Of the scenario's
+// operations (tools/gen_pcap.py demo) two are attacks the shipped set knows: the DNP3 cold restart and the
+// S7 PLC stop from supervisory hosts. The rest is polling, setpoint writes the conduits allow, one
+// ListIdentity (below the discovery sweep's threshold) and the MES write (a policy matter, not a
+// signature): no rule fires on them.
+TEST_CASE("demo with the example model: exactly the two control attacks fire the shipped rules", "[zones][demo][rules]") {
+  const auto out = run_demo("zones_demo_rules");
+  std::vector<std::string> got;
+  for (const auto& row : log_rows(out / "notice.log")) {
+    if (row.at("note") != "Rule::Match") continue;
+    got.push_back(cols(row, {"rule_id", "id.orig_h", "id.resp_h", "id.resp_p", "zone_orig", "zone_resp", "conduit",
+                             "protocol", "operation", "severity", "mitre", "n"}));
+  }
+  const std::vector<std::string> expected = {
+      "1000040 192.168.100.30 192.168.110.50 20000 supervisory control supervisory-to-control dnp3 cold_restart high "
+      "T0816 -",
+      "1000001 192.168.100.10 192.168.110.30 102 supervisory control supervisory-to-control s7comm plc_stop high "
+      "T0858,T0881 -",
+  };
+  CHECK(got == expected);
+}
+
 TEST_CASE("demo with the example model: conn.log places each flow in its zones and conduit", "[zones][demo]") {
   const auto out = run_demo("zones_demo_conn");
   std::map<std::string, std::string> by_flow;  // "orig resp port proto" -> "zone_orig zone_resp conduit"

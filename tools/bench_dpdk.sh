@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # bench_dpdk.sh [CAPTURE] -- packets per second on the DPDK path (net_pcap replaying a capture from
-# memory) beside the -r path on the same capture: -w 1 and -w 2, conn.log only and every log.
+# memory) beside the -r path on the same capture: -w 1 and -w 2, conn.log only and every log. net_pcap has
+# no RSS, so -w 2 measures the software dispatch (the run loop copies each packet into a worker's ring);
+# ports with symmetric RSS let each worker poll its own queue instead (docs/DPDK.md), at -w 1's cost per
+# packet. Wall time and CPU time (and CPU ns per packet) side by side: on a shared machine only the CPU
+# figures describe otsensor.
 #
 # CAPTURE defaults to $OTS_PERF_PCAP or /var/tmp/ots/slice1m.pcap. It is copied to /dev/shm (when there is
 # room) so that both paths read from memory. Needs root (the EAL) and an otsensor built with DPDK:
@@ -39,6 +43,7 @@ editcap -r "$TMP/cap.pcap" "$TMP/one.pcap" 1 >/dev/null  # the first packet: sta
 
 eal() { echo "--no-huge --no-pci --no-shconf -l 0 --log-level=lib.eal:error --vdev=net_pcap0,rx_pcap=$1"; }
 
+LOAD_BEFORE=$(uptime | sed 's/.*load average: //')
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 run_one() {  # PATH(r|dpdk) NAME CAPTURE I ARGS...
@@ -75,10 +80,10 @@ done
 rm -rf "$TMP/logs"
 
 /usr/bin/python3 - "$RESULTS" "$CAP" "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(uptime | sed 's/.*load average: //')" <<'PYEOF'
+  "$LOAD_BEFORE" "$(uptime | sed 's/.*load average: //')" <<'PYEOF'
 import json, os, subprocess, sys, time
 
-results, cap, commit, load = sys.argv[1:5]
+results, cap, commit, load, load_after = sys.argv[1:6]
 runs = {}
 for line in open(results):
     path, name, i, js = line.rstrip("\n").split("\t")
@@ -97,7 +102,8 @@ print()
 print("### DPDK path (net_pcap) beside -r, %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 print()
 print("- capture: `%s` (%.1f MB, %d packets), copied to memory" % (os.path.basename(cap), os.path.getsize(cap) / 1e6, pk))
-print("- machine: %s, %d CPUs; load average before the runs: %s" % (model(), os.cpu_count(), load))
+print("- machine: %s, %d CPUs; load average (1, 5, 15 min) before the runs: %s; after: %s"
+      % (model(), os.cpu_count(), load, load_after))
 print("- commit %s; best of %d runs; start-up (one-packet capture): -r %.3f s, --dpdk %.3f s, subtracted in \"net\""
       % (commit, len(runs[("r", "w1")]), best[("r", "startup")]["wall_seconds"], best[("dpdk", "startup")]["wall_seconds"]))
 print()
@@ -105,8 +111,8 @@ print()
 print("On a loaded machine the wall clock measures the contention; CPU time (user + system of the whole process,")
 print("start-up's CPU subtracted) measures the work: \"per CPU s\" is packets per second of one fully used core.")
 print()
-print("| run | path | packets | wall s | net s | packets/s (net wall) | per worker | CPU s (net) | packets per CPU s | vs -r (CPU) |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| run | path | packets | wall s | net s | packets/s (net wall) | per worker | CPU s (net) | CPU ns/packet | packets per CPU s | vs -r (CPU) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 labels = {"w1conn": "-w 1, conn.log only", "w1": "-w 1, every log", "w2conn": "-w 2, conn.log only", "w2": "-w 2, every log"}
 def cpu_net(path, name):
     # The run with the least CPU: contention inflates it too (cache, migrations), never deflates it.
@@ -125,8 +131,8 @@ for name in ("w1conn", "w1", "w2conn", "w2"):
         w = st["workers"]
         p = st["packets"] / net if net > 0 else 0
         n, c = cpu_net(path, name)
-        print("| %s | %s | %d | %.3f | %.3f | %.0f | %.0f | %.2f | %.0f | %s |" % (
+        print("| %s | %s | %d | %.3f | %.3f | %.0f | %.0f | %.2f | %.0f | %.0f | %s |" % (
             labels[name], "`-r`" if path == "r" else "`--dpdk` net_pcap", st["packets"], st["wall_seconds"], net,
-            p, p / w, c, per_cpu[path],
+            p, p / w, c, 1e9 * c / n if n else 0, per_cpu[path],
             "-" if path == "r" else "%.0f%%" % (100 * per_cpu[path] / per_cpu["r"]) if per_cpu["r"] else "-"))
 PYEOF

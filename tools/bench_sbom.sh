@@ -6,11 +6,12 @@
 #      $OTS_BENCH_SBOM_DEVICES (default 100000) devices x $OTS_BENCH_SBOM_COMPONENTS (default 200) components
 #      drawn from a catalogue of about 3,000 name/version pairs into $OTS_BENCH_SBOM_DB (default
 #      /var/tmp/otsensor-bench/sbom-<devices>x<components>.sqlite; several hundred MB, outside the repository);
-#   2. three queries, each run $OTS_BENCH_RUNS (default 5) times, printing the number of rows, the best wall
-#      time and the best CPU time (user + system) in ms: a rare component (about 10 devices), a common one
-#      with --version-below (openssl below 3: about half the devices), and a purl with its version
-#      (zlib@1.2.13). Output goes to /dev/null; the time is the whole process, from exec to exit, as a user
-#      would see it.
+#   2. three queries, each as a table and as --json, each run $OTS_BENCH_RUNS (default 5) times, printing the
+#      number of rows, the best wall time and the best CPU time (user + system) in ms: a rare component
+#      (about 10 devices), a common one with --version-below (openssl below 3: about half the devices), and
+#      a purl with its version (zlib@1.2.13). Every row is printed, to /dev/null; the time is the whole
+#      process, from exec to exit, as a user would see it. The first run of each warms the page cache.
+#   A database of an older schema is upgraded first (otsensor sbom upgrade).
 # The binaries are $OTS_BIN (or the release preset's, built by tools/setup.sh release) and $OTS_SBOM_GEN (or
 # otsensor-sbom-bench-gen beside it).
 set -euo pipefail
@@ -40,12 +41,13 @@ if [ ! -f "$DB" ]; then
   # generator's last close checkpoints the WAL into the file.
   mv "$DB.tmp" "$DB"
 fi
+"$BIN" sbom upgrade --db "$DB" >/dev/null
 echo "bench_sbom: $DB ($(du -h "$DB" | cut -f1)), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # best ARGS...: "WALL CPU" in ms, the best of $RUNS runs of otsensor sbom query --db DB ARGS each (CPU: user +
 # system, which a loaded machine does not inflate as it does wall time).
 best() {
-  local best_wall= best_cpu= t0 t1 wall cpu rc tf
+  local best_wall='' best_cpu='' t0 t1 wall cpu rc tf
   tf=$(mktemp)
   for _ in $(seq "$RUNS"); do
     t0=$EPOCHREALTIME
@@ -62,11 +64,14 @@ best() {
   echo "$best_wall $best_cpu"
 }
 
-printf '%-44s %8s %12s %12s\n' "query (best of $RUNS)" rows "wall ms" "CPU ms"
+printf '%-51s %8s %12s %12s\n' "query (best of $RUNS, output to /dev/null)" rows "wall ms" "CPU ms"
 for q in "--component rare-codec" "--component openssl --version-below 3" "--purl pkg:generic/zlib@1.2.13"; do
   # shellcheck disable=SC2086  # the query's words
   rows=$("$BIN" sbom query --db "$DB" $q --json 2>/dev/null | wc -l || true)
-  # shellcheck disable=SC2086
-  read -r wall cpu <<<"$(best $q)"
-  printf '%-44s %8s %12s %12s\n' "$q" "$rows" "$wall" "$cpu"
+  for format in "" "--json"; do
+    # shellcheck disable=SC2086
+    read -r wall cpu <<<"$(best $q $format)"
+    printf '%-51s %8s %12s %12s\n' "$q $format" "$rows" "$wall" "$cpu"
+  done
 done
+echo "bench_sbom: load $(cut -d' ' -f1-3 /proc/loadavg) after" >&2

@@ -52,8 +52,8 @@ if [ -f "$LOGDIR/conn.log" ]; then
 fi
 if [ -f "$LOGDIR/notice.log" ]; then
   echo
-  echo "notice.log (zone and conduit violations of the example site model; devices without attestation):"
-  show "$LOGDIR/notice.log" "ts note src id.orig_h id.resp_h id.resp_p zone_orig zone_resp conduit operation" 30
+  echo "notice.log (zone and conduit violations of the example site model, its rules' matches, devices without attestation):"
+  show "$LOGDIR/notice.log" "ts note src id.orig_h id.resp_h id.resp_p zone_orig zone_resp conduit operation rule_id" 30
 fi
 if [ -f "$LOGDIR/attest.log" ]; then
   echo

@@ -1,0 +1,32 @@
+// CaptureLoop's record of one worker, shared by the files that implement the loop (capture_loop.cpp,
+// capture_loop_queues.cpp); nothing else includes it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "sensor/capture_loop.hpp"
+#include "sensor/packet_ring.hpp"
+#include "sensor/worker.hpp"
+
+namespace ots {
+
+// One worker; on a thread of its own when there are several: fed through a ring (run_files, run_live) or
+// polling sources of its own (run_queues).
+struct CaptureLoop::Slot {
+  size_t index = 0;
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<PacketRing> ring;  // null: the worker runs on the loop's thread, or polls its own sources
+  std::thread thread;
+  uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
+  // Answers to the loop's requests: the tick index at which the worker did it.
+  std::atomic<uint64_t> swap_done{kNever};
+  uint64_t stats_seen = 0;                // measurements answered (its thread)
+  std::atomic<uint64_t> stats_done{0};    // the same, published after the snapshot
+  std::array<WorkerStats, kMaxMeasurements> snapshots;  // by measurement number % kMaxMeasurements
+};
+
+}  // namespace ots

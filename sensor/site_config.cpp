@@ -1,0 +1,29 @@
+#include "sensor/site_config.hpp"
+
+#include <exception>
+
+#include "sensor/check_config.hpp"
+
+namespace ots {
+
+SiteLoad load_site_config(const std::string& site_file, const std::vector<std::string>& extra_rules, SiteConfig& out,
+                          std::vector<std::string>& errors) {
+  SiteLoad failed = SiteLoad::InvalidModel;
+  try {
+    if (!site_file.empty()) {
+      out.policy = std::make_unique<SitePolicy>();
+      if (!load_site_file(site_file, *out.policy, out.sensor, errors, &out.attestation, &out.syslog, &out.rule_files))
+        return SiteLoad::InvalidModel;
+    }
+    failed = SiteLoad::InvalidRules;
+    out.rule_files.insert(out.rule_files.end(), extra_rules.begin(), extra_rules.end());
+    if (out.rule_files.empty()) return SiteLoad::Ok;
+    out.rules = rules::load_rule_database(out.rule_files, out.policy.get(), errors);
+    return out.rules ? SiteLoad::Ok : SiteLoad::InvalidRules;
+  } catch (const std::exception& e) {  // the loaders report problems as values: this is a failure to run them
+    errors.push_back((failed == SiteLoad::InvalidModel ? site_file : std::string("rules")) + ": " + e.what());
+    return failed;
+  }
+}
+
+}  // namespace ots
