@@ -7,6 +7,8 @@
 #include <exception>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "capture/decode.hpp"
 #include "conduits/site_policy.hpp"
 #include "sensor/check_config.hpp"
@@ -38,6 +40,7 @@ struct CaptureLoop::Slot {
   std::unique_ptr<PacketRing> ring;  // null: the worker runs on the loop's thread
   std::thread thread;
   uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
+  double thread_cpu_s = -1;  // the worker thread's CPU time, written before it ends
   // Answers to the loop's requests: the tick index at which the worker did it.
   std::atomic<uint64_t> policy_done{kNever};
   uint64_t stats_seen = 0;                // measurements answered (its thread)
@@ -47,14 +50,15 @@ struct CaptureLoop::Slot {
 
 CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current_policy_(setup.policy) {
   const unsigned n = std::max(1u, setup_.workers);
+  const bool threaded = n > 1 || setup_.reader_thread;
   for (unsigned i = 0; i < n; ++i) {
     auto s = std::make_unique<Slot>();
     s->worker = setup_.make_worker(i, setup_.notices->outbox(i));
-    if (n > 1) s->ring = std::make_unique<PacketRing>(kRingBytes);
+    if (threaded) s->ring = std::make_unique<PacketRing>(kRingBytes);
     slots_.push_back(std::move(s));
   }
   if (setup_.stats && setup_.stats_interval_ns) stats_logs_.emplace(*setup_.stats, false);
-  if (n > 1) {
+  if (threaded) {
     for (auto& sp : slots_) {
       Slot* s = sp.get();
       s->thread = std::thread([this, s] {
@@ -71,6 +75,11 @@ CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current
           if (b.end) break;
         }
         s->worker->finish();
+        rusage ru{};
+        if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+          s->thread_cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+        }
       });
     }
   }
@@ -103,11 +112,15 @@ void CaptureLoop::on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns) {
 void CaptureLoop::dispatch(const PacketBurst& burst) {
   if (first_ts_ns_ == 0 && burst.count) first_ts_ns_ = burst.pkts[0].ts_ns;
   for (size_t i = 0; i < burst.count; ++i) now_ns_ = std::max(now_ns_, burst.pkts[i].ts_ns);
-  if (slots_.size() == 1) {
+  if (!slots_[0]->ring) {
     slots_[0]->worker->process(burst.pkts, burst.count);
     return;
   }
   const size_t n = slots_.size();
+  if (n == 1) {
+    for (size_t i = 0; i < burst.count; ++i) slots_[0]->ring->push_packet(burst.pkts[i]);
+    return;
+  }
   for (size_t i = 0; i < burst.count; ++i) {
     const PacketView& p = burst.pkts[i];
     // Both directions of every flow between two hosts (and every fragment) reach the same worker.
@@ -145,7 +158,7 @@ void CaptureLoop::tick(uint64_t now_ns) {
     policy_at_.store(k, std::memory_order_release);
     policy_pending_ = true;
   }
-  if (slots_.size() == 1) {
+  if (!slots_[0]->ring) {
     Slot& s = *slots_[0];
     s.worker->advance(now_ns_);
     on_worker_tick(s, s.ticks++, now_ns_);
@@ -338,7 +351,7 @@ void CaptureLoop::finish() {
   finished_ = true;
   // The last tick's requests (a stats measurement, a model swap) are answered before the end.
   collect(true);
-  if (slots_.size() == 1) {
+  if (!slots_[0]->ring) {
     slots_[0]->worker->finish();
   } else {
     for (auto& s : slots_) s->ring->push_end();
@@ -348,6 +361,7 @@ void CaptureLoop::finish() {
   setup_.notices->finish();
   for (auto& s : slots_) {
     final_stats_.push_back(s->worker->stats());
+    final_stats_.back().thread_cpu_s = s->thread_cpu_s;
     final_assets_.push_back(s->worker->assets().snapshot());
   }
   // Zeek writes one more stats record when it terminates (check_stats runs as its timer expires); not

@@ -29,6 +29,9 @@ class SitePolicy;
 
 struct CaptureLoopSetup {
   unsigned workers = 1;
+  // One worker on a thread of its own, fed by the loop's (reading) thread through a ring as several
+  // workers are: reading the capture and analysing it overlap on two cores. Always so for workers > 1.
+  bool reader_thread = false;
   // Builds worker i, raising its notices into `notices` (the run knows the workers' other inputs).
   std::function<std::unique_ptr<Worker>(size_t i, NoticeOutbox& notices)> make_worker;
   LogManager* logs = nullptr;
