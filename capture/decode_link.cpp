@@ -62,6 +62,7 @@ Step decode_ethernet(ByteReader& r, DecodedPacket& out, const Weirds& w) {
   const uint16_t type = h.u16be<12>();
   out.dst_mac = h.at<0, 6>();
   out.src_mac = h.at<6, 6>();
+  if (type == kEtherIpv4 || type == kEtherIpv6) return Step::Ok;  // untagged IP: most frames on a SPAN port
   if (type <= kMaxLength8023) return Step::NotIp;  // 802.3 + LLC/SNAP: STP, IEC 61850 over LLC...
   if (type < kMinEtherType) {
     w.report("undefined_ether_type");

@@ -13,7 +13,7 @@ constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58, kNoNext = 59;
 
 // Zeek's IPBasedAnalyzer::CheckHeaderTrunc: the IP header says the transport header cannot fit
 // ("truncated_header"), or it would but the capture stops inside it ("internally_truncated_header").
-bool header_present(size_t min_len, std::span<const uint8_t> seg, uint32_t seg_len, const Weirds& w) {
+inline bool header_present(size_t min_len, std::span<const uint8_t> seg, uint32_t seg_len, const Weirds& w) {
   if (seg_len < min_len) {
     w.report("truncated_header");
     return false;
