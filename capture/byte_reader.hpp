@@ -11,6 +11,44 @@
 
 namespace ots {
 
+// N bytes whose presence was checked once, when the view was made (ByteReader::fixed or
+// FixedBytes::from). Every read names its offset at compile time and a static_assert keeps it inside N,
+// so no read can pass the end without a runtime check per field.
+template <size_t N>
+class FixedBytes {
+ public:
+  FixedBytes() = default;
+  // False (and `out` untouched) when `s` holds fewer than N bytes.
+  static bool from(std::span<const uint8_t> s, FixedBytes& out) {
+    if (s.size() < N) return false;
+    out.p_ = s.data();
+    return true;
+  }
+  template <size_t Off>
+  uint8_t u8() const {
+    static_assert(Off + 1 <= N);
+    return p_[Off];
+  }
+  template <size_t Off>
+  uint16_t u16be() const {
+    static_assert(Off + 2 <= N);
+    return static_cast<uint16_t>((p_[Off] << 8) | p_[Off + 1]);
+  }
+  template <size_t Off>
+  uint32_t u32be() const {
+    static_assert(Off + 4 <= N);
+    return (uint32_t{p_[Off]} << 24) | (uint32_t{p_[Off + 1]} << 16) | (uint32_t{p_[Off + 2]} << 8) | p_[Off + 3];
+  }
+  template <size_t Off, size_t Len>
+  const uint8_t* at() const {
+    static_assert(Off + Len <= N);
+    return p_ + Off;
+  }
+
+ private:
+  const uint8_t* p_ = nullptr;
+};
+
 class ByteReader {
  public:
   ByteReader() = default;
@@ -65,6 +103,11 @@ class ByteReader {
     pos_ += n;
     return true;
   }
+  // The next N bytes as one fixed-size header, read at compile-time offsets (one length check for the
+  // whole header instead of one per field: the hot decoders read Ethernet, IP and TCP this way).
+  template <size_t N>
+  bool fixed(FixedBytes<N>& out);
+
   // A zero-copy view of the next n bytes.
   bool bytes(size_t n, std::span<const uint8_t>& out) {
     if (remaining() < n) return false;
@@ -90,5 +133,12 @@ class ByteReader {
   std::span<const uint8_t> data_;
   size_t pos_ = 0;
 };
+
+template <size_t N>
+bool ByteReader::fixed(FixedBytes<N>& out) {
+  if (!FixedBytes<N>::from(rest(), out)) return false;
+  pos_ += N;
+  return true;
+}
 
 }  // namespace ots

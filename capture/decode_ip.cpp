@@ -59,19 +59,17 @@ constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kAh = 51, kDstOp
 
 Step decode_ipv4(std::span<const uint8_t> cap, uint32_t wire_len, bool verify, DecodedPacket& out, IpInfo& ip,
                  const Weirds& w) {
-  ByteReader r(cap);
-  uint8_t vihl = 0, tos = 0, ttl = 0, proto = 0;
-  uint16_t total = 0, id = 0, frag = 0, cksum = 0;
-  std::span<const uint8_t> src, dst;
-  if (!(r.u8(vihl) && r.u8(tos) && r.u16be(total) && r.u16be(id) && r.u16be(frag) && r.u8(ttl) && r.u8(proto) &&
-        r.u16be(cksum) && r.bytes(4, src) && r.bytes(4, dst))) {
+  FixedBytes<20> h;
+  if (!FixedBytes<20>::from(cap, h)) {
     w.report("truncated_IP");
     return Step::Malformed;
   }
+  const uint8_t vihl = h.u8<0>(), proto = h.u8<9>();
+  const uint16_t total = h.u16be<2>(), id = h.u16be<4>(), frag = h.u16be<6>();
   out.ip_version = 4;
-  out.src = IpAddr::v4(src.data());
-  out.dst = IpAddr::v4(dst.data());
-  out.ttl = ttl;
+  out.src = IpAddr::v4(h.at<12, 4>());
+  out.dst = IpAddr::v4(h.at<16, 4>());
+  out.ttl = h.u8<8>();
   out.ip_proto = proto;
 
   uint32_t total_len = total;
@@ -123,19 +121,17 @@ Step decode_ipv4(std::span<const uint8_t> cap, uint32_t wire_len, bool verify, D
 
 Step decode_ipv6(std::span<const uint8_t> cap, uint32_t wire_len, DecodedPacket& out, IpInfo& ip,
                  const Weirds& w) {
-  ByteReader r(cap);
-  uint32_t vtcfl = 0;
-  uint16_t plen = 0;
-  uint8_t nh = 0, hlim = 0;
-  std::span<const uint8_t> src, dst;
-  if (!(r.u32be(vtcfl) && r.u16be(plen) && r.u8(nh) && r.u8(hlim) && r.bytes(16, src) && r.bytes(16, dst))) {
+  FixedBytes<40> h;
+  if (!FixedBytes<40>::from(cap, h)) {
     w.report("truncated_IP");
     return Step::Malformed;
   }
+  const uint16_t plen = h.u16be<4>();
+  uint8_t nh = h.u8<6>();
   out.ip_version = 6;
-  out.src = IpAddr::v6(src.data());
-  out.dst = IpAddr::v6(dst.data());
-  out.ttl = hlim;
+  out.src = IpAddr::v6(h.at<8, 16>());
+  out.dst = IpAddr::v6(h.at<24, 16>());
+  out.ttl = h.u8<7>();
   out.ip_proto = nh;
 
   // Zeek counts 40 + payload length as the IPv6 datagram's size. (A jumbogram, RFC 2675, has payload

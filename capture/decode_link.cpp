@@ -54,14 +54,15 @@ Step dispatch_ethertype(ByteReader& r, uint16_t type, DecodedPacket& out, const 
 }
 
 Step decode_ethernet(ByteReader& r, DecodedPacket& out, const Weirds& w) {
-  std::span<const uint8_t> dst, src;
-  uint16_t type = 0;
-  if (!r.bytes(6, dst) || !r.bytes(6, src) || !r.u16be(type)) {
+  FixedBytes<14> h;
+  if (!r.fixed(h)) {
     w.report("truncated_ethernet_frame");
     return Step::Malformed;
   }
-  out.dst_mac = dst.data();
-  out.src_mac = src.data();
+  const uint16_t type = h.u16be<12>();
+  out.dst_mac = h.at<0, 6>();
+  out.src_mac = h.at<6, 6>();
+  if (type == kEtherIpv4 || type == kEtherIpv6) return Step::Ok;  // untagged IP: most frames on a SPAN port
   if (type <= kMaxLength8023) return Step::NotIp;  // 802.3 + LLC/SNAP: STP, IEC 61850 over LLC...
   if (type < kMinEtherType) {
     w.report("undefined_ether_type");

@@ -13,7 +13,7 @@ constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58, kNoNext = 59;
 
 // Zeek's IPBasedAnalyzer::CheckHeaderTrunc: the IP header says the transport header cannot fit
 // ("truncated_header"), or it would but the capture stops inside it ("internally_truncated_header").
-bool header_present(size_t min_len, std::span<const uint8_t> seg, uint32_t seg_len, const Weirds& w) {
+inline bool header_present(size_t min_len, std::span<const uint8_t> seg, uint32_t seg_len, const Weirds& w) {
   if (seg_len < min_len) {
     w.report("truncated_header");
     return false;
@@ -47,14 +47,10 @@ bool checksum_ok(const DecodedPacket& p, uint8_t proto, std::span<const uint8_t>
 Step decode_tcp(std::span<const uint8_t> seg, uint32_t seg_len, bool verify, DecodedPacket& out, const Weirds& w) {
   out.l4 = Transport::Tcp;
   if (!header_present(20, seg, seg_len, w)) return Step::Malformed;
-  ByteReader r(seg);
-  uint16_t sport = 0, dport = 0, window = 0, cksum = 0, urg = 0;
-  uint32_t seq = 0, ack = 0;
-  uint8_t off = 0, flags = 0;
-  if (!(r.u16be(sport) && r.u16be(dport) && r.u32be(seq) && r.u32be(ack) && r.u8(off) && r.u8(flags) &&
-        r.u16be(window) && r.u16be(cksum) && r.u16be(urg))) {
-    return Step::Malformed;  // header_present checked the 20 bytes
-  }
+  FixedBytes<20> h;
+  if (!FixedBytes<20>::from(seg, h)) return Step::Malformed;  // header_present checked the 20 bytes
+  const uint16_t sport = h.u16be<0>(), dport = h.u16be<2>();
+  const uint8_t off = h.u8<12>();
   out.sport = sport;
   out.dport = dport;
   const uint32_t hdr_len = uint32_t{static_cast<uint8_t>(off >> 4)} * 4;
@@ -67,10 +63,10 @@ Step decode_tcp(std::span<const uint8_t> seg, uint32_t seg_len, bool verify, Dec
     w.report("truncated_header");
     return Step::Malformed;
   }
-  out.seq = seq;
-  out.ack = ack;
-  out.tcp_flags = flags;  // the NS bit (RFC 3540, historic) in `off` is ignored, as Zeek does
-  out.window = window;
+  out.seq = h.u32be<4>();
+  out.ack = h.u32be<8>();
+  out.tcp_flags = h.u8<13>();  // the NS bit (RFC 3540, historic) in `off` is ignored, as Zeek does
+  out.window = h.u16be<14>();
   out.payload = seg.subspan(hdr_len);
   out.payload_len = seg_len - hdr_len;
   // Only a complete segment can be checked (Zeek: caplen >= len).
@@ -84,11 +80,11 @@ Step decode_tcp(std::span<const uint8_t> seg, uint32_t seg_len, bool verify, Dec
 Step decode_udp(std::span<const uint8_t> seg, uint32_t seg_len, bool verify, DecodedPacket& out, const Weirds& w) {
   out.l4 = Transport::Udp;
   if (!header_present(8, seg, seg_len, w)) return Step::Malformed;
-  ByteReader r(seg);
-  uint16_t sport = 0, dport = 0, ulen = 0, cksum = 0;
-  if (!(r.u16be(sport) && r.u16be(dport) && r.u16be(ulen) && r.u16be(cksum))) return Step::Malformed;
-  out.sport = sport;
-  out.dport = dport;
+  FixedBytes<8> h;
+  if (!FixedBytes<8>::from(seg, h)) return Step::Malformed;  // header_present checked the 8 bytes
+  const uint16_t ulen = h.u16be<4>(), cksum = h.u16be<6>();
+  out.sport = h.u16be<0>();
+  out.dport = h.u16be<2>();
   out.payload = seg.subspan(8);
   out.payload_len = seg_len - 8;
   if (verify && seg.size() >= seg_len) {

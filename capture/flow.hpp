@@ -51,7 +51,8 @@ enum class FlowEnd : uint8_t {
 struct EndpointCounters {
   uint64_t pkts = 0;
   uint64_t ip_bytes = 0;      // IP header + payload (Zeek's orig_ip_bytes)
-  uint64_t bytes = 0;         // payload bytes: for TCP from the sequence space (retransmissions count once)
+  uint64_t bytes = 0;         // payload bytes: for TCP from the sequence space (retransmissions count
+                              // once), brought up to date before on_interim and on_flow_end only
 };
 
 // One tracked connection. The flow table owns it; pointers stay valid until on_flow_end returns.
@@ -62,14 +63,15 @@ struct Conn {
   uint64_t last_ts_ns = 0;
   EndpointCounters orig, resp;
   uint64_t missed_bytes = 0;
+  // The small fields sit together so that the connection packs without padding holes.
   uint8_t orig_mac[6] = {};
   uint8_t resp_mac[6] = {};
   bool has_macs = false;
+  uint8_t ip_proto = 0;
+  bool wants_payload = false;     // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
   uint16_t vlan = 0;
   uint16_t inner_vlan = 0;
-  uint8_t ip_proto = 0;
   uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
-  bool wants_payload = false;     // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
   AppState* app = nullptr;        // the pipeline's per-connection dissector state
 
   // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.

@@ -2,6 +2,7 @@
 // and the ICMP type pairing Zeek uses to put a request and its reply on one connection.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -97,9 +98,22 @@ inline PacketEnds packet_ends(const DecodedPacket& p) {
   return e;
 }
 
+// The address's bytes as two numbers that order exactly as memcmp orders the bytes (big-endian words).
+inline uint64_t ordered_word(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
+// Byte order of the address, then the port: which end a canonical key puts first. Compared as words,
+// not with memcmp, since this runs for every packet.
 inline bool ends_less(const IpAddr& a, uint16_t pa, const IpAddr& b, uint16_t pb) {
-  const int c = std::memcmp(a.bytes.data(), b.bytes.data(), 16);
-  return c < 0 || (c == 0 && pa < pb);
+  const uint64_t a0 = ordered_word(a.bytes.data()), b0 = ordered_word(b.bytes.data());
+  if (a0 != b0) return a0 < b0;
+  const uint64_t a1 = ordered_word(a.bytes.data() + 8), b1 = ordered_word(b.bytes.data() + 8);
+  if (a1 != b1) return a1 < b1;
+  return pa < pb;
 }
 
 inline FlowKey make_key(const PacketEnds& e, uint16_t vlan, uint16_t inner_vlan, uint8_t ip_proto) {
@@ -127,6 +141,18 @@ inline uint64_t hash_key(const FlowKey& k, uint64_t seed, uint64_t extra = 0) {
   uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull);
   for (uint64_t x : w) h = mix64(h ^ x) + 0x9e3779b97f4a7c15ull;
   return mix64(h ^ extra);
+}
+
+// The flow table's hash: one multiply per word and one mixing step, about a third of hash_key's cost.
+// It only spreads keys over the table (equal hashes are compared in full), so it need not be as strong
+// as the uid's.
+inline uint32_t table_hash(const FlowKey& k) {
+  uint64_t w[6];
+  std::memcpy(w, &k, sizeof w);
+  const uint64_t h = w[0] * 0x9e3779b97f4a7c15ull + w[1] * 0xc2b2ae3d27d4eb4full + w[2] * 0x165667b19e3779f9ull +
+                     w[3] * 0xd6e8feb86659fd93ull + w[4] * 0xff51afd7ed558ccdull + w[5] * 0xc4ceb9fe1a85ec53ull;
+  const uint64_t m = mix64(h);
+  return static_cast<uint32_t>(m >> 32) ^ static_cast<uint32_t>(m);
 }
 
 constexpr uint64_t kTableSeed = 0x6f74732d666c6f77ull;  // "ots-flow"

@@ -170,20 +170,30 @@ struct FlowTable::Impl {
     return flow::make_key(e, c.vlan, c.inner_vlan, c.ip_proto);
   }
 
-  static uint32_t hash32(const flow::FlowKey& k) {
-    const uint64_t h = flow::hash_key(k, flow::kTableSeed);
-    return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
+  static uint32_t hash32(const flow::FlowKey& k) { return flow::table_hash(k); }
+
+  // Whether the slot's connection has the packet's key, compared field by field (rebuilding the slot's
+  // canonical key for a memcmp cost as much as the rest of the lookup). Equal canonical keys mean the
+  // same ends in either order, or in the order seen for one-way ICMP.
+  static bool same_flow(const Slot& s, const flow::PacketEnds& e, const DecodedPacket& p) {
+    const Conn& c = s.conn;
+    if (c.ip_proto != p.ip_proto || c.vlan != p.vlan || c.inner_vlan != p.inner_vlan ||
+        ((s.flags & kOneWay) != 0) != e.one_way) {
+      return false;
+    }
+    if (c.id.orig_p == e.sport && c.id.resp_p == e.dport && c.id.orig_h == *e.src && c.id.resp_h == *e.dst) {
+      return true;
+    }
+    return !e.one_way && c.id.orig_p == e.dport && c.id.resp_p == e.sport && c.id.orig_h == *e.dst &&
+           c.id.resp_h == *e.src;
   }
 
-  uint32_t find(const flow::FlowKey& k, uint32_t h) {
+  uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
     const auto mask = static_cast<uint32_t>(table.size() - 1);
     for (uint32_t pos = h & mask;; pos = (pos + 1) & mask) {
       const Entry& e = table[pos];
       if (e.slot1 == 0) return kNil;
-      if (e.hash == h) {
-        const flow::FlowKey other = key_of(slot(e.slot1 - 1));
-        if (std::memcmp(&other, &k, sizeof k) == 0) return e.slot1 - 1;
-      }
+      if (e.hash == h && same_flow(slot(e.slot1 - 1), pe, p)) return e.slot1 - 1;
     }
   }
 
@@ -446,6 +456,7 @@ struct FlowTable::Impl {
       }
     }
     const uint32_t h = hash32(key_of(s));
+    sync_tcp_sizes(c);
     events.on_flow_end(c, why);
     ++stats.ended;
     if (why == FlowEnd::Evicted) ++stats.evicted;
@@ -489,6 +500,14 @@ struct FlowTable::Impl {
   }
 
   // ---- per transport -----------------------------------------------------------------------------
+
+  // TCP payload sizes come from the sequence space (TCP_Endpoint::Size), so they are computed when a
+  // record needs them (the end, an interim record) rather than on every packet.
+  static void sync_tcp_sizes(Conn& c) {
+    if (!c.tcp) return;
+    c.orig.bytes = tcp::size(*c.tcp, c.tcp->orig());
+    c.resp.bytes = tcp::size(*c.tcp, c.tcp->resp());
+  }
 
   void process_tcp(uint32_t i, const DecodedPacket& p, bool is_orig) {
     Slot& s = slot(i);
@@ -553,8 +572,6 @@ struct FlowTable::Impl {
       push_timer(c.last_ts_ns + cfg.tcp_close_ns, i, kClose);
     }
 
-    c.orig.bytes = tcp::size(st, st.orig());
-    c.resp.bytes = tcp::size(st, st.resp());
 
     const uint8_t cls = (s.flags & kCloseDone) ? kClosing : tcp::in_handshake(st) ? kTcpHandshake : kTcpActive;
     if (o.update_last_time || cls != s.tclass) touch(i, cls);
@@ -607,7 +624,7 @@ struct FlowTable::Impl {
     const flow::PacketEnds e = flow::packet_ends(p);
     const flow::FlowKey key = flow::make_key(e, p);
     const uint32_t h = hash32(key);
-    uint32_t i = find(key, h);
+    uint32_t i = find(e, p, h);
     bool is_orig = true;
     if (i != kNil) {
       Slot& s = slot(i);
@@ -692,6 +709,7 @@ struct FlowTable::Impl {
         ++stats.interim;
         interim_unlink(who);
         interim_push(who);
+        sync_tcp_sizes(s.conn);
         events.on_interim(s.conn, best);
       }
     }

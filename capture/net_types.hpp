@@ -49,6 +49,13 @@ struct IpAddr {
   static bool parse(const std::string& text, IpAddr& out);
 
   auto operator<=>(const IpAddr&) const = default;
+  // Two word compares: the flow table compares addresses on every packet.
+  bool operator==(const IpAddr& o) const {
+    uint64_t a[2], b[2];
+    std::memcpy(a, bytes.data(), 16);
+    std::memcpy(b, o.bytes.data(), 16);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+  }
 };
 
 enum class Transport : uint8_t { Unknown = 0, Icmp = 1, Tcp = 6, Udp = 17, Icmp6 = 58 };

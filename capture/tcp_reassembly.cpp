@@ -18,8 +18,7 @@ void TcpStream::reset() {
   buf_.reset();
 }
 
-size_t TcpStream::footprint() const {
-  if (!buf_) return 0;
+size_t TcpStream::buffers_footprint() const {
   return sizeof(Buffers) + buf_->blocks.capacity() * sizeof(Block) + buf_->data_bytes + buf_->kept.capacity();
 }
 

@@ -68,7 +68,7 @@ class TcpStream {
   void finish(bool keep, StreamSink& sink);
 
   // Heap bytes held by this stream (buffers, blocks, kept bytes); 0 in the common in-order case.
-  size_t footprint() const;
+  size_t footprint() const { return buf_ ? buffers_footprint() : 0; }
 
   void reset();
 
@@ -91,6 +91,7 @@ class TcpStream {
   static constexpr size_t kMaxBlocks = 1024;
 
   Buffers& buffers();
+  size_t buffers_footprint() const;
   void check_overlap(uint64_t seq, std::span<const uint8_t> data, bool peer_active, StreamSink& sink) const;
   void insert(uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink);
   void emit(uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink);

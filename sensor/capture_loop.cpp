@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include "capture/decode.hpp"
 #include "conduits/site_policy.hpp"
@@ -28,6 +29,14 @@ constexpr size_t kRingBytes = 16u << 20;
 constexpr int kIdleWaitMs = 20;
 constexpr auto kLiveFlushEvery = std::chrono::seconds(1);
 
+// CPU time (user + system) of the calling thread, for the benchmark figures of --stats-json.
+double thread_cpu_seconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 uint64_t wall_ns() {
   timespec t{};
   clock_gettime(CLOCK_REALTIME, &t);
@@ -44,15 +53,19 @@ struct CaptureLoop::Reload {
 
 CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current_policy_(setup.policy) {
   const unsigned n = std::max(1u, setup_.workers);
+  // One worker runs on the loop's thread unless a reading thread is asked for; polling workers (DPDK
+  // queues) and several workers always have threads of their own.
+  inline_worker_ = n == 1 && !setup_.reader_thread;
+  const bool ringed = !inline_worker_ && !setup_.workers_poll;
   for (unsigned i = 0; i < n; ++i) {
     auto s = std::make_unique<Slot>();
     s->index = i;
     s->worker = setup_.make_worker(i, setup_.notices->outbox(i));
-    if (n > 1 && !setup_.workers_poll) s->ring = std::make_unique<PacketRing>(kRingBytes);
+    if (ringed) s->ring = std::make_unique<PacketRing>(kRingBytes);
     slots_.push_back(std::move(s));
   }
   if (setup_.stats && setup_.stats_interval_ns) stats_logs_.emplace(*setup_.stats, false, setup_.syslog);
-  if (n > 1 && !setup_.workers_poll) {  // polling workers start in run_queues()
+  if (ringed) {  // polling workers start in run_queues()
     for (auto& sp : slots_) {
       Slot* s = sp.get();
       s->thread = std::thread([this, s] {
@@ -69,6 +82,7 @@ CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current
           if (b.end) break;
         }
         s->worker->finish();
+        s->thread_cpu_s = thread_cpu_seconds();
       });
     }
   }
@@ -107,11 +121,15 @@ void CaptureLoop::on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns) {
 void CaptureLoop::dispatch(const PacketBurst& burst) {
   if (first_ts_ns_ == 0 && burst.count) first_ts_ns_ = burst.pkts[0].ts_ns;
   for (size_t i = 0; i < burst.count; ++i) now_ns_ = std::max(now_ns_, burst.pkts[i].ts_ns);
-  if (slots_.size() == 1) {
+  if (inline_worker_) {
     slots_[0]->worker->process(burst.pkts, burst.count);
     return;
   }
   const size_t n = slots_.size();
+  if (n == 1) {
+    for (size_t i = 0; i < burst.count; ++i) slots_[0]->ring->push_packet(burst.pkts[i]);
+    return;
+  }
   for (size_t i = 0; i < burst.count; ++i) {
     const PacketView& p = burst.pkts[i];
     // Both directions of every flow between two hosts (and every fragment) reach the same worker.
@@ -143,7 +161,7 @@ void CaptureLoop::tick(uint64_t now_ns) {
     }
   }
   if (staged_ && !issued_) issue_reload(k);
-  if (slots_.size() == 1) {
+  if (inline_worker_) {
     Slot& s = *slots_[0];
     s.worker->advance(now_ns_);
     on_worker_tick(s, s.ticks++, now_ns_);
@@ -417,7 +435,7 @@ void CaptureLoop::finish() {
   finished_ = true;
   // The last tick's requests (a stats measurement, a model swap) are answered before the end.
   collect(true);
-  if (slots_.size() == 1) {
+  if (inline_worker_) {
     slots_[0]->worker->finish();
   } else {
     stop_polling_.store(true, std::memory_order_release);  // polling workers answer the last ticks, then end
@@ -428,6 +446,7 @@ void CaptureLoop::finish() {
   }
   for (auto& s : slots_) {
     final_stats_.push_back(s->worker->stats());
+    final_stats_.back().thread_cpu_s = s->thread_cpu_s;
     final_assets_.push_back(s->worker->assets().snapshot());
   }
   // Zeek writes one more stats record when it terminates (check_stats runs as its timer expires); not

@@ -34,6 +34,9 @@ class SitePolicy;
 
 struct CaptureLoopSetup {
   unsigned workers = 1;
+  // One worker on a thread of its own, fed by the loop's (reading) thread through a ring as several
+  // workers are: reading the capture and analysing it overlap on two cores. Always so for workers > 1.
+  bool reader_thread = false;
   // Builds worker i, raising its notices into `notices` (the run knows the workers' other inputs).
   std::function<std::unique_ptr<Worker>(size_t i, NoticeOutbox& notices)> make_worker;
   LogManager* logs = nullptr;
@@ -105,6 +108,7 @@ class CaptureLoop {
 
   CaptureLoopSetup setup_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  bool inline_worker_ = true;  // the one worker runs on the loop's thread (no reading thread)
   uint64_t now_ns_ = 0;
   uint64_t first_ts_ns_ = 0;  // the first packet's time
   uint64_t tick_seq_ = 0;  // ticks issued so far: the index of the next one

@@ -22,6 +22,7 @@ struct CaptureLoop::Slot {
   std::unique_ptr<PacketRing> ring;  // null: the worker runs on the loop's thread, or polls its own sources
   std::thread thread;
   uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
+  double thread_cpu_s = -1;  // the worker thread's CPU time, written before the thread ends
   // Answers to the loop's requests: the tick index at which the worker did it.
   std::atomic<uint64_t> swap_done{kNever};
   uint64_t stats_seen = 0;                // measurements answered (its thread)

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
       ->type_name("LIST")
       ->delimiter(',');
   app.add_flag("-q,--quiet", opts.quiet, "No summary line on stderr");
+  bool inline_worker = false;
+  app.add_flag("--inline-worker", inline_worker,
+               "With -w 1: read and analyse on one thread (default: a reading thread feeds the worker's)");
   std::vector<std::string> ifaces;
   ots::LivePcapOptions live;
   int buffer_mb = live.buffer_bytes >> 20;
@@ -192,6 +195,7 @@ int main(int argc, char** argv) {
     opts.interfaces.push_back(live);
   }
   if (workers) opts.workers = workers;
+  opts.reader_thread = !inline_worker;
   if (!interim.empty()) opts.pipeline.flows.interim_interval_ns = static_cast<uint64_t>(interim[0] * 1e9);
   if (opts.read_files.empty() && !opts.dpdk.enabled() && opts.interfaces.empty()) {
     std::fprintf(stderr, "otsensor: error: nothing to do: give a capture with -r FILE or an interface with -i IFACE (see otsensor --help)\n");

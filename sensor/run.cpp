@@ -155,6 +155,8 @@ int run_sensor(const RunOptions& opts) {
   // The run loop (sensor/capture_loop.cpp): files merged by time, or live sources as packets arrive.
   CaptureLoopSetup setup;
   setup.workers = nworkers;
+  // DPDK sources hand over their own mbufs: a ring would copy them, so its one worker stays inline.
+  setup.reader_thread = opts.reader_thread && !opts.dpdk.enabled() && std::thread::hardware_concurrency() >= 2;
   setup.make_worker = [&](size_t i, NoticeOutbox& outbox) {
     const AttestTap tap = attest ? AttestTap{&attest->outbox(i), attest->port(), attest->enabled()} : AttestTap{};
     return std::make_unique<Worker>(opts.pipeline, *logs, ids, opts.policy, outbox, opts.rules, tap);
@@ -258,15 +260,21 @@ int run_sensor(const RunOptions& opts) {
                  static_cast<unsigned long long>(total.notices), syslog_text.c_str());
   }
   if (!opts.stats_json.empty()) {
+    // Per worker thread (null where the worker ran on the reading thread): the benchmark's CPU per packet.
+    std::string worker_cpu_json;
+    for (const WorkerStats& s : loop.worker_stats()) {
+      if (!worker_cpu_json.empty()) worker_cpu_json += ", ";
+      worker_cpu_json += s.thread_cpu_s < 0 ? std::string("null") : fmt::format("{:.6f}", s.thread_cpu_s);
+    }
     std::ofstream f(opts.stats_json);
     f << fmt::format(
         "{{\"packets\": {}, \"bytes\": {}, \"wall_seconds\": {:.6f}, \"cpu_seconds\": {:.6f}, \"workers\": {}, "
         "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, "
         "\"operations\": {}, \"notices\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
-        "\"logs\": {{{}}}{}}}\n",
+        "\"worker_cpu_seconds\": [{}], \"logs\": {{{}}}{}}}\n",
         total.packets, total.bytes, wall, cpu, nworkers, total.flows.created, total.flows_peak,
         total.flow_memory_peak, total.weirds, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
-        ru.ru_maxrss, warnings, logs_json, syslog_json);
+        ru.ru_maxrss, warnings, worker_cpu_json, logs_json, syslog_json);
     if (!f) {
       std::fprintf(stderr, "otsensor: error: cannot write %s\n", opts.stats_json.c_str());
       return 1;

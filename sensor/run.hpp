@@ -30,6 +30,10 @@ struct RunOptions {
   std::string log_dir = ".";           // -l (Zeek writes into the current directory by default)
   bool json = false;                   // --json
   unsigned workers = 1;                // -w
+  // With one worker: read on the main thread and analyse on a worker thread (a ring between them), so
+  // reading and analysis overlap on two cores. Off (--inline-worker) or on a one-CPU machine, the one
+  // thread does both. Several workers always have threads of their own.
+  bool reader_thread = true;
   std::string stats_json;              // --stats-json FILE: run statistics for benchmarks and tests
   bool quiet = false;                  // no summary line
   std::vector<std::string> only_logs;  // --logs: write only these logs (paths: conn, weird, ...); empty: all

@@ -51,6 +51,9 @@ struct WorkerStats {
   uint64_t tcp_conns = 0, udp_conns = 0, icmp_conns = 0;
   Decoder::Stats decode;
   FlowTable::Stats flows;
+  // CPU time of the worker's own thread at the end of the run (user + system); negative when the worker
+  // shared the reading thread, so its time cannot be told apart.
+  double thread_cpu_s = -1;
 };
 
 class Worker final : private FlowEvents, private WeirdSink, private OperationSink, private IdentitySink {

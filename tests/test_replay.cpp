@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <thread>
 
 #include "tests/test_support.hpp"
 
@@ -78,10 +79,13 @@ TEST_CASE("a truncated capture is processed up to the cut, with a warning and a 
 TEST_CASE("the demo capture gives the same logs with 1 and 2 workers", "[replay]") {
   auto out = scratch_dir("replay_workers_demo");
   const fs::path demo = source_dir() / "pcaps" / "demo.pcap";
+  // One worker on the reading thread, one worker fed by a reading thread, two workers.
+  REQUIRE(run(otsensor() + " -q -w 1 --inline-worker -r " + q(demo) + " -l " + q(out / "inline")).exit_code == 0);
   REQUIRE(run(otsensor() + " -q -w 1 -r " + q(demo) + " -l " + q(out / "w1")).exit_code == 0);
   REQUIRE(run(otsensor() + " -q -w 2 -r " + q(demo) + " -l " + q(out / "w2")).exit_code == 0);
-  const auto a = logs_of(out / "w1"), b = logs_of(out / "w2");
+  const auto i = logs_of(out / "inline"), a = logs_of(out / "w1"), b = logs_of(out / "w2");
   REQUIRE(a.count("conn.log"));
+  CHECK(i == a);
   CHECK(a == b);
 }
 
@@ -95,7 +99,8 @@ TEST_CASE("every shared capture gives the same logs with 1 and 2 workers", "[rep
     INFO(p.string());
     fs::remove_all(out / "w1");
     fs::remove_all(out / "w2");
-    const auto r1 = run(otsensor() + " -q -w 1" + model + " -r " + q(p) + " -l " + q(out / "w1"));
+    // The inline worker against two threaded ones: the demo test covers the reading thread with one.
+    const auto r1 = run(otsensor() + " -q -w 1 --inline-worker" + model + " -r " + q(p) + " -l " + q(out / "w1"));
     const auto r2 = run(otsensor() + " -q -w 2" + model + " -r " + q(p) + " -l " + q(out / "w2"));
     REQUIRE(r1.exit_code == 0);
     REQUIRE(r2.exit_code == 0);
@@ -141,6 +146,16 @@ TEST_CASE("JSON mode writes one JSON object a line with Zeek's keys, and --stats
   const auto stats = nlohmann::json::parse(read_file(out / "stats.json"));
   CHECK(stats["logs"]["conn"].get<size_t>() == n);
   CHECK(stats["packets"].get<uint64_t>() > 0);
+  // One worker thread fed by the reading thread (the default with two or more CPUs): its CPU time is
+  // measured on its own; an inline worker's cannot be told from the reading.
+  REQUIRE(stats["worker_cpu_seconds"].is_array());
+  REQUIRE(stats["worker_cpu_seconds"].size() == 1);
+  if (std::thread::hardware_concurrency() >= 2) CHECK(stats["worker_cpu_seconds"][0].is_number());
+  REQUIRE(run(otsensor() + " -q --inline-worker -r " + q(demo) + " -l " + q(out / "inline") + " --stats-json " +
+              q(out / "inline.json"))
+              .exit_code == 0);
+  const auto inline_stats = nlohmann::json::parse(read_file(out / "inline.json"));
+  CHECK(inline_stats["worker_cpu_seconds"][0].is_null());
 }
 
 TEST_CASE("the --logs option writes only the logs named, each the same as in a full run", "[replay]") {

@@ -68,7 +68,9 @@ for i in $(seq 1 "$RUNS"); do
   run_one floor "$i" "$FLOOR" "$CAP"
 done
 # name and arguments of each otsensor configuration: conn.log only (issue 2's target), then every log.
-CONFIGS=("w1conn|-w 1 --logs conn" "w1|-w 1" "w2conn|-w 2 --logs conn" "w2|-w 2")
+# -w 1 runs its worker on a thread of its own fed by the reading thread; "inline" reads and analyses on one.
+CONFIGS=("w1conn|-w 1 --logs conn" "w1conninline|-w 1 --inline-worker --logs conn" "w1|-w 1"
+         "w2conn|-w 2 --logs conn" "w2|-w 2")
 for cfg in "${CONFIGS[@]}"; do
   name=${cfg%%|*}
   read -r -a args <<<"${cfg#*|}"
@@ -129,11 +131,12 @@ print("- capture: `%s` (%.1f MB, %d packets)" % (os.path.basename(cap), size / 1
 print("- machine: %s, %s CPUs, %.1f GiB RAM" % (lscpu_model(), os.cpu_count(), mem_kb / 1048576))
 print("- commit: %s%s; release preset; best of %d runs each" % (commit, " (uncommitted changes)" if dirty else "", n))
 print()
-print("| run | packets | seconds | packets/s | ns/packet | CPU s | % of floor | peak RSS MB | bytes per flow |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| run | packets | seconds | packets/s | ns/packet | CPU s | worker CPU ns/packet | % of floor | peak RSS MB | bytes per flow |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 labels = {"floor": "libpcap floor (empty callback)", "w1conn": "otsensor -w 1, conn.log only",
+          "w1conninline": "otsensor -w 1 --inline-worker, conn.log only",
           "w1": "otsensor -w 1, every log", "w2conn": "otsensor -w 2, conn.log only", "w2": "otsensor -w 2, every log"}
-for name in ("floor", "w1conn", "w1", "w2conn", "w2"):
+for name in ("floor", "w1conn", "w1conninline", "w1", "w2conn", "w2"):
     if name not in best:
         continue
     r = best[name]
@@ -143,9 +146,12 @@ for name in ("floor", "w1conn", "w1", "w2conn", "w2"):
     if st and st.get("flows_peak"):
         per_flow = "%.0f" % (st["flow_memory_bytes_peak"] / st["flows_peak"])
     cpu = "%.1f" % st["cpu_seconds"] if st and "cpu_seconds" in st else "-"
-    print("| %s | %d | %.3f | %.0f | %.0f | %s | %.1f%% | %.1f | %s |" % (
-        labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, cpu, 100 * pps / floor_pps,
-        r["rss_kb"] / 1024, per_flow))
+    # The worker threads' own CPU time per packet: what one worker costs, whatever else runs beside it.
+    wcpu = [x for x in (st or {}).get("worker_cpu_seconds") or [] if x is not None]
+    worker_ns = "%.0f" % (1e9 * sum(wcpu) / r["packets"]) if wcpu and r["packets"] else "-"
+    print("| %s | %d | %.3f | %.0f | %.0f | %s | %s | %.1f%% | %.1f | %s |" % (
+        labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, cpu, worker_ns,
+        100 * pps / floor_pps, r["rss_kb"] / 1024, per_flow))
 st = best.get("w1", {}).get("stats")
 if st:
     logs = ", ".join("%s %s" % kv for kv in sorted((st.get("logs") or {}).items()))
