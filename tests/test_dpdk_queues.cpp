@@ -181,7 +181,7 @@ TEST_CASE("DPDK net_af_packet with two queue pairs and no trusted hash: both rea
   check_same_logs(r, read_each(captures, dir));
 }
 
-TEST_CASE("--dpdk-queue-hash symmetric is refused where it cannot hold, in one line", "[dpdk]") {
+TEST_CASE("dpdk: --dpdk-queue-hash symmetric is refused where it cannot hold, in one line", "[dpdk]") {
   require_dpdk();
   Netns ns("qe");
   const auto dir = scratch_dir("dpdk_queues_errors");

@@ -765,9 +765,10 @@ TEST_CASE("cip.log: Unconnected Send unwrapped, the embedded reply takes the emb
   h.resp(encap(0x6F, rr(rsp(0x52, 0x01, {0, 0}, 0x0204)), 1, str("ctx-0003")), 40);
   const auto lines = h.lines("cip");
   REQUIRE(lines.size() == 6);
-  CHECK(lines[0] == h.enip_row(10, true, 1, "-\trequest\t0x52\tRead Data Fragmented\t-\t-\t-\t-\t-\t-\t-\t-"));
-  CHECK(lines[1] ==
+  // The wrapper first, then the request it carries: the order they are read from the packet.
+  CHECK(lines[0] ==
         h.enip_row(10, true, 1, "-\trequest\t0x52\tUnconnected Send\t-\t-\t-\t-\t0x06\tConnection Manager\t0x01\t-"));
+  CHECK(lines[1] == h.enip_row(10, true, 1, "-\trequest\t0x52\tRead Data Fragmented\t-\t-\t-\t-\t-\t-\t-\t-"));
   CHECK(lines[2] == h.enip_row(20, false, 2, "-\tresponse\t0x52\tRead Data Fragmented\t0x00\tSuccess\t-\t-\t-\t-\t-\t-"));
   CHECK(lines[5] == h.enip_row(40, false, 4,
                                "-\tresponse\t0x52\tUnconnected Send\t0x01\tConnection Failure\t0x0204\t"

@@ -219,7 +219,7 @@ TEST_CASE("tsv strings: empty, markers, separators, control bytes, UTF-8", "[log
   CHECK(tsv1(F::Subnet, str("10.0.0.0/24")) == "10.0.0.0/24");
 }
 
-TEST_CASE("tsv data line starting with '#' gets \\x23", "[logwriter]") {
+TEST_CASE("tsv data line starting with '#' gets the hex escape of '#'", "[logwriter]") {
   CHECK(tsv1(F::String, str("#abc")) == "\\x23abc");
   const LogSchema s{"x", {{"a", F::String}, {"b", F::String}}};
   const Value v[2] = {str("a"), str("#b")};

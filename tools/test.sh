@@ -66,7 +66,10 @@ for preset in $PRESETS; do
     # ASan they take minutes each and would push CI past its 30 minutes. The release stage runs them.
     # Likewise the DPDK-against--r equality on the shared captures (the DPDK source itself runs under ASan
     # in the test on our own captures and in the live veth test).
-    ctest_args+=(-E "assets.log is the same with 1 and 2 workers on the shared captures|every shared capture gives the same logs with 1 and 2 workers|DPDK net_pcap replay of shared captures")
+    # The live tests that depend on timing (tcpreplay through a veth into DPDK's af_packet queues, a flood
+    # against a stopped sensor) and the 1,000-device SBOM writer run in the release stage only: under ASan
+    # they are slow enough to change what they measure, and CI must stay under 30 minutes.
+    ctest_args+=(-E "assets.log is the same with 1 and 2 workers on the shared captures|every shared capture gives the same logs with 1 and 2 workers|DPDK net_pcap replay of shared captures|DPDK per-queue capture|DPDK net_af_packet with two queue pairs|live: packets the kernel dropped|sbom writer: 1,000 devices")
   fi
   ctest "${ctest_args[@]}" </dev/null 2>&1 | tee "$LOGDIR/$preset.log"
   rc=${PIPESTATUS[0]}
