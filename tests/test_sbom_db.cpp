@@ -785,7 +785,11 @@ TEST_CASE("sbom pipeline: a running sensor writes the inventory every interval, 
   CommandResult result;
   std::atomic<bool> ended{false};
   std::thread sensor([&] {
-    result = run(fmt::format("{} -q -c {} -r {} -l {}", otsensor(), f.site.string(), fifo.string(), logs.string()));
+    // --inline-worker: a replay's stages (attestation, notices) take a worker's records at the loop's next
+    // tick, and a FIFO that stalls brings no next tick. With the worker on the loop's thread its records
+    // are closed before the loop waits for input, so the interval's write is due without more packets.
+    result = run(fmt::format("{} -q --inline-worker -c {} -r {} -l {}", otsensor(), f.site.string(), fifo.string(),
+                             logs.string()));
     ended = true;
   });
   struct Join {
