@@ -57,32 +57,33 @@ struct EndpointCounters {
 
 // One tracked connection. The flow table owns it; pointers stay valid until on_flow_end returns.
 struct Conn {
+  // 160 bytes, in an order without padding holes (a static_assert below keeps it so): with the TCP
+  // endpoints it is most of a tracked connection's memory.
   ConnId id;
+  uint16_t vlan = 0;
   Uid uid;
+  uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
   uint64_t first_ts_ns = 0;
   uint64_t last_ts_ns = 0;
   EndpointCounters orig, resp;
   uint64_t missed_bytes = 0;
-  // The small fields sit together so that the connection packs without padding holes.
+  AppState* app = nullptr;        // the pipeline's per-connection dissector state
+  // Opaque TCP tracking state, owned by the flow table's TCP code.
+  struct TcpState;
+  TcpState* tcp = nullptr;
   uint8_t orig_mac[6] = {};
   uint8_t resp_mac[6] = {};
-  bool has_macs = false;
   uint8_t ip_proto = 0;
-  bool wants_payload = false;     // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
-  uint16_t vlan = 0;
+  bool has_macs : 1 = false;
+  bool wants_payload : 1 = false;  // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
   uint16_t inner_vlan = 0;
-  uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
-  AppState* app = nullptr;        // the pipeline's per-connection dissector state
 
   // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.
   // Only for connections a FlowTable created (the history lives beside the Conn in the table's slab).
   const char* conn_state() const;
   const char* history() const;
-
-  // Opaque TCP tracking state, owned by the flow table's TCP code.
-  struct TcpState;
-  TcpState* tcp = nullptr;
 };
+static_assert(sizeof(Conn) == 160, "Conn grew or gained a padding hole: every tracked connection pays for it");
 
 // What the flow table tells the pipeline. Called on the worker's thread.
 class FlowEvents {

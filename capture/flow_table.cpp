@@ -56,6 +56,7 @@ struct Slot {
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
+static_assert(sizeof(Slot) <= 224, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
@@ -146,20 +147,29 @@ struct FlowTable::Impl {
     return i;
   }
 
+  Conn::TcpState& tcp_at(uint32_t i) { return tcp_chunks[i / kTcpChunk][i % kTcpChunk]; }
+
   Conn::TcpState* alloc_tcp() {
-    if (tcp_free.empty()) {
+    if (tcp_free_head == 0) {
+      const auto base = static_cast<uint32_t>(tcp_chunks.size()) * kTcpChunk;
       tcp_chunks.push_back(std::make_unique<Conn::TcpState[]>(kTcpChunk));
-      tcp_free.reserve(tcp_chunks.size() * kTcpChunk);
-      for (uint32_t k = kTcpChunk; k-- > 0;) tcp_free.push_back(&tcp_chunks.back()[k]);
+      for (uint32_t k = kTcpChunk; k-- > 0;) {
+        tcp_chunks.back()[k].pool_link = tcp_free_head;
+        tcp_free_head = base + k + 1;
+      }
     }
-    Conn::TcpState* s = tcp_free.back();
-    tcp_free.pop_back();
+    const uint32_t link = tcp_free_head;
+    Conn::TcpState* s = &tcp_at(link - 1);
+    tcp_free_head = s->pool_link;
+    s->pool_link = link;
     return s;
   }
 
   void free_tcp(Conn::TcpState* s) {
+    const uint32_t link = s->pool_link;
     s->reset();
-    tcp_free.push_back(s);
+    s->pool_link = tcp_free_head;
+    tcp_free_head = link;
   }
 
   // ---- key table ---------------------------------------------------------------------------------
@@ -740,7 +750,6 @@ struct FlowTable::Impl {
     m += table.capacity() * sizeof(Entry);
     m += tcp_chunks.capacity() * sizeof(tcp_chunks[0]);
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
-    m += tcp_free.capacity() * sizeof(Conn::TcpState*);
     m += heap.capacity() * sizeof(Timer);
     m += stream_heap;
     st.memory_bytes = m;
@@ -762,7 +771,7 @@ struct FlowTable::Impl {
   uint32_t tails[kNumClasses] = {kNil, kNil, kNil, kNil, kNil, kNil};
   uint32_t ihead = kNil, itail = kNil;
   std::vector<std::unique_ptr<Conn::TcpState[]>> tcp_chunks;
-  std::vector<Conn::TcpState*> tcp_free;
+  uint32_t tcp_free_head = 0;  // index + 1 of the first free TcpState; 0 = none
   std::vector<Timer> heap;
   uint64_t stream_heap = 0;  // bytes held by reassembly buffers
   Stats stats;

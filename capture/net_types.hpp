@@ -79,7 +79,8 @@ struct UidText {
   std::string_view view() const { return {buf, len}; }
 };
 
-struct Uid {
+// Packed to 12 bytes at 4-byte alignment, so that it fills the hole after ConnId in a Conn.
+struct __attribute__((packed, aligned(4))) Uid {
   uint64_t hi = 0;
   uint32_t lo = 0;
   bool is_set() const { return hi != 0 || lo != 0; }

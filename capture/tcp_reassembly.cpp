@@ -46,7 +46,10 @@ void TcpStream::segment(uint64_t seq, std::span<const uint8_t> captured, uint64_
 
   if (seq < trim_) cut(trim_ - seq);
   if (seq < next_) {  // the leading part was delivered already: first bytes win
-    if (upper <= next_) return;
+    if (upper <= next_) {
+      release_if_empty();
+      return;
+    }
     cut(next_ - seq);
   }
 
@@ -60,6 +63,7 @@ void TcpStream::segment(uint64_t seq, std::span<const uint8_t> captured, uint64_
          (buf_->buffered > limits.max_ooo_bytes || buf_->blocks.size() > kMaxBlocks)) {
     skip_to(buf_->blocks.front().seq, GapCause::BufferLimit, keep, sink);
   }
+  release_if_empty();
 }
 
 void TcpStream::insert(uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep,
@@ -208,12 +212,24 @@ void TcpStream::ack(uint64_t up_to, bool keep, bool report, StreamSink& sink) {
   if (up_to <= trim_) return;
   trim_ = up_to;
   drop_kept_below(up_to);
-  if (up_to <= next_ || !report) return;
+  if (up_to <= next_ || !report) {
+    release_if_empty();
+    return;
+  }
   // TCP_Reassembler::Undelivered: blocks below the ACK are delivered after the holes before them.
   while (buf_ && !buf_->blocks.empty() && buf_->blocks.front().seq < up_to) {
     skip_to(buf_->blocks.front().seq, GapCause::Acked, keep, sink);
   }
   if (up_to > next_) skip_to(up_to, GapCause::Acked, keep, sink);
+  release_if_empty();
+}
+
+void TcpStream::release_if_empty() {
+  // Nothing buffered and nothing kept: the buffers are in the state a fresh allocation starts in (kept
+  // bytes restart at next_), so freeing them changes nothing but memory. Without this, every connection
+  // that once saw one out-of-order segment, or delivered payload, kept its buffers (and their capacity)
+  // for life: 145 of the 578 bytes per flow at the perf capture's peak.
+  if (buf_ && buf_->blocks.empty() && buf_->kept.empty()) buf_.reset();
 }
 
 void TcpStream::finish(bool keep, StreamSink& sink) {

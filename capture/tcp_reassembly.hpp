@@ -99,6 +99,7 @@ class TcpStream {
   void skip_to(uint64_t seq, GapCause why, bool keep, StreamSink& sink);
   void keep_bytes(const uint8_t* data, uint64_t len, bool keep);
   void drop_kept_below(uint64_t seq);
+  void release_if_empty();
 
   uint64_t next_ = 1;
   uint64_t trim_ = 1;

@@ -24,17 +24,20 @@ enum class EpState : uint8_t {
   Reset,        // RST seen
 };
 
+// 80 bytes (two per TCP connection, the largest part of its memory after the table slot): the flags
+// share one byte and the wrap counters are 16 bits, so fin_seq and the stream need no padding before them.
 struct Endpoint {
   EpState state = EpState::Inactive;
   EpState prev_state = EpState::Inactive;
-  bool did_close = false;   // the close was reported (ConnectionClosed)
-  bool fin_seen = false;    // FIN_cnt > 0
-  bool active = false;      // HasDoneSomething(): a packet came from this side
+  bool did_close : 1 = false;   // the close was reported (ConnectionClosed)
+  bool fin_seen : 1 = false;    // FIN_cnt > 0
+  bool active : 1 = false;      // HasDoneSomething(): a packet came from this side
+  // Sequence-space wraps: 16 bits cover 2^48 bytes (256 TiB) in one direction of one connection.
+  uint16_t seq_wraps = 0;
+  uint16_t ack_wraps = 0;
   uint32_t start_seq = 0;   // Zeek keeps an int64, but only ever stores 32-bit values in it
   uint32_t last_seq = 0;    // one past the highest sequence number sent
   uint32_t ack_seq = 0;     // highest sequence number the peer acknowledged of our data
-  uint32_t seq_wraps = 0;
-  uint32_t ack_wraps = 0;
   // Relative sequence numbers of the last SYN, FIN and RST (low 32 bits; only compared for equality).
   uint32_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
   // Counters behind the logarithmic letters C, T, W and G.
@@ -45,6 +48,7 @@ struct Endpoint {
   // TCP_Endpoint::ToRelativeSeqSpace of the acknowledged point.
   uint64_t rel_ack() const { return (uint64_t(ack_wraps) << 32) + ack_seq - start_seq; }
 };
+static_assert(sizeof(Endpoint) <= 80, "a TCP endpoint grew: every tracked TCP connection pays twice");
 
 struct Packet {
   bool is_orig = false;
@@ -87,6 +91,10 @@ struct Conn::TcpState {
   bool is_partial = false;        // TCPSessionAdapter::is_partial
   uint8_t first_packet_seen = 0;  // 1 = originator, 2 = responder
   bool did_weird = false;         // Connection::DidWeird (for TCP's own weirds)
+  // The flow table's pool link, in the padding after the flags (a separate vector of free pointers cost 8
+  // bytes per connection): while in use, this state's own index + 1; while free, the next free one's
+  // (0 ends the free list).
+  uint32_t pool_link = 0;
 
   tcp::Endpoint& orig() { return ep[orig_idx]; }
   tcp::Endpoint& resp() { return ep[1 - orig_idx]; }
@@ -97,6 +105,7 @@ struct Conn::TcpState {
   const tcp::Endpoint& peer(const tcp::Endpoint& e) const { return &e == &ep[0] ? ep[1] : ep[0]; }
   void reset();
 };
+static_assert(sizeof(Conn::TcpState) <= 168, "TCP state grew: every tracked TCP connection pays for it");
 
 }  // namespace ots
 

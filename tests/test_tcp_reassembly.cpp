@@ -73,6 +73,33 @@ TEST_CASE("tcp stream out of order is held until the hole fills", "[tcp]") {
   CHECK_FALSE(st.has_buffered());
 }
 
+TEST_CASE("tcp stream frees its buffers once nothing waits and nothing is kept", "[tcp]") {
+  TcpStream st;
+  Sink s;
+  StreamLimits lim;
+  SECTION("ranges only (payload not wanted): the hole fills") {
+    seg(st, 4, "def", s, lim, false);
+    CHECK(st.footprint() > 0);
+    seg(st, 1, "abc", s, lim, false);
+    CHECK(st.next_seq() == 7);
+    CHECK(st.footprint() == 0);
+  }
+  SECTION("payload wanted: the kept bytes go when the peer acknowledges them") {
+    seg(st, 1, "abc", s, lim, true);
+    CHECK(st.footprint() > 0);  // kept until acknowledged, for the retransmission check
+    st.ack(4, true, true, s);
+    CHECK(st.footprint() == 0);
+    // A retransmission of acknowledged bytes allocates nothing and changes nothing.
+    seg(st, 1, "abc", s, lim, true, 4);
+    CHECK(st.footprint() == 0);
+    // New data after the release is kept again, and a rewrite of it is still caught.
+    seg(st, 4, "def", s, lim, true, 4);
+    seg(st, 4, "dXf", s, lim, true, 4);
+    CHECK(s.inconsistencies == 1);
+    CHECK(s.out == "abcdef");
+  }
+}
+
 TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies", "[tcp]") {
   SECTION("consistent overlap with delivered bytes") {
     TcpStream st;
