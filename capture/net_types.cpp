@@ -30,19 +30,30 @@ bool IpAddr::parse(const std::string& text, IpAddr& out) {
 UidText Uid::text() const {
   static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   // 96 bits in base62 (at most 17 digits), by long division of the three 32-bit limbs; Zeek writes
-  // the digits after a one-letter prefix.
+  // the digits after a one-letter prefix. Each pass divides by 62^5 (under 2^32) and yields five digits
+  // from the remainder: a quarter of the wide divisions of one pass per digit (every log row of every
+  // connection writes a uid, and weird.log's rows have no per-connection cache).
+  constexpr uint32_t k62p5 = 62u * 62u * 62u * 62u * 62u;
   uint32_t limbs[3] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), lo};
-  char tmp[18];
+  char tmp[20];
   int n = 0;
-  do {
+  for (;;) {
     uint64_t rem = 0;
     for (uint32_t& l : limbs) {
       const uint64_t cur = (rem << 32) | l;
-      l = static_cast<uint32_t>(cur / 62);
-      rem = cur % 62;
+      l = static_cast<uint32_t>(cur / k62p5);
+      rem = cur % k62p5;
     }
-    tmp[n++] = kDigits[rem];
-  } while (limbs[0] != 0 || limbs[1] != 0 || limbs[2] != 0);
+    auto r = static_cast<uint32_t>(rem);
+    const bool last = limbs[0] == 0 && limbs[1] == 0 && limbs[2] == 0;
+    // The most significant chunk has no leading zeros (at least one digit, as for a zero uid).
+    for (int d = 0; d < 5; ++d) {
+      tmp[n++] = kDigits[r % 62];
+      r /= 62;
+      if (last && r == 0) break;
+    }
+    if (last) break;
+  }
   UidText t;
   t.buf[t.len++] = 'C';
   while (n > 0) t.buf[t.len++] = tmp[--n];

@@ -296,7 +296,8 @@ void CaptureLoop::report(const std::string& problem, const char* weird_name) {
   ev.name = weird_name;
   ev.addl = problem;
   ev.source = "capture";
-  write_weird(*setup_.main_sink, setup_.ids->weird, ev);
+  UidTextCache no_uids;  // capture problems belong to no connection: never looked up
+  write_weird(*setup_.main_sink, setup_.ids->weird, ev, no_uids);
 }
 
 bool CaptureLoop::handle_signals() {

@@ -127,13 +127,13 @@ void write_conn_interim(LogSink& sink, LogId log, const Conn& c, const ConnZones
   write_conn_columns(sink, log, c, z, now_ns > c.last_ts_ns ? now_ns : c.last_ts_ns);
 }
 
-void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev) {
+void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev, UidTextCache& uids) {
   if (!sink.enabled(log)) return;
-  const std::string uid = ev.uid.is_set() ? ev.uid.to_string() : std::string();
+  const std::string_view uid = ev.uid.is_set() ? uids.get(ev.uid) : std::string_view();
   const bool ids = ev.uid.is_set() || ev.has_addrs;
   std::array<Value, 11> v = {
       Value{ev.ts_ns},
-      uid.empty() ? Value{Unset{}} : Value{std::string_view(uid)},
+      uid.empty() ? Value{Unset{}} : Value{uid},
       ids ? Value{ev.id.orig_h} : Value{Unset{}},
       ids ? Value{uint64_t{ev.id.orig_p}} : Value{Unset{}},
       ids ? Value{ev.id.resp_h} : Value{Unset{}},

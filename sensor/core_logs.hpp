@@ -3,6 +3,8 @@
 // docs/LOGS.md.
 #pragma once
 
+#include <array>
+
 #include "capture/flow.hpp"
 #include "capture/weird.hpp"
 #include "output/log_manager.hpp"
@@ -25,6 +27,28 @@ struct ConnZones {
 void write_conn(LogSink& sink, LogId log, const Conn& c, const ConnZones& z);
 // conn_long.log: the same columns as conn.log at an interim point (duration up to now_ns).
 void write_conn_interim(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t now_ns);
-void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev);
+// The uid texts of recent weird.log rows, by connection: weirds come in runs per connection (one per
+// retransmitted segment), interleaved with other connections' on a busy link, and the uid text (a 96-bit
+// base62 conversion) was the costliest column of the row. Direct-mapped, so a lookup is one compare.
+class UidTextCache {
+ public:
+  std::string_view get(const Uid& u) {
+    Slot& s = slots_[(u.hi ^ u.lo) % kSlots];
+    if (s.text.len == 0 || s.uid != u) {
+      s.uid = u;
+      s.text = u.text();
+    }
+    return s.text.view();
+  }
+
+ private:
+  static constexpr size_t kSlots = 256;
+  struct Slot {
+    Uid uid;
+    UidText text;
+  };
+  std::array<Slot, kSlots> slots_{};
+};
+void write_weird(LogSink& sink, LogId log, const WeirdEvent& ev, UidTextCache& uids);
 
 }  // namespace ots

@@ -448,7 +448,7 @@ void Worker::raise(Notice&& n) {
 
 void Worker::weird(const WeirdEvent& ev) {
   ++stats_.weirds;
-  write_weird(*sink_, ids_.weird, ev);
+  write_weird(*sink_, ids_.weird, ev, weird_uid_);
 }
 
 void Worker::on_identity(const DeviceIdentity& id) { assets_.identity(id); }

@@ -124,6 +124,7 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   const PipelineLogs& ids_;
   const SitePolicy* policy_;  // null or disabled: no zone model
   std::unique_ptr<LogSink> sink_;
+  UidTextCache weird_uid_;  // weird.log rows' uid text, per worker (no shared state)
   NoticeOutbox& notices_;
   AttestTap attest_;
   bool attesting_;      // feed the attestation stage (it exists and its section is in force)

@@ -8,8 +8,19 @@
 #   otsensor -r CAPTURE -w 1 --logs conn                           one worker, conn.log only
 #   otsensor -r CAPTURE -w 1                                       one worker, every log
 #   otsensor -r CAPTURE -w 2 --logs conn / -w 2                    two workers, the same two ways
-# each under /usr/bin/time -v (peak RSS), and prints a Markdown table for docs/PERFORMANCE.md.
+#   otsensor -r CAPTURE -w 1 --inline-worker                     (only when OTS_BENCH_CONFIGS names w1inline)
+# each under /usr/bin/time -v (peak RSS), and prints a Markdown table for docs/PERFORMANCE.md, with the load
+# average before and after (wall-clock figures mean little when other builds share the cores).
 # Logs and scratch go to a temporary directory outside the repository, removed at exit.
+#
+# Environment:
+#   OTS_BENCH_BIN=DIR        measure the otsensor and otsensor-pcap-floor in DIR instead of building here
+#   OTS_BENCH_RUNS=N         runs per configuration, the best is kept (default 3)
+#   OTS_BENCH_CONFIGS=LIST   the otsensor configurations to run, by name: w1conn w1conninline w1 w1inline
+#                            w2conn w2 (default: all but w1inline). The floor always runs.
+#   OTS_BENCH_CALLGRIND=N    also count instructions under valgrind's callgrind on the first N packets of
+#                            CAPTURE (cut with editcap -r), the floor and each configuration once: the same
+#                            count whatever else runs on the machine. Slow (about 50x): keep N small.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,8 +80,15 @@ for i in $(seq 1 "$RUNS"); do
 done
 # name and arguments of each otsensor configuration: conn.log only (issue 2's target), then every log.
 # -w 1 runs its worker on a thread of its own fed by the reading thread; "inline" reads and analyses on one.
-CONFIGS=("w1conn|-w 1 --logs conn" "w1conninline|-w 1 --inline-worker --logs conn" "w1|-w 1"
-         "w2conn|-w 2 --logs conn" "w2|-w 2")
+ALL_CONFIGS=("w1conn|-w 1 --logs conn" "w1conninline|-w 1 --inline-worker --logs conn" "w1|-w 1"
+             "w1inline|-w 1 --inline-worker" "w2conn|-w 2 --logs conn" "w2|-w 2")
+WANT=" ${OTS_BENCH_CONFIGS:-w1conn w1conninline w1 w2conn w2} "
+CONFIGS=()
+for cfg in "${ALL_CONFIGS[@]}"; do
+  [[ "$WANT" == *" ${cfg%%|*} "* ]] && CONFIGS+=("$cfg")
+done
+[ "${#CONFIGS[@]}" -gt 0 ] || { echo "bench: OTS_BENCH_CONFIGS names no configuration ($WANT)" >&2; exit 2; }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for cfg in "${CONFIGS[@]}"; do
   name=${cfg%%|*}
   read -r -a args <<<"${cfg#*|}"
@@ -81,12 +99,14 @@ for cfg in "${CONFIGS[@]}"; do
   done
 done
 rm -rf "$TMP/logs"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 "$PY" - "$RESULTS" "$CAP" "$(git -C "${OTS_BENCH_BIN:-$ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(git -C "${OTS_BENCH_BIN:-$ROOT}" status --porcelain --untracked-files=no 2>/dev/null | head -1)" <<'PYEOF'
+  "$(git -C "${OTS_BENCH_BIN:-$ROOT}" status --porcelain --untracked-files=no 2>/dev/null | head -1)" \
+  "$LOAD_BEFORE" "$LOAD_AFTER" <<'PYEOF'
 import json, os, re, subprocess, sys, time
 
-results, cap, commit, dirty = sys.argv[1:5]
+results, cap, commit, dirty, load_before, load_after = sys.argv[1:7]
 
 def time_v(path):
     """wall seconds and peak RSS (kB) from /usr/bin/time -v."""
@@ -130,13 +150,18 @@ print()
 print("- capture: `%s` (%.1f MB, %d packets)" % (os.path.basename(cap), size / 1e6, best["floor"]["packets"]))
 print("- machine: %s, %s CPUs, %.1f GiB RAM" % (lscpu_model(), os.cpu_count(), mem_kb / 1048576))
 print("- commit: %s%s; release preset; best of %d runs each" % (commit, " (uncommitted changes)" if dirty else "", n))
+print("- load average (1, 5, 15 min) before the otsensor runs: %s; after: %s%s" % (
+    load_before, load_after,
+    " -- above 1 on %d CPUs: other work shared the cores, the wall-clock figures are pessimistic" % os.cpu_count()
+    if max(float(x) for x in (load_before + " " + load_after).split()[::3]) > 1 else ""))
 print()
 print("| run | packets | seconds | packets/s | ns/packet | CPU s | worker CPU ns/packet | % of floor | peak RSS MB | bytes per flow |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 labels = {"floor": "libpcap floor (empty callback)", "w1conn": "otsensor -w 1, conn.log only",
           "w1conninline": "otsensor -w 1 --inline-worker, conn.log only",
-          "w1": "otsensor -w 1, every log", "w2conn": "otsensor -w 2, conn.log only", "w2": "otsensor -w 2, every log"}
-for name in ("floor", "w1conn", "w1conninline", "w1", "w2conn", "w2"):
+          "w1": "otsensor -w 1, every log", "w1inline": "otsensor -w 1 --inline-worker, every log",
+          "w2conn": "otsensor -w 2, conn.log only", "w2": "otsensor -w 2, every log"}
+for name in ("floor", "w1conn", "w1conninline", "w1", "w1inline", "w2conn", "w2"):
     if name not in best:
         continue
     r = best[name]
@@ -152,10 +177,50 @@ for name in ("floor", "w1conn", "w1conninline", "w1", "w2conn", "w2"):
     print("| %s | %d | %.3f | %.0f | %.0f | %s | %s | %.1f%% | %.1f | %s |" % (
         labels[name], r["packets"], r["seconds"], pps, 1e9 / pps if pps else 0, cpu, worker_ns,
         100 * pps / floor_pps, r["rss_kb"] / 1024, per_flow))
-st = best.get("w1", {}).get("stats")
+st = (best.get("w1") or best.get("w1inline") or {}).get("stats")
 if st:
     logs = ", ".join("%s %s" % kv for kv in sorted((st.get("logs") or {}).items()))
     print()
     print("otsensor -w 1: %s flows created, %s at peak; records: %s" % (
         st.get("flows_created", "?"), st.get("flows_peak", "?"), logs or "-"))
 PYEOF
+
+# Instruction counts: independent of the load, so they compare runs taken at different moments.
+CG_PACKETS=${OTS_BENCH_CALLGRIND:-0}
+if [ "$CG_PACKETS" != 0 ]; then
+  [[ "$CG_PACKETS" =~ ^[0-9]+$ ]] || { echo "bench: OTS_BENCH_CALLGRIND=$CG_PACKETS is not a packet count" >&2; exit 2; }
+  command -v valgrind >/dev/null || { echo "bench: valgrind is missing (tools/setup.sh installs it)" >&2; exit 1; }
+  command -v editcap >/dev/null || { echo "bench: editcap is missing (wireshark-common)" >&2; exit 1; }
+  SLICE="$TMP/slice.pcap"
+  editcap -F pcap -r "$CAP" "$SLICE" "1-$CG_PACKETS"
+  instr() {  # CALLGRIND-OUT: total instructions (every thread)
+    sed -n 's/^summary: *\([0-9]*\).*/\1/p; s/^totals: *\([0-9]*\).*/\1/p' "$1" | head -1
+  }
+  echo "bench: callgrind floor" >&2
+  valgrind --tool=callgrind --callgrind-out-file="$TMP/cg-floor.out" "$FLOOR" "$SLICE" >"$TMP/cg-floor.txt" 2>/dev/null
+  floor_instr=$(instr "$TMP/cg-floor.out")
+  packets=$(awk '{ for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' "$TMP/cg-floor.txt" | head -1)
+  [ -n "$packets" ] || packets=$CG_PACKETS
+  echo
+  echo "Instructions (callgrind), the first $packets packets of \`$(basename "$CAP")\`:"
+  echo
+  echo "| run | instructions | per packet | vs. libpcap floor |"
+  echo "|---|---:|---:|---:|"
+  printf '| libpcap floor (empty callback) | %s | %s | 100%% |\n' \
+    "$(awk -v t="$floor_instr" 'BEGIN { printf "%.1f M", t / 1e6 }')" \
+    "$(awk -v t="$floor_instr" -v p="$packets" 'BEGIN { printf "%.0f", t / p }')"
+  for cfg in "${CONFIGS[@]}"; do
+    name=${cfg%%|*}
+    read -r -a args <<<"${cfg#*|}"
+    echo "bench: callgrind otsensor ${args[*]}" >&2
+    rm -rf "$TMP/logs"
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg-$name.out" "$BIN" -r "$SLICE" -l "$TMP/logs" "${args[@]}" \
+      >/dev/null 2>&1
+    total=$(instr "$TMP/cg-$name.out")
+    printf '| otsensor %s | %s | %s | %s |\n' "${args[*]}" \
+      "$(awk -v t="$total" 'BEGIN { printf "%.1f M", t / 1e6 }')" \
+      "$(awk -v t="$total" -v p="$packets" 'BEGIN { printf "%.0f", t / p }')" \
+      "$(awk -v t="$total" -v f="$floor_instr" 'BEGIN { printf "%.1f%%", 100 * f / t }')"
+  done
+  rm -rf "$TMP/logs"
+fi
