@@ -56,8 +56,9 @@ struct CaptureLoopSetup {
   // the thresholds. Null: none.
   NoticeOutbox* own_notices = nullptr;
   CaptureHealthConfig health;
-  // Called on the loop's thread after every tick, once the stages have consumed it (the periodic SBOM
-  // inventory, sensor/sbom_writer.hpp). Empty: nothing.
+  // Called on the loop's thread with every tick's packet time once the stages have consumed it (the
+  // periodic SBOM inventory, sensor/sbom_writer.hpp), and with the last one again while the loop waits for
+  // input. Empty: nothing.
   std::function<void(uint64_t now_ns)> after_tick;
 };
 
@@ -68,8 +69,9 @@ class CaptureLoop {
   CaptureLoop(const CaptureLoop&) = delete;
   CaptureLoop& operator=(const CaptureLoop&) = delete;
 
-  // Replays files until they end or a stop signal arrives, then ends every flow.
-  void run_files(SourceMerge& merge);
+  // Replays files until they end or a stop signal arrives, then ends every flow. False when the logs could
+  // not be written while a FIFO or pipe paused (the error is on stderr).
+  bool run_files(SourceMerge& merge);
   // Captures until a stop signal arrives or no source is left, then ends every flow. False when a source
   // failed (its error is on stderr and in weird.log).
   bool run_live(std::vector<std::unique_ptr<PacketSource>>& sources);
@@ -91,6 +93,7 @@ class CaptureLoop {
 
   void dispatch(const PacketBurst& burst);
   void tick(uint64_t now_ns);
+  void pump_stages();
   void on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns);
   void collect(bool wait);
   void write_stats(uint64_t ts_ns, std::span<const WorkerStats> workers, std::span<const SourceSample> sources);
@@ -112,6 +115,10 @@ class CaptureLoop {
   uint64_t now_ns_ = 0;
   uint64_t first_ts_ns_ = 0;  // the first packet's time
   uint64_t tick_seq_ = 0;  // ticks issued so far: the index of the next one
+  // after_tick: the packet times of the ticks issued and not yet passed to it, how many were, the last.
+  std::deque<uint64_t> after_tick_ns_;
+  uint64_t after_done_ = 0;
+  uint64_t last_after_ns_ = 0;
   unsigned warnings_ = 0;
   bool stopped_ = false;
   bool finished_ = false;

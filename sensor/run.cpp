@@ -199,7 +199,7 @@ int run_sensor(const RunOptions& opts) {
     source_failed = !loop.run_live(sources);
   } else {
     SourceMerge merge(std::move(sources));
-    loop.run_files(merge);
+    source_failed = !loop.run_files(merge);
   }
   const std::vector<WorkerStats>& wstats = loop.worker_stats();
   const unsigned warnings = loop.warnings();
