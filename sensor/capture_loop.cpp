@@ -111,6 +111,11 @@ void CaptureLoop::on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns) {
     s.worker->set_attestation(c.attestation.present, c.attestation.port);
     s.swap_done.store(k, std::memory_order_release);
   }
+  if (assets_at_.load(std::memory_order_acquire) == k) {
+    // A copy, on this thread: the loop never reads an inventory that is being written.
+    s.assets = s.worker->assets().snapshot();
+    s.assets_done.store(k, std::memory_order_release);
+  }
   while (s.stats_seen < stats_asked_.load(std::memory_order_acquire) &&
          stats_at_[s.stats_seen % kMaxMeasurements].load(std::memory_order_relaxed) == k) {
     s.snapshots[s.stats_seen % kMaxMeasurements] = s.worker->stats();
@@ -158,6 +163,18 @@ void CaptureLoop::tick(uint64_t now_ns) {
       stats_asked_.store(n + 1, std::memory_order_release);
       last_measured_ns_ = now_ns_;
       next_stats_ns_ = now_ns_ + setup_.stats_interval_ns;
+    }
+  }
+  if (setup_.inventory_interval_ns && setup_.write_assets) {
+    // As stats.log: the first one interval after the first packet; one request at a time (the workers
+    // answer at the tick asked for, so a slow worker delays the inventory, never the packets).
+    if (next_assets_ns_ == 0) {
+      next_assets_ns_ = (first_ts_ns_ ? first_ts_ns_ : now_ns_) + setup_.inventory_interval_ns;
+    } else if (!assets_pending_ && now_ns_ >= next_assets_ns_) {
+      assets_at_.store(k, std::memory_order_release);
+      assets_pending_ = true;
+      assets_ns_ = now_ns_;
+      next_assets_ns_ = now_ns_ + setup_.inventory_interval_ns;
     }
   }
   if (staged_ && !issued_) issue_reload(k);
@@ -231,6 +248,20 @@ void CaptureLoop::collect(bool wait) {
   }
   close_own_ticks();
   settle_reload(wait);
+  collect_assets();
+}
+
+// Writes the inventory snapshot asked for once every worker has taken its copy.
+void CaptureLoop::collect_assets() {
+  if (!assets_pending_) return;
+  const uint64_t at = assets_at_.load(std::memory_order_relaxed);
+  for (auto& s : slots_) {
+    if (s->assets_done.load(std::memory_order_acquire) != at) return;
+  }
+  std::vector<std::vector<Asset>> parts;
+  for (auto& s : slots_) parts.push_back(std::move(s->assets));
+  setup_.write_assets(parts, current_policy_, assets_ns_);
+  assets_pending_ = false;
 }
 
 // stats.log and capture_loss.log, and the notices the interval deserves, into the loop's outbox.

@@ -60,6 +60,12 @@ struct CaptureLoopSetup {
   // periodic SBOM inventory, sensor/sbom_writer.hpp), and with the last one again while the loop waits for
   // input. Empty: nothing.
   std::function<void(uint64_t now_ns)> after_tick;
+  // assets.log during the run (sensor/inventory_writer.hpp): every this much packet time each worker
+  // copies its inventory on its own thread at one tick, and `write_assets` gets the copies on the loop's
+  // thread, with the model in force. 0 or empty: only the caller's write at the end.
+  uint64_t inventory_interval_ns = 0;
+  std::function<void(std::span<const std::vector<Asset>> parts, const SitePolicy* policy, uint64_t now_ns)>
+      write_assets;
 };
 
 class CaptureLoop {
@@ -86,6 +92,7 @@ class CaptureLoop {
   const std::vector<std::vector<Asset>>& assets() const { return final_assets_; }
   const SitePolicy* policy() const { return current_policy_; }
   unsigned warnings() const { return warnings_; }
+  uint64_t now_ns() const { return now_ns_; }  // the packet time reached
   bool stopped_by_signal() const { return stopped_; }
 
  private:
@@ -96,6 +103,7 @@ class CaptureLoop {
   void pump_stages();
   void on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns);
   void collect(bool wait);
+  void collect_assets();
   void write_stats(uint64_t ts_ns, std::span<const WorkerStats> workers, std::span<const SourceSample> sources);
   void close_own_ticks();
   bool flush_live(std::chrono::steady_clock::time_point& last_flush);  // false: the logs cannot be written
@@ -132,6 +140,10 @@ class CaptureLoop {
   std::array<std::atomic<uint64_t>, kMaxMeasurements> stats_at_{};
   std::atomic<uint64_t> stats_asked_{0};
   struct Reload;
+  std::atomic<uint64_t> assets_at_{kNever};  // the tick of the last inventory snapshot asked for
+  bool assets_pending_ = false;              // asked for, not yet written
+  uint64_t assets_ns_ = 0;                   // the packet time of that tick
+  uint64_t next_assets_ns_ = 0;
   std::atomic<uint64_t> swap_at_{kNever};  // the tick of the last reload issued
   std::atomic<Reload*> next_{nullptr};     // what it brings
 
