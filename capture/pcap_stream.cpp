@@ -12,8 +12,11 @@ namespace ots {
 
 namespace {
 
-// What one fill() reads at most: a writer faster than the sensor cannot make the buffer grow without end.
-constexpr size_t kFillBytes = 1u << 20;
+// Bytes asked of the descriptor per read(). fill() reads until the next record is complete, so the sensor
+// holds at most this much beyond it, as stdio's buffer (a few KiB) did: what the writer wrote after a
+// signal (a SIGHUP's reload) is still mostly in the FIFO, and meets the new configuration
+// (tests/test_sighup_reload.cpp relies on that).
+constexpr size_t kReadChunk = 8192;
 // libpcap refuses larger records and blocks (MAXIMUM_SNAPLEN; pcapng's largest block, 16 MiB) without
 // reading their bodies: such a record is "ready", libpcap reports the damage at once.
 constexpr uint32_t kMaxPcapRecord = 262144;
@@ -100,20 +103,19 @@ bool PcapStream::fill(int wait_ms) {
     return false;
   }
   if (rc <= 0) return true;  // nothing yet (or a signal: the run loop looks at it)
-  // Drop what libpcap has read before growing the buffer.
+  // Drop what libpcap has read before reading more.
   if (head_ > 0) {
     std::memmove(buf_.data(), buf_.data() + head_, end_ - head_);
     end_ -= head_;
     head_ = 0;
   }
-  size_t got = 0;
-  while (got < kFillBytes) {
-    if (buf_.size() < end_ + 65536) buf_.resize(end_ + 65536);
-    const ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+  for (;;) {
+    if (buf_.size() < end_ + kReadChunk) buf_.resize(end_ + kReadChunk);
+    const ssize_t n = ::read(fd_, buf_.data() + end_, kReadChunk);
     if (n > 0) {
       if (format_ == Format::Unknown) detect_format(buf_.data() + end_, static_cast<size_t>(n));
       end_ += static_cast<size_t>(n);
-      got += static_cast<size_t>(n);
+      if (record_ready()) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

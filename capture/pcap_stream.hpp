@@ -31,8 +31,9 @@ class PcapStream {
   // descriptor, but not this object, which must outlive it. Null when fopencookie failed (errno set).
   FILE* file() const { return file_; }
 
-  // Reads what the descriptor holds now, after waiting up to `wait_ms` (-1: without limit) for it to
-  // become readable. False at the end of the stream (the writer closed it) or on a read error.
+  // Reads from the descriptor, after waiting up to `wait_ms` (-1: without limit) for it to become
+  // readable, until the next record is complete or nothing more is there. False at the end of the stream
+  // (the writer closed it) or on a read error.
   bool fill(int wait_ms);
   // The bytes the next pcap_next_ex() reads are all here (or the stream ended: libpcap then sees the end,
   // or a truncated record, as it would in a file).
