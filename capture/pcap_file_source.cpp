@@ -3,21 +3,32 @@
 // libpcap reuses its record buffer on every pcap_next_ex(), but a burst's views must all stay valid
 // until the next burst, so each record is copied into an arena the source owns and reuses: after the
 // first bursts it has the capacity it needs and no burst allocates.
+//
+// A FIFO, a pipe or a character device is read through a PcapStream (capture/pcap_stream.hpp): a pause
+// of its writer makes next_burst() return Idle after the idle wait instead of blocking the run loop.
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "capture/packet_source.hpp"
+#include "capture/pcap_stream.hpp"
 
 namespace ots {
 
 namespace {
+
+// How long next_burst() waits for a stream's next record by default (the run loop sets its own).
+constexpr int kDefaultIdleWaitMs = 20;
 
 // pcap_datalink() gives DLT_ values (libpcap maps the file's LINKTYPE_ to them).
 bool map_link_type(int dlt, LinkType& out) {
@@ -40,9 +51,9 @@ bool map_link_type(int dlt, LinkType& out) {
 
 class PcapFileSource final : public PacketSource {
  public:
-  PcapFileSource(pcap_t* p, std::string path, uint16_t ingress, LinkType link)
-      : pcap_(p), name_(std::move(path)), ingress_(ingress), link_(link) {}
-  ~PcapFileSource() override { pcap_close(pcap_); }
+  PcapFileSource(pcap_t* p, std::unique_ptr<PcapStream> stream, std::string path, uint16_t ingress, LinkType link)
+      : pcap_(p), stream_(std::move(stream)), name_(std::move(path)), ingress_(ingress), link_(link) {}
+  ~PcapFileSource() override { pcap_close(pcap_); }  // closes the stream's FILE; stream_ goes after
   PcapFileSource(const PcapFileSource&) = delete;
   PcapFileSource& operator=(const PcapFileSource&) = delete;
 
@@ -50,6 +61,7 @@ class PcapFileSource final : public PacketSource {
   const std::string& name() const override { return name_; }
   SourceStats stats() const override { return stats_; }
   std::string error() const override { return error_; }
+  void set_idle_wait(int milliseconds) override { idle_wait_ms_ = milliseconds; }
   std::vector<std::string> take_warnings() override {
     std::vector<std::string> w;
     w.swap(warnings_);
@@ -58,8 +70,13 @@ class PcapFileSource final : public PacketSource {
 
  private:
   void read_failed();
+  // Streams: whether the next record can be read without waiting, after waiting up to the idle wait for
+  // it when `may_wait`.
+  bool stream_ready(bool may_wait);
 
   pcap_t* pcap_;
+  std::unique_ptr<PcapStream> stream_;  // FIFOs, pipes, devices; null for a regular file
+  int idle_wait_ms_ = kDefaultIdleWaitMs;
   std::string name_;
   uint16_t ingress_;
   LinkType link_;
@@ -87,12 +104,26 @@ void PcapFileSource::read_failed() {
   done_ = true;
 }
 
+bool PcapFileSource::stream_ready(bool may_wait) {
+  if (stream_->record_ready()) return true;
+  stream_->fill(0);  // what arrived since the last look
+  if (stream_->record_ready()) return true;
+  if (!may_wait) return false;
+  stream_->fill(idle_wait_ms_);
+  return stream_->record_ready();
+}
+
 SourceStatus PcapFileSource::next_burst(PacketBurst& out) {
   out.count = 0;
   if (done_) return SourceStatus::End;
   size_t used = 0;
   size_t n = 0;
   while (n < PacketBurst::kMaxPackets) {
+    // A stream hands over the records it has; with none, the loop gets Idle and its turn (stages, signals).
+    if (stream_ && !stream_ready(n == 0)) {
+      if (n == 0) return SourceStatus::Idle;
+      break;
+    }
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(pcap_, &hdr, &data);
@@ -138,9 +169,25 @@ std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t i
     return nullptr;
   }
   // Opened here rather than by pcap_open_offline so that "cannot open" and "not a capture" are told apart.
-  FILE* fp = std::fopen(path.c_str(), "rb");
+  // A FIFO's open waits for its writer, as tcpdump -r does.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    err = "cannot open " + path + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return nullptr;
+  }
+  std::unique_ptr<PcapStream> stream;
+  FILE* fp = nullptr;
+  if (S_ISREG(st.st_mode)) {
+    fp = ::fdopen(fd, "rb");
+  } else {
+    stream = std::make_unique<PcapStream>(fd);  // takes fd
+    fp = stream->file();
+  }
   if (!fp) {
     err = "cannot open " + path + ": " + std::strerror(errno);
+    if (!stream) ::close(fd);
     return nullptr;
   }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -169,7 +216,7 @@ std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t i
     pcap_close(p);
     return nullptr;
   }
-  return std::make_unique<PcapFileSource>(p, path, ingress, link);
+  return std::make_unique<PcapFileSource>(p, std::move(stream), path, ingress, link);
 }
 
 }  // namespace ots

@@ -95,10 +95,10 @@ class AssetInventory {
   size_t size() const { return index_.size(); }
   uint64_t refused() const { return refused_; }
 
-  // A copy of every record, sorted by address. At the end of a replay the run loop takes it after the
-  // workers have stopped; live capture (issue 8) will have each worker take it on its own thread every
-  // interval and hand it over, so that merge() and write_assets() never read an inventory that is being
-  // written. Snapshots are cumulative (first_seen stays), so writing them periodically is idempotent.
+  // A copy of every record, sorted by address. At the end of a run the run loop takes it after the
+  // workers have stopped; every sensor.inventory_interval_s each worker takes it on its own thread and
+  // hands it over (sensor/capture_loop.cpp), so that merge() and write_assets() never read an inventory
+  // that is being written. Snapshots are cumulative (first_seen stays).
   std::vector<Asset> snapshot() const;
 
   // The workers' snapshots as one: per address the earliest first_seen, the latest last_seen, the union
@@ -124,10 +124,12 @@ class AssetInventory {
 // roles: the roles of a confirmed module's client (is_orig) or server end; 0 for modules without roles.
 uint16_t asset_roles_of(unsigned module, bool is_orig);
 
-// assets.log (docs/LOGS.md): one record per asset, ts = first_seen.
+// assets.log (docs/LOGS.md): one record per asset, ts = first_seen, or ts[i] for assets[i] when `ts` is
+// given (an address's later records: when the change was written, sensor/inventory_writer.hpp).
 const LogSchema& assets_schema();
 // The zone of an address by the site model, empty for none.
 using AssetZoneOf = std::function<std::string_view(const IpAddr&)>;
-void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const AssetZoneOf& zone_of = {});
+void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const AssetZoneOf& zone_of = {},
+                  std::span<const uint64_t> ts = {});
 
 }  // namespace ots

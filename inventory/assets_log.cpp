@@ -32,7 +32,8 @@ const LogSchema& assets_schema() {
   return s;
 }
 
-void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const AssetZoneOf& zone_of) {
+void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const AssetZoneOf& zone_of,
+                  std::span<const uint64_t> ts) {
   const auto mods = dissector_modules();
   const auto opt = [](std::string_view t) { return t.empty() ? Value{Unset{}} : Value{t}; };
   const auto set = [](std::vector<std::string_view>& xs) {
@@ -42,7 +43,9 @@ void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const
     return xs.empty() ? Value{Unset{}} : Value{std::span<const std::string_view>(xs)};
   };
   std::vector<std::string_view> roles, protocols, sources;
-  for (const Asset& a : assets) {
+  for (size_t i = 0; i < assets.size(); ++i) {
+    const Asset& a = assets[i];
+    const uint64_t ts_ns = ts.empty() ? a.first_seen_ns : ts[i];
     const std::string mac = a.has_mac ? mac_text(a.mac) : std::string();
     roles.clear();
     for (unsigned r = 0; r < static_cast<unsigned>(AssetRole::Count_); ++r) {
@@ -58,7 +61,7 @@ void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const
     }
     const auto field = [&](IdentityField f) { return opt(a.field(f)); };
     const std::array<Value, 16> v = {
-        Value{a.first_seen_ns},
+        Value{ts_ns},
         Value{a.ip},
         opt(mac),
         opt(a.has_mac ? oui_vendor(a.mac.data()) : std::string_view()),
@@ -75,7 +78,7 @@ void write_assets(LogSink& sink, LogId log, std::span<const Asset> assets, const
         opt(zone_of ? zone_of(a.ip) : std::string_view()),
         set(sources),
     };
-    sink.write(log, a.first_seen_ns, Uid{}, v);
+    sink.write(log, ts_ns, Uid{}, v);
   }
 }
 

@@ -111,6 +111,11 @@ void CaptureLoop::on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns) {
     s.worker->set_attestation(c.attestation.present, c.attestation.port);
     s.swap_done.store(k, std::memory_order_release);
   }
+  if (assets_at_.load(std::memory_order_acquire) == k) {
+    // A copy, on this thread: the loop never reads an inventory that is being written.
+    s.assets = s.worker->assets().snapshot();
+    s.assets_done.store(k, std::memory_order_release);
+  }
   while (s.stats_seen < stats_asked_.load(std::memory_order_acquire) &&
          stats_at_[s.stats_seen % kMaxMeasurements].load(std::memory_order_relaxed) == k) {
     s.snapshots[s.stats_seen % kMaxMeasurements] = s.worker->stats();
@@ -160,6 +165,18 @@ void CaptureLoop::tick(uint64_t now_ns) {
       next_stats_ns_ = now_ns_ + setup_.stats_interval_ns;
     }
   }
+  if (setup_.inventory_interval_ns && setup_.write_assets) {
+    // As stats.log: the first one interval after the first packet; one request at a time (the workers
+    // answer at the tick asked for, so a slow worker delays the inventory, never the packets).
+    if (next_assets_ns_ == 0) {
+      next_assets_ns_ = (first_ts_ns_ ? first_ts_ns_ : now_ns_) + setup_.inventory_interval_ns;
+    } else if (!assets_pending_ && now_ns_ >= next_assets_ns_) {
+      assets_at_.store(k, std::memory_order_release);
+      assets_pending_ = true;
+      assets_ns_ = now_ns_;
+      next_assets_ns_ = now_ns_ + setup_.inventory_interval_ns;
+    }
+  }
   if (staged_ && !issued_) issue_reload(k);
   if (inline_worker_) {
     Slot& s = *slots_[0];
@@ -176,12 +193,31 @@ void CaptureLoop::tick(uint64_t now_ns) {
       s->ring->publish();
     }
   }
-  if (setup_.attest) {  // before the notice stage: its notices of this tick are then closed already
-    setup_.attest->tick(now_ns_);
-    setup_.attest->poll();
-  }
-  if (setup_.after_tick) setup_.after_tick(now_ns_);
+  if (setup_.attest) setup_.attest->tick(now_ns_);
+  if (setup_.after_tick) after_tick_ns_.push_back(now_ns_);
   setup_.notices->tick(now_ns_);
+  pump_stages();
+}
+
+// The stages take the ticks every worker has finished. With the worker on a thread of its own that is
+// usually the tick before the one just issued, so this runs again whenever the loop waits for input
+// (run_files on a paused FIFO, run_live's quiet rounds): what the workers made must not wait for the next
+// packet to reach notice.log and the SIEM.
+void CaptureLoop::pump_stages() {
+  if (setup_.attest) setup_.attest->poll();  // before the notice stage: its notices of a tick are then closed
+  if (setup_.after_tick) {
+    // After the stages consumed the tick (the attestation stage holds what the SBOM writer snapshots). The
+    // last one again when there is nothing new: a periodic write that found the writer busy is retried
+    // while the input pauses, rather than at the next packet.
+    const uint64_t done = setup_.attest ? setup_.attest->ticks_done() : tick_seq_;
+    bool any = false;
+    for (; after_done_ < done && !after_tick_ns_.empty(); ++after_done_, any = true) {
+      last_after_ns_ = after_tick_ns_.front();
+      after_tick_ns_.pop_front();
+      setup_.after_tick(last_after_ns_);
+    }
+    if (!any && after_done_) setup_.after_tick(last_after_ns_);
+  }
   setup_.notices->poll();  // the ticks every worker has finished
   collect(false);
 }
@@ -212,6 +248,20 @@ void CaptureLoop::collect(bool wait) {
   }
   close_own_ticks();
   settle_reload(wait);
+  collect_assets();
+}
+
+// Writes the inventory snapshot asked for once every worker has taken its copy.
+void CaptureLoop::collect_assets() {
+  if (!assets_pending_) return;
+  const uint64_t at = assets_at_.load(std::memory_order_relaxed);
+  for (auto& s : slots_) {
+    if (s->assets_done.load(std::memory_order_acquire) != at) return;
+  }
+  std::vector<std::vector<Asset>> parts;
+  for (auto& s : slots_) parts.push_back(std::move(s->assets));
+  setup_.write_assets(parts, current_policy_, assets_ns_);
+  assets_pending_ = false;
 }
 
 // stats.log and capture_loss.log, and the notices the interval deserves, into the loop's outbox.
@@ -364,20 +414,43 @@ void CaptureLoop::reload() {
   }
 }
 
-void CaptureLoop::run_files(SourceMerge& merge) {
+bool CaptureLoop::run_files(SourceMerge& merge) {
   live_ = false;
   for (auto& s : merge.sources()) sources_.push_back(s.get());
   PacketBurst burst;
   const auto problems = [&] {
     for (const std::string& p : merge.take_problems()) report(p, "capture_file_problem");
   };
-  while (!handle_signals() && merge.next(burst)) {
-    dispatch(burst);
-    tick(now_ns_);
-    problems();
+  // A FIFO or pipe whose writer pauses (a slow replay, tcpdump -U into a FIFO) makes the merge return
+  // Idle after the wait (capture/pcap_stream.hpp). The loop then takes its turn as a quiet live sensor
+  // does, without a tick (packet time is the packets' here): the stages take what the workers finished,
+  // signals are handled, and from the first pause on the logs are written every second as a live run's, so
+  // that notices reach notice.log (and the SIEM) while the writer waits. A regular file never pauses: its
+  // logs are written at the end, in one sorted pass.
+  merge.set_idle_wait(kIdleWaitMs);
+  bool paced = false, failed = false;
+  auto last_flush = std::chrono::steady_clock::now();
+  while (!handle_signals()) {
+    const SourceStatus st = merge.next(burst);
+    if (st == SourceStatus::Ok) {
+      dispatch(burst);
+      tick(now_ns_);
+      problems();
+    } else if (st == SourceStatus::Idle) {
+      paced = true;
+      pump_stages();
+      problems();
+    } else {
+      break;
+    }
+    if (paced && !flush_live(last_flush)) {
+      failed = true;
+      break;
+    }
   }
   problems();
   finish();
+  return !failed;
 }
 
 bool CaptureLoop::run_live(std::vector<std::unique_ptr<PacketSource>>& sources) {

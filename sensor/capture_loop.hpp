@@ -56,9 +56,16 @@ struct CaptureLoopSetup {
   // the thresholds. Null: none.
   NoticeOutbox* own_notices = nullptr;
   CaptureHealthConfig health;
-  // Called on the loop's thread after every tick, once the stages have consumed it (the periodic SBOM
-  // inventory, sensor/sbom_writer.hpp). Empty: nothing.
+  // Called on the loop's thread with every tick's packet time once the stages have consumed it (the
+  // periodic SBOM inventory, sensor/sbom_writer.hpp), and with the last one again while the loop waits for
+  // input. Empty: nothing.
   std::function<void(uint64_t now_ns)> after_tick;
+  // assets.log during the run (sensor/inventory_writer.hpp): every this much packet time each worker
+  // copies its inventory on its own thread at one tick, and `write_assets` gets the copies on the loop's
+  // thread, with the model in force. 0 or empty: only the caller's write at the end.
+  uint64_t inventory_interval_ns = 0;
+  std::function<void(std::span<const std::vector<Asset>> parts, const SitePolicy* policy, uint64_t now_ns)>
+      write_assets;
 };
 
 class CaptureLoop {
@@ -68,8 +75,9 @@ class CaptureLoop {
   CaptureLoop(const CaptureLoop&) = delete;
   CaptureLoop& operator=(const CaptureLoop&) = delete;
 
-  // Replays files until they end or a stop signal arrives, then ends every flow.
-  void run_files(SourceMerge& merge);
+  // Replays files until they end or a stop signal arrives, then ends every flow. False when the logs could
+  // not be written while a FIFO or pipe paused (the error is on stderr).
+  bool run_files(SourceMerge& merge);
   // Captures until a stop signal arrives or no source is left, then ends every flow. False when a source
   // failed (its error is on stderr and in weird.log).
   bool run_live(std::vector<std::unique_ptr<PacketSource>>& sources);
@@ -84,6 +92,7 @@ class CaptureLoop {
   const std::vector<std::vector<Asset>>& assets() const { return final_assets_; }
   const SitePolicy* policy() const { return current_policy_; }
   unsigned warnings() const { return warnings_; }
+  uint64_t now_ns() const { return now_ns_; }  // the packet time reached
   bool stopped_by_signal() const { return stopped_; }
 
  private:
@@ -91,8 +100,10 @@ class CaptureLoop {
 
   void dispatch(const PacketBurst& burst);
   void tick(uint64_t now_ns);
+  void pump_stages();
   void on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns);
   void collect(bool wait);
+  void collect_assets();
   void write_stats(uint64_t ts_ns, std::span<const WorkerStats> workers, std::span<const SourceSample> sources);
   void close_own_ticks();
   bool flush_live(std::chrono::steady_clock::time_point& last_flush);  // false: the logs cannot be written
@@ -112,6 +123,10 @@ class CaptureLoop {
   uint64_t now_ns_ = 0;
   uint64_t first_ts_ns_ = 0;  // the first packet's time
   uint64_t tick_seq_ = 0;  // ticks issued so far: the index of the next one
+  // after_tick: the packet times of the ticks issued and not yet passed to it, how many were, the last.
+  std::deque<uint64_t> after_tick_ns_;
+  uint64_t after_done_ = 0;
+  uint64_t last_after_ns_ = 0;
   unsigned warnings_ = 0;
   bool stopped_ = false;
   bool finished_ = false;
@@ -125,6 +140,10 @@ class CaptureLoop {
   std::array<std::atomic<uint64_t>, kMaxMeasurements> stats_at_{};
   std::atomic<uint64_t> stats_asked_{0};
   struct Reload;
+  std::atomic<uint64_t> assets_at_{kNever};  // the tick of the last inventory snapshot asked for
+  bool assets_pending_ = false;              // asked for, not yet written
+  uint64_t assets_ns_ = 0;                   // the packet time of that tick
+  uint64_t next_assets_ns_ = 0;
   std::atomic<uint64_t> swap_at_{kNever};  // the tick of the last reload issued
   std::atomic<Reload*> next_{nullptr};     // what it brings
 

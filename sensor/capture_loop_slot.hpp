@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "sensor/capture_loop.hpp"
 #include "sensor/packet_ring.hpp"
@@ -28,6 +29,8 @@ struct CaptureLoop::Slot {
   uint64_t stats_seen = 0;                // measurements answered (its thread)
   std::atomic<uint64_t> stats_done{0};    // the same, published after the snapshot
   std::array<WorkerStats, kMaxMeasurements> snapshots;  // by measurement number % kMaxMeasurements
+  std::vector<Asset> assets;                    // the inventory at tick assets_done (its thread, then the loop's)
+  std::atomic<uint64_t> assets_done{kNever};
 };
 
 }  // namespace ots

@@ -22,6 +22,7 @@
 #include "sensor/notice_stage.hpp"
 #include "sensor/sbom_writer.hpp"
 #include "sensor/capture_loop.hpp"
+#include "sensor/inventory_writer.hpp"
 #include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
 #include "sensor/stats_logs.hpp"
@@ -41,16 +42,6 @@ std::string unknown_logs(const LogManager& logs, const std::vector<std::string>&
     return fmt::format("no log named '{}' (known: {})", w, known);
   }
   return {};
-}
-
-// assets.log: the workers' inventories merged (the same records whatever the number of workers), each
-// address placed in its zone when there is a site model.
-void write_inventory(LogSink& sink, LogId log, std::span<const std::vector<Asset>> parts, const SitePolicy* policy) {
-  AssetZoneOf zone_of;
-  if (policy && policy->enabled()) {
-    zone_of = [policy](const IpAddr& ip) { return policy->zone_name(policy->model().zone_of(ip).zone); };
-  }
-  write_assets(sink, log, AssetInventory::merge(parts), zone_of);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -178,11 +169,17 @@ int run_sensor(const RunOptions& opts) {
   setup.workers_poll = per_queue && live && opts.interfaces.empty();
   setup.own_notices = &notices.outbox(loop_outbox);
   setup.health = opts.capture_health;
+  // Both inventories every sensor.inventory_interval_s of packet time: assets.log (issue 8,
+  // sensor/inventory_writer.hpp) and, with attestation, sbom.sqlite.
+  const double every_s = opts.inventory_interval_s.value_or(live ? 60.0 : 0.0);
+  InventoryWriter inventory(*main_sink, ids.assets);
+  setup.inventory_interval_ns = static_cast<uint64_t>(every_s * 1e9);
+  setup.write_assets = [&inventory](std::span<const std::vector<Asset>> parts, const SitePolicy* policy,
+                                     uint64_t now_ns) { inventory.write(parts, policy, now_ns, false); };
   // The attested SBOM inventory (issue 6): written every interval by a thread of its own from snapshots the
   // loop takes after its ticks, and at the end (sensor/sbom_writer.hpp); only while attestation is in force.
   std::unique_ptr<SbomWriter> sbom_writer;
   if (attest) {
-    const double every_s = opts.inventory_interval_s.value_or(live ? 60.0 : 0.0);
     sbom_writer = std::make_unique<SbomWriter>(
         (std::filesystem::path(opts.log_dir) / "sbom.sqlite").string(), static_cast<uint64_t>(every_s * 1e9),
         [&a = *attest](const sbom::SbomOmitComponents& omit) { return a.sbom_records(omit); });
@@ -199,11 +196,11 @@ int run_sensor(const RunOptions& opts) {
     source_failed = !loop.run_live(sources);
   } else {
     SourceMerge merge(std::move(sources));
-    loop.run_files(merge);
+    source_failed = !loop.run_files(merge);
   }
   const std::vector<WorkerStats>& wstats = loop.worker_stats();
   const unsigned warnings = loop.warnings();
-  write_inventory(*main_sink, ids.assets, loop.assets(), loop.policy());
+  inventory.write(loop.assets(), loop.policy(), loop.now_ns(), true);
   main_sink->handoff();
   logs->close();
   // The attested SBOM inventory (issue 6), after the logs are closed: a database that cannot be written

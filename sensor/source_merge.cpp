@@ -5,35 +5,43 @@ namespace ots {
 SourceMerge::SourceMerge(std::vector<std::unique_ptr<PacketSource>> sources)
     : sources_(std::move(sources)), cursors_(sources_.size()) {}
 
-bool SourceMerge::refill(size_t i) {
+void SourceMerge::set_idle_wait(int milliseconds) {
+  for (auto& s : sources_) s->set_idle_wait(milliseconds);
+}
+
+SourceStatus SourceMerge::refill(size_t i) {
   Cursor& c = cursors_[i];
   c.next = 0;
   c.burst.count = 0;
-  for (;;) {
-    const SourceStatus st = sources_[i]->next_burst(c.burst);
-    for (auto& w : sources_[i]->take_warnings()) problems_.push_back(std::move(w));
-    if (st == SourceStatus::Ok && c.burst.count > 0) return true;
-    if (st == SourceStatus::Idle) continue;
-    if (st == SourceStatus::Error) problems_.push_back(sources_[i]->name() + ": " + sources_[i]->error());
-    c.done = true;
-    return false;
-  }
+  const SourceStatus st = sources_[i]->next_burst(c.burst);
+  for (auto& w : sources_[i]->take_warnings()) problems_.push_back(std::move(w));
+  if (st == SourceStatus::Ok && c.burst.count > 0) return SourceStatus::Ok;
+  if (st == SourceStatus::Idle) return st;
+  if (st == SourceStatus::Error) problems_.push_back(sources_[i]->name() + ": " + sources_[i]->error());
+  c.done = true;
+  return SourceStatus::End;
 }
 
-bool SourceMerge::next(PacketBurst& out) {
+SourceStatus SourceMerge::next(PacketBurst& out) {
   out.count = 0;
   if (sources_.size() == 1) {  // the common case: bursts pass straight through
     Cursor& c = cursors_[0];
-    if (c.done) return false;
-    if (!refill(0)) return false;
+    if (c.done) return SourceStatus::End;
+    const SourceStatus st = refill(0);
+    if (st != SourceStatus::Ok) return st;
     out = c.burst;
     c.next = c.burst.count;
-    return true;
+    return SourceStatus::Ok;
   }
   // A source's views die when it is refilled, so refill only sources none of whose packets are in `out`.
+  bool waiting = false;
   for (size_t i = 0; i < cursors_.size(); ++i) {
-    if (!cursors_[i].done && cursors_[i].next >= cursors_[i].burst.count) refill(i);
+    if (!cursors_[i].done && cursors_[i].next >= cursors_[i].burst.count) {
+      waiting |= refill(i) == SourceStatus::Idle;
+    }
   }
+  // The paused source's next packet may come before every packet the others hold.
+  if (waiting) return SourceStatus::Idle;
   while (out.count < PacketBurst::kMaxPackets) {
     size_t best = cursors_.size();
     for (size_t i = 0; i < cursors_.size(); ++i) {
@@ -50,7 +58,7 @@ bool SourceMerge::next(PacketBurst& out) {
     // An exhausted source must be refilled before its next packet can be compared: end this burst.
     if (c.next >= c.burst.count) break;
   }
-  return out.count > 0;
+  return out.count > 0 ? SourceStatus::Ok : SourceStatus::End;
 }
 
 std::vector<std::string> SourceMerge::take_problems() {

@@ -1,6 +1,7 @@
 // The passive asset inventory: the MAC vendor table, the merge rules and the bound on unit level, then
 // assets.log from the project's captures and the shared ones through the otsensor binary.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -17,6 +18,8 @@
 #include "inventory/oui.hpp"
 #include "output/log_manager.hpp"
 #include "sensor/sensor_section.hpp"
+#include "sensor/inventory_writer.hpp"
+#include "tests/live_support.hpp"
 #include "test_support.hpp"
 
 using namespace ots;
@@ -534,4 +537,105 @@ TEST_CASE("assets.log is the same with 1 and 2 workers on the shared captures, a
   CHECK(compared > 100);
   // s7ident, snap7, tia_s300_goOnline, s7comm_reading_plc_status, s7comm_program_blocklist_onlineview.
   CHECK(identified_plcs >= 5);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// assets.log during a run (sensor/inventory_writer.hpp)
+
+TEST_CASE("assets.log during a run: a record per new or changed address each interval, last_seen counts at the end",
+          "[inventory]") {
+  const fs::path dir = test::scratch_dir("inventory/writer");
+  {
+    LogManager mgr(LogManager::Options{dir.string()});
+    const LogId id = mgr.add(assets_schema());
+    auto sink = mgr.make_sink();
+    InventoryWriter w(*sink, id);
+    AssetInventory inv;
+    const auto write = [&](uint64_t now, bool final) {
+      const std::vector<std::vector<Asset>> parts = {inv.snapshot()};
+      return w.write(parts, nullptr, now, final);
+    };
+    inv.seen(ip("10.0.0.1"), kT0);
+    inv.seen(ip("10.0.0.2"), kT0 + 1'000'000'000ull);
+    CHECK(write(kT0 + 60'000'000'000ull, false) == 2);  // both new: ts = first_seen
+    inv.seen(ip("10.0.0.1"), kT0 + 70'000'000'000ull);   // seen again: not news
+    CHECK(write(kT0 + 120'000'000'000ull, false) == 0);
+    inv.add_roles(ip("10.0.0.2"), kT0 + 130'000'000'000ull, roles({AssetRole::ModbusServer}),
+                  1u << module_of(Protocol::Modbus));
+    CHECK(write(kT0 + 180'000'000'000ull, false) == 1);  // a new role: ts = this write
+    CHECK(write(kT0 + 190'000'000'000ull, true) == 1);   // the end: 10.0.0.1's last_seen
+    CHECK(write(kT0 + 200'000'000'000ull, true) == 0);
+    sink->handoff();
+    mgr.close();
+  }
+  std::vector<std::string> got;
+  for (const auto& line : test::log_lines(dir / "assets.log")) {
+    const auto f = tab_fields(line);
+    got.push_back(f[0] + " " + f[1] + " " + f[10] + " " + f[13]);  // ts ip roles last_seen
+  }
+  CHECK(got == std::vector<std::string>{
+                   "1700000000.000000 10.0.0.1 - 1700000000.000000",
+                   "1700000001.000000 10.0.0.2 - 1700000001.000000",
+                   "1700000180.000000 10.0.0.2 modbus_server 1700000130.000000",
+                   "1700000190.000000 10.0.0.1 - 1700000070.000000",
+               });
+}
+
+TEST_CASE("assets.log is written every inventory interval while the sensor runs, before it stops", "[inventory]") {
+  // The demo capture through a FIFO whose writer pauses after the first half (about 10 s of packet time),
+  // with sensor.inventory_interval_s 5: the inventory of the first half is in assets.log while the sensor
+  // waits, with the default threaded worker; at the end the last record of each address is what a whole
+  // replay writes.
+  using test::read_file;  // for REQUIRE_WITHIN
+  using test::wait_for;
+  const fs::path dir = test::scratch_dir("inventory/periodic");
+  std::ofstream(dir / "site.yaml") << test::example_site_model();
+  std::ofstream(dir / "periodic.yaml") << test::example_site_model() << "\nsensor:\n  inventory_interval_s: 5\n";
+  // A whole replay writes assets.log once, at the end (no interval for -r unless the model gives one).
+  const auto whole = assets_of(test::source_dir() / "pcaps" / "demo.pcap", dir / "whole", "-c " + q(dir / "site.yaml"));
+  REQUIRE(whole.size() > 10);
+
+  const std::string pcap = test::read_file(test::source_dir() / "pcaps" / "demo.pcap");
+  const fs::path fifo = dir / "demo.fifo", logs = dir / "logs";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  test::Child sensor({test::otsensor(), "-q", "-r", fifo.string(), "-c", (dir / "periodic.yaml").string(), "-l",
+                      logs.string()},
+                     dir / "sensor.out");
+  REQUIRE(sensor.started());
+  int w = -1;  // non-blocking until the sensor has opened its end (ENXIO before), so a sensor that died fails
+  REQUIRE_WITHIN(std::chrono::seconds(20), dir, (w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
+  REQUIRE(::fcntl(w, F_SETFL, 0) == 0);
+  const auto write_to = [&](size_t from, size_t to) {
+    while (from < to) {
+      const ssize_t n = ::write(w, pcap.data() + from, to - from);
+      REQUIRE(n > 0);
+      from += static_cast<size_t>(n);
+    }
+  };
+  size_t half = 24;  // a record boundary near the middle: 16-byte headers, caplen at offset 8 (little-endian)
+  while (half < pcap.size() / 2) {
+    uint32_t caplen = 0;
+    for (int i = 3; i >= 0; --i) caplen = caplen << 8 | static_cast<uint8_t>(pcap[half + 8 + size_t(i)]);
+    half += 16 + caplen;
+  }
+  write_to(0, half);
+  REQUIRE_WITHIN(std::chrono::seconds(10), dir, !test::log_lines(logs / "assets.log").empty());
+  CHECK_FALSE(sensor.wait(std::chrono::milliseconds(0)));
+  const size_t during = test::log_lines(logs / "assets.log").size();
+  CHECK(during < whole.size());  // the first half's devices, not yet every one
+
+  write_to(half, pcap.size());
+  ::close(w);
+  const auto rc = sensor.wait(std::chrono::seconds(60));
+  INFO(test::read_file(dir / "sensor.out"));
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  // The last record of every address, but its ts (a later record's is when it was written), is the whole
+  // replay's record.
+  const auto but_ts = [](const std::string& line) { return line.substr(line.find('\t')); };
+  std::map<std::string, std::string> last, want;
+  for (const auto& line : test::log_lines(logs / "assets.log")) last[tab_fields(line)[1]] = but_ts(line);
+  for (const auto& line : whole) want[tab_fields(line)[1]] = but_ts(line);
+  CHECK(last == want);
+  CHECK(test::log_lines(logs / "assets.log").size() > whole.size());  // updates after the first records
 }

@@ -772,8 +772,9 @@ TEST_CASE("sbom pipeline: the fleet's attested devices with a component, and onl
 }
 
 TEST_CASE("sbom pipeline: a running sensor writes the inventory every interval, before it stops", "[sbom][pipeline]") {
-  // The capture comes through a FIFO that stays open: the sensor has read every packet but the last burst,
-  // its packet time has passed several intervals, and it keeps running until the FIFO closes. The ticks and
+  // The capture comes through a FIFO that stays open: the sensor has read every packet (it waits for more
+  // without blocking, capture/pcap_stream.hpp), its packet time has passed several intervals, and it keeps
+  // running until the FIFO closes. The ticks and
   // the writes are the live path's (CaptureLoop::tick, sensor/sbom_writer.cpp); only the clock is the
   // packets'.
   const Fleet f = make_fleet("sbom_periodic", "sensor:\n  inventory_interval_s: 10\n");
@@ -785,11 +786,10 @@ TEST_CASE("sbom pipeline: a running sensor writes the inventory every interval, 
   CommandResult result;
   std::atomic<bool> ended{false};
   std::thread sensor([&] {
-    // --inline-worker: a replay's stages (attestation, notices) take a worker's records at the loop's next
-    // tick, and a FIFO that stalls brings no next tick. With the worker on the loop's thread its records
-    // are closed before the loop waits for input, so the interval's write is due without more packets.
-    result = run(fmt::format("{} -q --inline-worker -c {} -r {} -l {}", otsensor(), f.site.string(), fifo.string(),
-                             logs.string()));
+    // The default threaded worker: while the FIFO stalls, the run loop goes on taking the worker's records
+    // into the stages and the SBOM writer (CaptureLoop::run_files), so the interval's write comes without
+    // more packets.
+    result = run(fmt::format("{} -q -c {} -r {} -l {}", otsensor(), f.site.string(), fifo.string(), logs.string()));
     ended = true;
   });
   struct Join {

@@ -159,8 +159,8 @@ struct Replay {
   bool filler(uint64_t ts_ns) { return fifo.packet(ts_ns, datagram(filler_a, filler_b, 40999, 9, "filler")); }
 
   // Makes sure that everything written so far meets the configuration in force now. The replay reads a
-  // burst of up to 32 records through a stdio buffer of a few KiB, and a signal is handled between two
-  // bursts, the switch made at the tick after the next one: once the FIFO is empty after 300 filler
+  // burst of up to 32 records, at most 8 KiB ahead (capture/pcap_stream.cpp), and a signal is handled
+  // between two bursts, the switch made at the tick after the next one: once the FIFO is empty after 300 filler
   // records, all that the sensor has not dispatched yet is filler. Then SIGHUP, and more filler at packet
   // time `ts_ns` until the sensor's output holds `line` for the `nth` time; fails the test, with the
   // sensor's output, after 30 s.

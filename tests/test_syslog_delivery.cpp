@@ -326,11 +326,10 @@ void outage(Kind kind, const std::string& transport, const std::string& name) {
   fs::create_directories(logs);
   const fs::path fifo = dir / "capture.fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  // --inline-worker: a replay's notice stage takes a worker's notices at the loop's next tick, and the FIFO
-  // stalls between the parts below; with the worker on the loop's thread each part's notices are all out
-  // before the loop waits for the next one.
-  const pid_t sensor = spawn_process(
-      {"/bin/sh", "-c", "exec " + sensor_command(site, fifo.string(), logs, "--inline-worker")}, dir / "sensor.out");
+  // The default threaded worker: while the FIFO stalls between the parts below, the run loop goes on taking
+  // the worker's notices (CaptureLoop::run_files), so each part's notices are out before the next part.
+  const pid_t sensor =
+      spawn_process({"/bin/sh", "-c", "exec " + sensor_command(site, fifo.string(), logs)}, dir / "sensor.out");
 
   // The capture's records: a 24-byte file header, then a 16-byte header and the bytes of each packet.
   const std::string pcap = read_file(capture);

@@ -1,10 +1,14 @@
 // The demo capture (pcaps/demo.pcap, `gen_pcap.py demo`) with the example site model
-// (config/site.example.yaml): the exact notices, and the zone columns of conn.log.
+// (config/site.example.yaml): the exact notices, and the zone columns of conn.log; and the same replay
+// through a FIFO whose writer pauses.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <map>
 #include <set>
 
+#include "tests/live_support.hpp"
 #include "tests/test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -23,6 +27,12 @@ fs::path run_demo(const std::string& name, int workers = 1) {
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   return out;
+}
+
+// "1710144000.123456" (a Zeek time) in microseconds.
+uint64_t zeek_time_us(const std::string& t) {
+  const size_t dot = t.find('.');
+  return std::stoull(t.substr(0, dot)) * 1'000'000 + std::stoull(t.substr(dot + 1, 6));
 }
 
 std::string cols(const std::map<std::string, std::string>& row, std::initializer_list<const char*> names) {
@@ -185,4 +195,71 @@ TEST_CASE("the example model trusts the demo fleet's CA and golden firmware, as 
   emitted = emitted.substr(emitted.find("attestation:"));
   const std::string model = read_file(source_dir() / "config" / "site.example.yaml");
   CHECK(model.find(emitted) != std::string::npos);
+}
+
+TEST_CASE("demo through a FIFO whose writer pauses: the threaded worker's notice reaches notice.log while it waits",
+          "[zones][demo][fifo]") {
+  // The first OT:: notice of the whole replay, raised by a packet of the first part written below.
+  const auto whole = run_demo("zones_demo_fifo_whole");
+  std::map<std::string, std::string> first;
+  for (auto& row : log_rows(whole / "notice.log")) {
+    if (row.at("note").rfind("OT::", 0) == 0) {
+      first = std::move(row);
+      break;
+    }
+  }
+  REQUIRE(!first.empty());
+  const uint64_t first_us = zeek_time_us(first.at("ts"));
+
+  // demo.pcap: classic pcap, little-endian, microseconds (pcaps/README.md). The first part: every record up
+  // to a second after that notice's packet time; the capture goes on for many seconds more.
+  const std::string pcap = read_file(source_dir() / "pcaps" / "demo.pcap");
+  const auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(pcap[at + size_t(i)]);
+    return v;
+  };
+  size_t part = 24;
+  while (part + 16 <= pcap.size() && uint64_t{u32(part)} * 1'000'000 + u32(part + 4) <= first_us + 1'000'000) {
+    part += 16 + u32(part + 8);
+  }
+  REQUIRE(part < pcap.size());
+
+  const auto dir = scratch_dir("zones_demo_fifo_pause");
+  const fs::path fifo = dir / "demo.fifo", logs = dir / "logs";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // The default -w 1: a reading thread and a worker thread.
+  Child sensor({otsensor(), "-q", "-r", fifo.string(), "-c", (source_dir() / "config" / "site.example.yaml").string(),
+                "-l", logs.string()},
+               dir / "sensor.out");
+  REQUIRE(sensor.started());
+  int w = -1;  // non-blocking until the sensor has opened its end (ENXIO before), so a sensor that died fails
+  REQUIRE_WITHIN(std::chrono::seconds(20), dir, (w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
+  REQUIRE(::fcntl(w, F_SETFL, 0) == 0);
+  const auto write_to = [&](size_t from, size_t to) {
+    while (from < to) {
+      const ssize_t n = ::write(w, pcap.data() + from, to - from);
+      REQUIRE(n > 0);
+      from += static_cast<size_t>(n);
+    }
+  };
+  write_to(0, part);
+  // The writer pauses: the notice must not wait for more input. (10 s: generous, on a loaded machine.)
+  const auto in_log = [&] {
+    for (const auto& row : log_rows(logs / "notice.log")) {
+      if (row.at("note") == first.at("note") && row.at("uid") == first.at("uid")) return true;
+    }
+    return false;
+  };
+  REQUIRE_WITHIN(std::chrono::seconds(10), dir, in_log());
+  CHECK_FALSE(sensor.wait(std::chrono::milliseconds(0)));  // still waiting for the rest
+
+  write_to(part, pcap.size());
+  ::close(w);
+  const auto rc = sensor.wait(std::chrono::seconds(60));
+  INFO(read_file(dir / "sensor.out"));
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  // The pause changed when notice.log was written, not what it holds.
+  CHECK(log_lines(logs / "notice.log") == log_lines(whole / "notice.log"));
 }
