@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "tests/test_support.hpp"
@@ -165,5 +167,50 @@ inline bool closed(const std::filesystem::path& log) {
   const size_t nl = s.rfind('\n', s.size() - 2);
   return s.compare(nl == std::string::npos ? 0 : nl + 1, 7, "#close\t") == 0;
 }
+
+// The writing end of a FIFO that a sensor replays (`-r FIFO`): made fresh; try_open() succeeds once the
+// sensor has opened its end (the open is non-blocking, ENXIO while nobody reads, so a sensor that died
+// fails the test instead of hanging it), after which writes block; close() is the sensor's end of input.
+class FifoWriter {
+ public:
+  explicit FifoWriter(std::filesystem::path path) : path_(std::move(path)) {
+    ::signal(SIGPIPE, SIG_IGN);  // a sensor that stopped reading shows as EPIPE
+    std::filesystem::remove(path_);
+    made_ = ::mkfifo(path_.c_str(), 0600) == 0;
+  }
+  ~FifoWriter() { close(); }
+  FifoWriter(const FifoWriter&) = delete;
+  FifoWriter& operator=(const FifoWriter&) = delete;
+
+  bool made() const { return made_; }
+  const std::filesystem::path& path() const { return path_; }
+  bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+
+  bool try_open() {
+    if (fd_ >= 0) return true;
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) return false;
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+    return true;
+  }
+  bool write(std::string_view bytes) {
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  std::filesystem::path path_;
+  bool made_ = false;
+  int fd_ = -1;
+};
 
 }  // namespace ots::test

@@ -597,20 +597,15 @@ TEST_CASE("assets.log is written every inventory interval while the sensor runs,
 
   const std::string pcap = test::read_file(test::source_dir() / "pcaps" / "demo.pcap");
   const fs::path fifo = dir / "demo.fifo", logs = dir / "logs";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  test::FifoWriter writer(fifo);
+  REQUIRE(writer.made());
   test::Child sensor({test::otsensor(), "-q", "-r", fifo.string(), "-c", (dir / "periodic.yaml").string(), "-l",
                       logs.string()},
                      dir / "sensor.out");
   REQUIRE(sensor.started());
-  int w = -1;  // non-blocking until the sensor has opened its end (ENXIO before), so a sensor that died fails
-  REQUIRE_WITHIN(std::chrono::seconds(20), dir, (w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
-  REQUIRE(::fcntl(w, F_SETFL, 0) == 0);
+  REQUIRE_WITHIN(std::chrono::seconds(20), dir, writer.try_open());
   const auto write_to = [&](size_t from, size_t to) {
-    while (from < to) {
-      const ssize_t n = ::write(w, pcap.data() + from, to - from);
-      REQUIRE(n > 0);
-      from += static_cast<size_t>(n);
-    }
+    REQUIRE(writer.write(std::string_view(pcap).substr(from, to - from)));
   };
   size_t half = 24;  // a record boundary near the middle: 16-byte headers, caplen at offset 8 (little-endian)
   while (half < pcap.size() / 2) {
@@ -625,7 +620,7 @@ TEST_CASE("assets.log is written every inventory interval while the sensor runs,
   CHECK(during < whole.size());  // the first half's devices, not yet every one
 
   write_to(half, pcap.size());
-  ::close(w);
+  writer.close();
   const auto rc = sensor.wait(std::chrono::seconds(60));
   INFO(test::read_file(dir / "sensor.out"));
   REQUIRE(rc);

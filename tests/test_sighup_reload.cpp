@@ -39,12 +39,7 @@ struct Record {
 // A classic little-endian pcap written by the test into a FIFO the sensor replays (-r FIFO).
 class FifoCapture {
  public:
-  explicit FifoCapture(const fs::path& path) : path_(path) {
-    ::signal(SIGPIPE, SIG_IGN);  // a sensor that stopped reading shows as EPIPE
-    fs::remove(path_);
-    REQUIRE(::mkfifo(path_.c_str(), 0600) == 0);
-  }
-  ~FifoCapture() { close(); }
+  explicit FifoCapture(const fs::path& path) : fifo_(path) { REQUIRE(fifo_.made()); }
   FifoCapture(const FifoCapture&) = delete;
   FifoCapture& operator=(const FifoCapture&) = delete;
 
@@ -52,11 +47,10 @@ class FifoCapture {
   // one of nanosecond precision and Ethernet link type.
   bool connect(std::chrono::milliseconds limit, std::string header = {}) {
     const auto until = std::chrono::steady_clock::now() + limit;
-    while ((fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {  // ENXIO: no reader yet
+    while (!fifo_.try_open()) {  // ENXIO: no reader yet
       if (errno != ENXIO || std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(10ms);
     }
-    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     if (header.empty()) {
       for (const uint32_t v : {0xa1b23c4du, 2u | (4u << 16), 0u, 0u, 65535u, 1u}) put_le32(header, v);
       nanos_ = true;
@@ -65,14 +59,7 @@ class FifoCapture {
     }
     return write(header);
   }
-  bool write(const std::string& bytes) {
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
-    }
-    return true;
-  }
+  bool write(const std::string& bytes) { return fifo_.write(bytes); }
   bool packet(uint64_t ts_ns, const Bytes& frame) {
     std::string r;
     put_le32(r, static_cast<uint32_t>(ts_ns / kNs));
@@ -85,20 +72,16 @@ class FifoCapture {
   // Bytes written and not yet read by the sensor.
   size_t unread() const {
     int n = 0;
-    return fd_ >= 0 && ::ioctl(fd_, FIONREAD, &n) == 0 ? static_cast<size_t>(n) : 0;
+    return fifo_.is_open() && ::ioctl(fifo_.fd(), FIONREAD, &n) == 0 ? static_cast<size_t>(n) : 0;
   }
   // End of input: the sensor finishes the replay.
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  void close() { fifo_.close(); }
 
  private:
   static void put_le32(std::string& s, uint32_t v) {
     for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
   }
-  fs::path path_;
-  int fd_ = -1;
+  FifoWriter fifo_;
   bool nanos_ = true;
 };
 

@@ -227,21 +227,16 @@ TEST_CASE("demo through a FIFO whose writer pauses: the threaded worker's notice
 
   const auto dir = scratch_dir("zones_demo_fifo_pause");
   const fs::path fifo = dir / "demo.fifo", logs = dir / "logs";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  FifoWriter writer(fifo);
+  REQUIRE(writer.made());
   // The default -w 1: a reading thread and a worker thread.
   Child sensor({otsensor(), "-q", "-r", fifo.string(), "-c", (source_dir() / "config" / "site.example.yaml").string(),
                 "-l", logs.string()},
                dir / "sensor.out");
   REQUIRE(sensor.started());
-  int w = -1;  // non-blocking until the sensor has opened its end (ENXIO before), so a sensor that died fails
-  REQUIRE_WITHIN(std::chrono::seconds(20), dir, (w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
-  REQUIRE(::fcntl(w, F_SETFL, 0) == 0);
+  REQUIRE_WITHIN(std::chrono::seconds(20), dir, writer.try_open());
   const auto write_to = [&](size_t from, size_t to) {
-    while (from < to) {
-      const ssize_t n = ::write(w, pcap.data() + from, to - from);
-      REQUIRE(n > 0);
-      from += static_cast<size_t>(n);
-    }
+    REQUIRE(writer.write(std::string_view(pcap).substr(from, to - from)));
   };
   write_to(0, part);
   // The writer pauses: the notice must not wait for more input. (10 s: generous, on a loaded machine.)
@@ -255,7 +250,7 @@ TEST_CASE("demo through a FIFO whose writer pauses: the threaded worker's notice
   CHECK_FALSE(sensor.wait(std::chrono::milliseconds(0)));  // still waiting for the rest
 
   write_to(part, pcap.size());
-  ::close(w);
+  writer.close();
   const auto rc = sensor.wait(std::chrono::seconds(60));
   INFO(read_file(dir / "sensor.out"));
   REQUIRE(rc);
