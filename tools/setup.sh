@@ -20,7 +20,7 @@ PACKAGES=(
   libpcap-dev libdpdk-dev libvectorscan-dev libsodium-dev libyaml-cpp-dev catch2 libfmt-dev
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libgnutls28-dev
   # fuzzing
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev llvm   # llvm: llvm-symbolizer, so sanitizer and fuzzer stacks name functions and lines
   # test oracle and perf capture tooling
   tshark wireshark-common tcpreplay iproute2
   # SIEM output tests
