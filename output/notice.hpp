@@ -71,6 +71,8 @@ class NoticeForwarder {
  public:
   virtual ~NoticeForwarder() = default;
   virtual void forward(const Notice& n, uint64_t suppressed_count) = 0;
+  // The suppression interval in force (a SIGHUP can change it), for what the forwarder reports of it.
+  virtual void set_suppress_ns(uint64_t ns) { (void)ns; }
   // Notices about the forwarder itself (a SIEM output whose spool overflowed): the writer raises them like
   // any other before it handles its next notice, tick or flush. Default: none.
   virtual bool take_notice(Notice& out) {
@@ -105,7 +107,11 @@ class NoticeWriter {
   void advance(uint64_t now_ns);
   // End of input: report what is still being suppressed.
   void flush();
-  void set_suppress_ns(uint64_t ns) { suppress_ns_ = ns; }
+  // For notices from now on (and the forwarder's messages); open windows keep their end.
+  void set_suppress_ns(uint64_t ns) {
+    suppress_ns_ = ns;
+    if (forwarder_) forwarder_->set_suppress_ns(ns);
+  }
   uint64_t raised() const { return raised_; }
   uint64_t written() const { return written_; }
 

@@ -30,7 +30,7 @@ class SyslogOutputs final : public NoticeForwarder {
   ~SyslogOutputs() override;
 
   // The run's suppression interval, for the JSON payload's suppress_for (the run sets it before notices come).
-  void set_suppress_ns(uint64_t ns) { suppress_ns_ = ns; }
+  void set_suppress_ns(uint64_t ns) override { suppress_ns_ = ns; }
   void forward(const Notice& n, uint64_t suppressed_count) override;
   // Syslog::Spool_Full once a destination's spool has dropped messages since the last one.
   bool take_notice(Notice& out) override;

@@ -245,6 +245,11 @@ void AttestStage::decide_due(uint64_t now_ns, bool all) {
 }
 
 void AttestStage::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) {
+  // The model in force when the grace ends decides, not the one the address was noted under: a SIGHUP
+  // may since have put it in a zone that does not require attestation (or removed the zones). It stays
+  // undecided then, so that its next OT connection under a model that requires it notes it again.
+  const Zone* z = zone_of(addr);
+  if (!z || !z->require_attestation) return;
   decided_.insert(addr);
   ++stats_.ot_addresses;
   if (registry_->identity_bound(addr)) return;

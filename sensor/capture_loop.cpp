@@ -309,7 +309,7 @@ void CaptureLoop::issue_reload(uint64_t k) {
   current_policy_ = c.policy.get();
   swap_ns_ = now_ns_;
   announced_ = false;
-  setup_.notices->switch_rules(k, c.rules.get());
+  setup_.notices->switch_config(k, c.rules.get(), notice_suppress_ns(c.policy.get()));
   if (setup_.attest) setup_.attest->switch_config(k, c.attestation, c.policy.get());
   next_.store(issued_.get(), std::memory_order_release);
   swap_at_.store(k, std::memory_order_release);
@@ -411,6 +411,14 @@ void CaptureLoop::reload() {
                  c.attestation.present ? "attestation, " : "", rules_text.c_str());
   } else {
     std::fprintf(stderr, "otsensor: SIGHUP: rules reloaded (%s)\n", rules_text.c_str());
+  }
+  // The worker count, flow table sizes, timeouts and SIEM destinations are fixed when the pipeline is
+  // built: rather than apply part of a changed section, the running sensor keeps them and says so.
+  if (!setup_.site_file.empty() && c.restart_sections != setup_.restart_sections) {
+    std::fprintf(stderr,
+                 "otsensor: warning: SIGHUP: the sensor: or outputs: section of %s changed; it takes effect when "
+                 "the sensor restarts (the running sensor keeps the one it started with)\n",
+                 setup_.site_file.c_str());
   }
 }
 

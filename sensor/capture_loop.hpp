@@ -49,6 +49,7 @@ struct CaptureLoopSetup {
   uint64_t stats_interval_ns = 0;      // every this much packet time (with `stats`)
   const SyslogOutputs* syslog = nullptr;  // the SIEM outputs: a stats.log row per destination, or none
   std::string site_file;               // reloaded on SIGHUP with its rules; empty: no model to reload
+  std::string restart_sections;        // the model's sensor: and outputs: at start-up: read once, not reloaded
   std::vector<std::string> extra_rule_files;  // --rules: reloaded on SIGHUP too, after the model's rules:
   // Several workers, each polling capture sources of its own (run_queues) rather than fed by the loop.
   bool workers_poll = false;

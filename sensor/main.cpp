@@ -184,6 +184,7 @@ int main(int argc, char** argv) {
     opts.policy = site.policy.get();
     opts.attestation = &site.attestation;
     opts.site_file = site_file;
+    opts.restart_sections = site.restart_sections;
   }
   opts.rules = site.rules.get();
   opts.extra_rule_files = rule_files;

@@ -32,6 +32,7 @@ void NoticeStage::consume(std::span<RaisedNotice> notices, const uint64_t* tick_
   }
   if (switch_ && switch_->at == ticks_done_) {
     const rules::RuleDatabase* next = switch_->rules;
+    writer_.set_suppress_ns(switch_->suppress_ns);
     switch_.reset();
     if (!next) thresholds_.reset();
     else if (thresholds_) thresholds_->rebind(*next);
@@ -40,7 +41,9 @@ void NoticeStage::consume(std::span<RaisedNotice> notices, const uint64_t* tick_
   ++ticks_done_;
 }
 
-void NoticeStage::switch_rules(uint64_t tick, const rules::RuleDatabase* rules) { switch_ = Switch{tick, rules}; }
+void NoticeStage::switch_config(uint64_t tick, const rules::RuleDatabase* rules, uint64_t suppress_ns) {
+  switch_ = Switch{tick, rules, suppress_ns};
+}
 
 void NoticeStage::poll() {
   stage_.poll([this](std::span<RaisedNotice> n, const uint64_t* t) { consume(n, t); });

@@ -57,8 +57,9 @@ class NoticeStage {
   // SIGHUP: the workers switched to `rules` (null: none) after their tick `tick`. Their Rule::Match
   // notices up to that tick pass the old set's thresholds, later ones the new set's, whose counts go on
   // for the rules it keeps unchanged (RuleThresholds::rebind): a switch at the same tick whatever -w is.
-  // One switch at a time (the run loop waits for ticks_done() to pass it).
-  void switch_rules(uint64_t tick, const rules::RuleDatabase* rules);
+  // Notices after it are suppressed for the model's new `suppress_ns`; a window opened before keeps its
+  // end. One switch at a time (the run loop waits for ticks_done() to pass it).
+  void switch_config(uint64_t tick, const rules::RuleDatabase* rules, uint64_t suppress_ns);
   // Ticks consumed so far.
   uint64_t ticks_done() const { return ticks_done_; }
 
@@ -75,6 +76,7 @@ class NoticeStage {
   struct Switch {
     uint64_t at = 0;
     const rules::RuleDatabase* rules = nullptr;
+    uint64_t suppress_ns = 0;
   };
   std::optional<Switch> switch_;
   uint64_t ticks_done_ = 0;

@@ -6,6 +6,7 @@
 #include "capture/decode.hpp"
 #include "capture/flow.hpp"
 #include "inventory/asset_inventory.hpp"
+#include "sensor/weird_filter.hpp"
 
 namespace ots {
 
@@ -13,6 +14,7 @@ struct PipelineConfig {
   DecodeConfig decode;
   FlowTableConfig flows;
   AssetInventoryConfig inventory;
+  WeirdFilterConfig weirds;
 };
 
 }  // namespace ots

@@ -25,6 +25,7 @@
 #include "sensor/inventory_writer.hpp"
 #include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
+#include "sensor/site_config.hpp"
 #include "sensor/stats_logs.hpp"
 #include "sensor/worker.hpp"
 
@@ -125,8 +126,7 @@ int run_sensor(const RunOptions& opts) {
 
   const unsigned nworkers = opts.workers == 0 ? 1 : opts.workers;
   // Every worker's notices meet here, on this thread, in one order whatever the number of workers.
-  const bool zones = opts.policy && opts.policy->enabled();
-  const uint64_t suppress_ns = zones ? opts.policy->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
+  const uint64_t suppress_ns = notice_suppress_ns(opts.policy);
   if (opts.syslog) opts.syslog->set_suppress_ns(suppress_ns);
   // With a site model the stage exists even while its attestation section is absent: a SIGHUP may add one.
   const bool attest_stage = opts.attestation && (opts.attestation->present || !opts.site_file.empty());
@@ -166,6 +166,7 @@ int run_sensor(const RunOptions& opts) {
   }
   setup.site_file = opts.site_file;
   setup.extra_rule_files = opts.extra_rule_files;
+  setup.restart_sections = opts.restart_sections;
   setup.workers_poll = per_queue && live && opts.interfaces.empty();
   setup.own_notices = &notices.outbox(loop_outbox);
   setup.health = opts.capture_health;
@@ -217,6 +218,7 @@ int run_sensor(const RunOptions& opts) {
     total.packets += s.packets;
     total.bytes += s.bytes;
     total.weirds += s.weirds;
+    total.weirds_logged += s.weirds_logged;
     total.operations += s.operations;
     total.notices += s.notices;
     total.flows_peak += s.flows_peak;
@@ -247,14 +249,20 @@ int run_sensor(const RunOptions& opts) {
     logs_text += fmt::format("{}{} {}", logs_text.empty() ? "" : ", ", lc.path, lc.records);
     logs_json += fmt::format("{}\"{}\": {}", logs_json.empty() ? "" : ", ", lc.path, lc.records);
   }
+  // Repeated weirds are counted, not logged (sensor/weird_filter.hpp): say how many, so none goes unseen.
+  const std::string weirds_text =
+      total.weirds > total.weirds_logged
+          ? fmt::format("; {} weirds, {} logged (repeats within sensor.weird_repeat_s are counted only)", total.weirds,
+                        total.weirds_logged)
+          : std::string();
   if (!opts.quiet) {
     std::fprintf(stderr,
                  "otsensor: %llu packets (%.1f MB) from %zu %s in %.2f s; %llu connections; logs in %s: %s; "
-                 "%llu notices%s\n",
+                 "%llu notices%s%s\n",
                  static_cast<unsigned long long>(total.packets), static_cast<double>(total.bytes) / 1e6,
                  nsources, live ? "live source(s)" : "file(s)", wall, static_cast<unsigned long long>(total.flows.created),
                  opts.log_dir.c_str(), logs_text.empty() ? "none" : logs_text.c_str(),
-                 static_cast<unsigned long long>(total.notices), syslog_text.c_str());
+                 static_cast<unsigned long long>(total.notices), weirds_text.c_str(), syslog_text.c_str());
   }
   if (!opts.stats_json.empty()) {
     // Per worker thread (null where the worker ran on the reading thread): the benchmark's CPU per packet.
@@ -266,11 +274,11 @@ int run_sensor(const RunOptions& opts) {
     std::ofstream f(opts.stats_json);
     f << fmt::format(
         "{{\"packets\": {}, \"bytes\": {}, \"wall_seconds\": {:.6f}, \"cpu_seconds\": {:.6f}, \"workers\": {}, "
-        "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, "
+        "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, \"weirds_logged\": {}, "
         "\"operations\": {}, \"notices\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
         "\"worker_cpu_seconds\": [{}], \"logs\": {{{}}}{}}}\n",
         total.packets, total.bytes, wall, cpu, nworkers, total.flows.created, total.flows_peak,
-        total.flow_memory_peak, total.weirds, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
+        total.flow_memory_peak, total.weirds, total.weirds_logged, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
         ru.ru_maxrss, warnings, worker_cpu_json, logs_json, syslog_json);
     if (!f) {
       std::fprintf(stderr, "otsensor: error: cannot write %s\n", opts.stats_json.c_str());

@@ -46,6 +46,7 @@ struct RunOptions {
   std::optional<double> inventory_interval_s;
   CaptureHealthConfig capture_health;  // when stats intervals raise the capture loss and drop notices
   std::string site_file;  // -c: read again on SIGHUP, with its rules
+  std::string restart_sections;  // its sensor: and outputs: sections at start-up (SiteConfig::restart_sections)
   const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none
   const attest::AttestationConfig* attestation = nullptr;  // the model's attestation section, or none
   const rules::RuleDatabase* rules = nullptr;  // the detection rules (site model's rules:, --rules), or none

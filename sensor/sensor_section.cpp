@@ -103,6 +103,11 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         if (read_number<double>(path, v, "inventory_interval_s", 0.0, 86400.0, secs, errors)) {
           out.inventory_interval_s = secs;
         }
+      } else if (key == "weird_repeat_s") {
+        // Zeek's Weird::weird_ignore expiry (10 min); 0 writes every weird (sensor/weird_filter.hpp).
+        if (read_number<double>(path, v, "weird_repeat_s", 0.0, 86400.0, secs, errors)) {
+          p.weirds.repeat_ns = static_cast<uint64_t>(secs * 1e9);
+        }
       } else if (key == "max_assets") {
         if (read_number<uint64_t>(path, v, "max_assets", 16, 1u << 24, n, errors)) p.inventory.max_assets = uint32_t(n);
       } else if (key == "reassembly_max_kb") {
@@ -120,7 +125,7 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         errors.push_back(fmt::format(
             "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
             "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums, "
-            "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s",
+            "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s, weird_repeat_s",
             where(path, kv.first), key));
       }
     }

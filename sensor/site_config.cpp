@@ -2,9 +2,29 @@
 
 #include <exception>
 
+#include <yaml-cpp/yaml.h>
+
 #include "sensor/check_config.hpp"
 
 namespace ots {
+
+namespace {
+
+std::string restart_sections_text(const std::string& site_file) {
+  const YAML::Node root = YAML::LoadFile(site_file);  // valid: load_site_file has just read it
+  std::string text;
+  for (const char* key : {"sensor", "outputs"}) {
+    const YAML::Node n = root[key];
+    text += std::string(key) + ": " + (n ? YAML::Dump(n) : std::string("~")) + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+uint64_t notice_suppress_ns(const SitePolicy* policy) {
+  return policy && policy->enabled() ? policy->defaults().notice_suppress_ns : SiteDefaults{}.notice_suppress_ns;
+}
 
 SiteLoad load_site_config(const std::string& site_file, const std::vector<std::string>& extra_rules, SiteConfig& out,
                           std::vector<std::string>& errors) {
@@ -14,6 +34,7 @@ SiteLoad load_site_config(const std::string& site_file, const std::vector<std::s
       out.policy = std::make_unique<SitePolicy>();
       if (!load_site_file(site_file, *out.policy, out.sensor, errors, &out.attestation, &out.syslog, &out.rule_files))
         return SiteLoad::InvalidModel;
+      out.restart_sections = restart_sections_text(site_file);
     }
     failed = SiteLoad::InvalidRules;
     out.rule_files.insert(out.rule_files.end(), extra_rules.begin(), extra_rules.end());

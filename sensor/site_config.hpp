@@ -23,7 +23,14 @@ struct SiteConfig {
   SyslogSection syslog;
   std::vector<std::string> rule_files;    // the model's `rules:` (resolved against its directory), then --rules
   std::unique_ptr<rules::RuleDatabase> rules;  // compiled; null when no rule file is named
+  // The `sensor:` and `outputs:` sections as read (canonical YAML): they take effect at start-up only, and
+  // a SIGHUP that finds them changed says so.
+  std::string restart_sections;
 };
+
+// The notice suppression interval a model asks for (defaults.notice_suppress_s; the default without
+// zones).
+uint64_t notice_suppress_ns(const SitePolicy* policy);
 
 enum class SiteLoad { Ok, InvalidModel, InvalidRules };
 

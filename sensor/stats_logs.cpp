@@ -89,10 +89,17 @@ const LogSchema& capture_loss_schema() {
   return s;
 }
 
+const LogSchema& weird_stats_schema() {
+  // Zeek 7.2 WeirdStats::Info (policy/misc/weird-stats.zeek).
+  static const LogSchema s{"weird_stats", {{"ts", F::Time}, {"name", F::String}, {"num_seen", F::Count}}};
+  return s;
+}
+
 StatsLogs::Ids StatsLogs::register_all(LogManager& logs) {
   Ids ids;
   ids.stats = logs.add(stats_schema());
   ids.capture_loss = logs.add(capture_loss_schema());
+  ids.weird_stats = logs.add(weird_stats_schema());
   return ids;
 }
 
@@ -190,9 +197,26 @@ CaptureInterval StatsLogs::write(LogSink& sink, uint64_t ts_ns, uint64_t wall_ns
     interval.link += delta(s.received, b.received);
     last_sources_[i] = s;
   }
+  write_weird_stats(sink, ts_ns, workers);
   if (syslog_) write_syslog(sink, ts_ns);
   last_ts_ns_ = ts_ns;
   return interval;
+}
+
+void StatsLogs::write_weird_stats(LogSink& sink, uint64_t ts_ns, std::span<const WorkerStats> workers) {
+  // Summed over the workers by name, in name order: the same rows whatever -w is.
+  std::map<std::string, uint64_t, std::less<>> now;
+  for (const WorkerStats& w : workers) {
+    for (const auto& n : w.weird_names) now[n.name] += n.seen;
+  }
+  for (const auto& [name, seen] : now) {
+    const auto last = weird_seen_.find(name);
+    const uint64_t d = delta(seen, last == weird_seen_.end() ? 0 : last->second);
+    if (d == 0) continue;
+    std::array<Value, 3> v = {Value{ts_ns}, Value{std::string_view(name)}, Value{d}};
+    sink.write(ids_.weird_stats, ts_ns, Uid{}, v);
+  }
+  weird_seen_ = std::move(now);
 }
 
 void StatsLogs::write_syslog(LogSink& sink, uint64_t ts_ns) {

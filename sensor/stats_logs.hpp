@@ -1,8 +1,9 @@
-// stats.log and capture_loss.log: the sensor's health every interval (Zeek's policy/misc/stats.zeek and
-// policy/misc/capture-loss.zeek, as of Zeek 7.2; see docs/LOGS.md).
+// stats.log, capture_loss.log and weird_stats.log: the sensor's health every interval (Zeek's
+// policy/misc/stats.zeek, capture-loss.zeek and weird-stats.zeek, as of Zeek 7.2; see docs/LOGS.md).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ namespace ots {
 
 const LogSchema& stats_schema();
 const LogSchema& capture_loss_schema();
+const LogSchema& weird_stats_schema();
 
 // One capture source's counters at a measurement.
 struct SourceSample {
@@ -27,7 +29,7 @@ struct SourceSample {
 class StatsLogs {
  public:
   struct Ids {
-    LogId stats = 0, capture_loss = 0;
+    LogId stats = 0, capture_loss = 0, weird_stats = 0;
   };
   static Ids register_all(LogManager& logs);
 
@@ -51,6 +53,9 @@ class StatsLogs {
 
  private:
   void write_syslog(LogSink& sink, uint64_t ts_ns);
+  // weird_stats.log: per weird name, how many were seen in the interval (logged or not: weird.log
+  // writes a repeat once per sensor.weird_repeat_s).
+  void write_weird_stats(LogSink& sink, uint64_t ts_ns, std::span<const WorkerStats> workers);
 
   Ids ids_;
   bool live_;
@@ -58,6 +63,7 @@ class StatsLogs {
   std::vector<SyslogCounters> last_syslog_;
   uint64_t last_ts_ns_ = 0;
   std::vector<WorkerStats> last_workers_;
+  std::map<std::string, uint64_t, std::less<>> weird_seen_;  // per name, at the last measurement
   std::vector<SourceStats> last_sources_;
 };
 

@@ -63,6 +63,7 @@ Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& 
     : ids_(ids),
       policy_(policy && policy->enabled() ? policy : nullptr),
       sink_(logs.make_sink()),
+      weird_filter_(cfg.weirds),
       notices_(notices),
       attest_(attest),
       attesting_(attest.outbox && attest.enabled),
@@ -111,6 +112,7 @@ void Worker::process(const PacketView* pkts, size_t n) {
 void Worker::advance(uint64_t now_ns) {
   decoder_.expire(now_ns, *this);
   flows_->advance_time(now_ns);
+  weird_filter_.expire(now_ns);
   notices_.close_tick();
   if (attest_.outbox) attest_.outbox->close_tick();
   track_peaks();
@@ -175,6 +177,7 @@ WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
   s.decode = decoder_.stats();
   s.flows = flows_->stats();
+  s.weird_names = weird_filter_.counts();
   return s;
 }
 
@@ -448,6 +451,8 @@ void Worker::raise(Notice&& n) {
 
 void Worker::weird(const WeirdEvent& ev) {
   ++stats_.weirds;
+  if (!weird_filter_.admit(ev)) return;
+  ++stats_.weirds_logged;
   write_weird(*sink_, ids_.weird, ev, weird_uid_);
 }
 

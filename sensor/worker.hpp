@@ -41,7 +41,10 @@ struct PipelineLogs {
 struct WorkerStats {
   uint64_t packets = 0;
   uint64_t bytes = 0;          // captured bytes
-  uint64_t weirds = 0;
+  uint64_t weirds = 0;         // seen (every weird, logged or not)
+  uint64_t weirds_logged = 0;  // written to weird.log (sensor/weird_filter.hpp)
+  // Per weird name, since the start (filled by Worker::stats(), not on the packet path).
+  std::vector<WeirdFilter::NameCount> weird_names;
   uint64_t operations = 0;
   uint64_t notices = 0;          // raised (before suppression)
   uint64_t flows_peak = 0;
@@ -125,6 +128,7 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   const SitePolicy* policy_;  // null or disabled: no zone model
   std::unique_ptr<LogSink> sink_;
   UidTextCache weird_uid_;  // weird.log rows' uid text, per worker (no shared state)
+  WeirdFilter weird_filter_;
   NoticeOutbox& notices_;
   AttestTap attest_;
   bool attesting_;      // feed the attestation stage (it exists and its section is in force)

@@ -317,6 +317,43 @@ TEST_CASE("SIGHUP: broken rule files are refused with FILE:LINE:COL and the rule
                                    });
 }
 
+// The model's notice suppression follows the reload: identical Rule::Match notices are held back for an
+// hour before, written every one after. A sensor: section that changed is not half-applied: the sensor
+// keeps its own until it restarts, and says so.
+TEST_CASE("SIGHUP: defaults.notice_suppress_s is reloaded, a changed sensor: section waits for a restart",
+          "[signals][rules][reload]") {
+  const fs::path dir = scratch_dir("sighup_suppress");
+  const auto model = [&](int suppress_s, int udp_s) {
+    write_text(dir / "site.yaml", "defaults: {notice_suppress_s: " + std::to_string(suppress_s) +
+                                      "}\n"
+                                      "zones:\n  - {name: plant, security_level: 1, networks: [10.0.0.0/8]}\n"
+                                      "rules: [base.yaml]\n"
+                                      "sensor: {udp_inactivity_s: " +
+                                      std::to_string(udp_s) + "}\n");
+  };
+  model(3600, 60);
+  write_text(dir / "base.yaml", tristation_rule(9000001, "ALPHA"));
+  Replay r(dir, {"-c", (dir / "site.yaml").string()}, kFillA, kFillB);
+  REQUIRE(r.fifo.connect(20s));
+  for (uint64_t s = 1; s <= 3; ++s) REQUIRE(r.fifo.packet(kT0 + s * kNs, datagram(kHostA, kSis, 40001, 1502, "ALPHA")));
+  model(0, 120);
+  r.reload_until(kInForce, 1, kT0 + 4 * kNs);
+  CHECK(count_of(dir / "sensor.out", "otsensor: warning: SIGHUP: the sensor: or outputs: section of " +
+                                         (dir / "site.yaml").string() + " changed") == 1);
+  for (uint64_t s = 10; s <= 12; ++s) REQUIRE(r.fifo.packet(kT0 + s * kNs, datagram(kHostA, kSis, 40001, 1502, "ALPHA")));
+  r.finish();
+
+  std::vector<std::string> rows;  // "SECONDS N": N is the count a suppression summary reports
+  for (const auto& row : log_rows(dir / "logs" / "notice.log")) {
+    if (row.at("note") == "Rule::Match") rows.push_back(row.at("ts").substr(0, 10) + " " + row.at("n"));
+  }
+  std::sort(rows.begin(), rows.end());
+  // Before: one notice and, at the end of the run, the summary of the two held back in its window (which
+  // keeps the end it was opened with). After: each of the three.
+  CHECK(rows == std::vector<std::string>{"1700000001 -", "1700000001 2", "1700000010 -", "1700000011 -",
+                                         "1700000012 -"});
+}
+
 namespace {
 
 // The fleet simulator (an independent AQAT implementation) with a CA of its own: seed 5, not the seed 1
@@ -431,4 +468,62 @@ TEST_CASE("SIGHUP: an attestation section that appears starts verification, one 
   for (const auto& row : log_rows(logs / "attest.log")) ++verdicts[row.at("verdict")];
   CHECK(verdicts.size() == 1);
   CHECK(verdicts["ok"] > 40);
+}
+
+namespace {
+
+// The fleet with its OT traffic and one device that never attests, under the example plant trusting the
+// fleet's CA. Replayed whole, or with a reload 10 s in to `reloaded` (the same model, changed as the test
+// says). Returns the addresses of attest.log's unattested_device records.
+std::vector<std::string> unattested_after(const std::string& name, bool reload_control_exempt) {
+  const fs::path tool = source_dir() / "tools" / "aqat_fleet.py";
+  if (!fs::exists(tool) || !fs::exists("/usr/bin/python3")) skip("tools/aqat_fleet.py or /usr/bin/python3 not found");
+  const fs::path dir = scratch_dir(name);
+  const auto gen = run("/usr/bin/python3 " + tool.string() + " " + (dir / "fleet.pcap").string() +
+                       " --seed 7 --devices 3 --duration 120 --fault unattested --emit-config " +
+                       (dir / "attestation.yaml").string());
+  if (gen.exit_code != 0) skip("tools/aqat_fleet.py failed (PyNaCl missing?): " + gen.output);
+  std::vector<Record> records;
+  const std::string header = read_pcap(dir / "fleet.pcap", records);
+  std::string model = example_site_model();
+  const size_t at = model.find("\nattestation:");
+  const size_t end = model.find("\n", model.find("unattested_grace_s", at));
+  REQUIRE((at != std::string::npos && end != std::string::npos));
+  model = model.substr(0, at + 1) + model.substr(end + 1) + "\n" + read_file(dir / "attestation.yaml");
+  std::string exempt = model;
+  const std::string control = "networks: [\"192.168.110.0/24\", \"fd00:110::/64\"]\n";
+  const size_t c = exempt.find(control);
+  REQUIRE(c != std::string::npos);
+  exempt.insert(c + control.size(), "    require_attestation: false\n");
+
+  write_text(dir / "site.yaml", model);
+  Replay r(dir, {"-c", (dir / "site.yaml").string()}, kHmiA, kHmiB);
+  REQUIRE(r.fifo.connect(20s, header));
+  size_t next = 0;
+  for (; next < records.size() && records[next].ts_ns < kFleetStart + 10 * kNs; ++next)
+    REQUIRE(r.fifo.write(records[next].bytes));
+  if (reload_control_exempt) {
+    write_text(dir / "site.yaml", exempt);
+    r.reload_until(kInForce, 1, records[next - 1].ts_ns);
+  }
+  for (; next < records.size(); ++next) REQUIRE(r.fifo.write(records[next].bytes));
+  r.finish();
+  std::vector<std::string> out;
+  for (const auto& row : log_rows(dir / "logs" / "attest.log")) {
+    if (row.at("verdict") == "unattested_device") out.push_back(row.at("id.orig_h"));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+// A device noted as unattested (its OT traffic began, its grace had not ended) is decided under the model
+// in force when the grace ends: a reload that exempts its zone from attestation leaves it undecided.
+TEST_CASE("SIGHUP: an address waiting for its unattested decision is decided under the reloaded model",
+          "[signals][attest][reload]") {
+  const auto whole = unattested_after("sighup_unattested_whole", false);
+  REQUIRE(whole.size() == 1);
+  CHECK(whole[0].rfind("192.168.110.", 0) == 0);  // the device in the control zone
+  CHECK(unattested_after("sighup_unattested_exempt", true).empty());
 }

@@ -1,0 +1,158 @@
+#include "sensor/weird_filter.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace ots {
+
+namespace {
+
+struct ActionEntry {
+  std::string_view name;
+  WeirdAction action;
+};
+
+// The entries of Zeek's Weird::actions (weird.zeek) other than its default ACTION_LOG, for the names of
+// the layers we decode (IP, fragments, TCP, UDP, ICMP). Sorted by name for the binary search.
+constexpr std::array kActions = {
+    ActionEntry{"FIN_after_reset", WeirdAction::Ignore},
+    ActionEntry{"FIN_storm", WeirdAction::LogPerOrig},  // ACTION_NOTICE_PER_ORIG in Zeek
+    ActionEntry{"SYN_after_partial", WeirdAction::LogPerOrig},  // ACTION_NOTICE_PER_ORIG in Zeek
+    ActionEntry{"SYN_with_data", WeirdAction::LogPerOrig},
+    ActionEntry{"UDP_datagram_length_mismatch", WeirdAction::LogPerOrig},
+    ActionEntry{"bad_ICMP_checksum", WeirdAction::LogPerOrig},
+    ActionEntry{"bad_IP_checksum", WeirdAction::LogPerOrig},
+    ActionEntry{"bad_TCP_checksum", WeirdAction::LogPerOrig},
+    ActionEntry{"bad_UDP_checksum", WeirdAction::LogPerOrig},
+    ActionEntry{"connection_originator_SYN_ack", WeirdAction::LogPerOrig},
+    ActionEntry{"excessively_small_fragment", WeirdAction::LogPerOrig},
+    ActionEntry{"fragment_inconsistency", WeirdAction::LogPerOrig},
+    ActionEntry{"fragment_overlap", WeirdAction::LogPerOrig},
+    ActionEntry{"fragment_size_inconsistency", WeirdAction::LogPerOrig},
+    ActionEntry{"simultaneous_open", WeirdAction::LogPerConn},
+    ActionEntry{"spontaneous_FIN", WeirdAction::Ignore},
+    ActionEntry{"spontaneous_RST", WeirdAction::Ignore},
+    ActionEntry{"unsolicited_SYN_response", WeirdAction::Ignore},
+};
+
+constexpr bool sorted_by_name() {
+  for (size_t i = 1; i < kActions.size(); ++i) {
+    if (!(kActions[i - 1].name < kActions[i].name)) return false;
+  }
+  return true;
+}
+static_assert(sorted_by_name(), "kActions must stay sorted for std::lower_bound");
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+}  // namespace
+
+WeirdAction weird_action(std::string_view name) {
+  const auto it = std::lower_bound(kActions.begin(), kActions.end(), name,
+                                   [](const ActionEntry& e, std::string_view n) { return e.name < n; });
+  return it != kActions.end() && it->name == name ? it->action : WeirdAction::Log;
+}
+
+size_t WeirdFilter::KeyHash::operator()(const Key& k) const {
+  uint64_t h = (load64(k.a.bytes.data()) * 0x9e3779b97f4a7c15ull) ^ (load64(k.a.bytes.data() + 8) * 0xc2b2ae3d27d4eb4full) ^
+               (load64(k.b.bytes.data()) * 0x165667b19e3779f9ull) ^ (load64(k.b.bytes.data() + 8) * 0xd6e8feb86659fd93ull) ^
+               (((uint64_t{k.pa} << 48) | (uint64_t{k.pb} << 32) | (uint64_t{k.proto} << 24) | (uint64_t{k.kind} << 20) |
+                 k.name) *
+                0x94d049bb133111ebull);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+uint32_t WeirdFilter::intern(std::string_view name) {
+  if (last_index_ < names_.size() && names_[last_index_].text == name) return last_index_;
+  auto it = name_index_.find(name);
+  if (it == name_index_.end()) {
+    it = name_index_.emplace(std::string(name), static_cast<uint32_t>(names_.size())).first;
+    names_.push_back(Name{std::string(name), weird_action(name)});
+  }
+  last_index_ = it->second;
+  return last_index_;
+}
+
+bool WeirdFilter::admit(const WeirdEvent& ev) {
+  ++seen_;
+  Name& n = names_[intern(ev.name)];
+  ++n.seen;
+  const bool unlimited = cfg_.repeat_ns == 0;
+  if (!unlimited) {
+    if (n.action == WeirdAction::Ignore) return false;
+    // The identifier as Zeek's conn_weird, flow_weird and net_weird events give it, narrowed by the
+    // limiting actions to the originator host or to the name alone.
+    Key k;
+    k.name = static_cast<uint32_t>(&n - names_.data());
+    const bool addrs = ev.uid.is_set() || ev.has_addrs;
+    if (n.action == WeirdAction::LogOnce) {
+      k.kind = 4;
+    } else if (n.action == WeirdAction::LogPerOrig && addrs) {
+      k.kind = 3;
+      k.a = ev.id.orig_h;
+    } else if (ev.uid.is_set()) {
+      k.kind = 2;
+      k.a = ev.id.orig_h;
+      k.b = ev.id.resp_h;
+      k.pa = ev.id.orig_p;
+      k.pb = ev.id.resp_p;
+      k.proto = static_cast<uint8_t>(ev.id.proto);
+    } else if (addrs) {
+      k.kind = 1;
+      k.a = ev.id.orig_h;
+      k.b = ev.id.resp_h;
+    }
+    const bool limited = n.action != WeirdAction::Log;
+    const uint64_t until = ev.ts_ns + (limited ? cfg_.limited_ns : cfg_.repeat_ns);
+    auto [it, fresh] = entries_.try_emplace(k, until);
+    if (!fresh) {
+      if (ev.ts_ns < it->second) return false;
+      it->second = until;  // ran out but not swept yet: a new period starts with this weird
+    }
+    (limited ? long_q_ : short_q_).push_back(Expiry{k, until});
+    if (fresh && entries_.size() > cfg_.max_entries) {
+      // Forget the oldest entry other than this one: the short-lived ones first.
+      if (short_q_.size() > 1 || (short_q_.size() == 1 && limited)) {
+        forget(short_q_, 0, true);
+      } else {
+        forget(long_q_, 0, true);
+      }
+    }
+  }
+  ++n.logged;
+  ++logged_;
+  return true;
+}
+
+void WeirdFilter::forget(std::deque<Expiry>& q, uint64_t now_ns, bool force_one) {
+  while (!q.empty() && (force_one || q.front().until_ns <= now_ns)) {
+    const Expiry e = q.front();
+    q.pop_front();
+    const auto it = entries_.find(e.key);
+    // A queue element is stale when its entry was renewed (a later element stands for it) or forgotten.
+    if (it == entries_.end() || it->second != e.until_ns) continue;
+    entries_.erase(it);
+    if (force_one) return;
+  }
+}
+
+void WeirdFilter::expire(uint64_t now_ns) {
+  forget(short_q_, now_ns, false);
+  forget(long_q_, now_ns, false);
+}
+
+std::vector<WeirdFilter::NameCount> WeirdFilter::counts() const {
+  std::vector<NameCount> out;
+  out.reserve(names_.size());
+  for (const Name& n : names_) out.push_back(NameCount{n.text, n.seen, n.logged});
+  return out;
+}
+
+}  // namespace ots

@@ -1,0 +1,106 @@
+// Which weirds reach weird.log: Zeek's Weird framework (base/frameworks/notice/weird.zeek, Zeek 7.2).
+//
+// Zeek does not log every weird. A weird is logged once per (name, identifier) within
+// Weird::weird_ignore's 10 minutes, where the identifier is the connection's 4-tuple, the address pair
+// of a flow weird, or nothing for a network weird; and Weird::actions limits some names further: once
+// per originator host (checksums, fragment trouble), once per connection, or never. Without this, one
+// retransmitting connection writes a row per segment (1.7 M rexmit_inconsistency rows on the benchmark
+// capture), which costs more than the rest of the packet path and buries the weirds that matter.
+//
+// Nothing is lost silently: every weird is counted by name (weird_stats.log, --stats-json), logged or
+// not. One filter per worker (shared-nothing): a connection's and an address pair's packets always reach
+// the same worker, so the decisions do not depend on -w.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/weird.hpp"
+
+namespace ots {
+
+struct WeirdFilterConfig {
+  // Weird::weird_ignore's &create_expire: a repeat of the same weird on the same identifier within this
+  // much packet time is counted, not logged. 0: log every weird.
+  uint64_t repeat_ns = 600'000'000'000ull;
+  // Weird::did_log's &create_expire, for the names Zeek logs once per originator or connection.
+  uint64_t limited_ns = 86'400'000'000'000ull;
+  // Bound on remembered (name, identifier) entries per worker: past it the oldest is forgotten first,
+  // so a storm of distinct weirds can write more rows, never use more memory.
+  uint32_t max_entries = 1u << 16;
+};
+
+// Weird::Action, as far as it decides logging. Zeek's ACTION_NOTICE_* also raise a Weird::Activity
+// notice; here they log like their ACTION_LOG_* counterparts (docs/LOGS.md).
+enum class WeirdAction : uint8_t { Log, LogOnce, LogPerConn, LogPerOrig, Ignore };
+WeirdAction weird_action(std::string_view name);
+
+class WeirdFilter {
+ public:
+  explicit WeirdFilter(const WeirdFilterConfig& cfg = {}) : cfg_(cfg) {}
+
+  // Counts the weird; true when it is to be written to weird.log.
+  bool admit(const WeirdEvent& ev);
+  // Forgets entries whose time ran out by packet time now_ns (bounds the memory between weirds).
+  void expire(uint64_t now_ns);
+
+  struct NameCount {
+    std::string name;
+    uint64_t seen = 0;    // every weird of the name since the start
+    uint64_t logged = 0;  // of which written to weird.log
+  };
+  // Per name, in order of first appearance.
+  std::vector<NameCount> counts() const;
+  uint64_t seen() const { return seen_; }
+  uint64_t logged() const { return logged_; }
+  size_t remembered() const { return entries_.size(); }
+
+ private:
+  // A name's interned index, its action and counters.
+  struct Name {
+    std::string text;
+    WeirdAction action;
+    uint64_t seen = 0, logged = 0;
+  };
+  // (name, identifier): kind 0 net weird (no addresses), 1 flow weird (address pair), 2 connection
+  // (5-tuple), 3 originator host, 4 the name alone.
+  struct Key {
+    IpAddr a, b;
+    uint16_t pa = 0, pb = 0;
+    uint32_t name = 0;
+    uint8_t proto = 0, kind = 0;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  struct Expiry {
+    Key key;
+    uint64_t until_ns;
+  };
+
+  uint32_t intern(std::string_view name);
+  void forget(std::deque<Expiry>& q, uint64_t now_ns, bool force_one);
+
+  WeirdFilterConfig cfg_;
+  std::vector<Name> names_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> name_index_;
+  // The last name looked up: weirds come in runs of one name.
+  uint32_t last_index_ = 0;
+  std::unordered_map<Key, uint64_t, KeyHash> entries_;  // key -> until (packet time, ns)
+  // Insertion order per lifetime, for expiry and for the bound; an entry renewed later leaves a stale
+  // element behind, which is skipped when its time does not match the map's.
+  std::deque<Expiry> short_q_, long_q_;
+  uint64_t seen_ = 0, logged_ = 0;
+};
+
+}  // namespace ots

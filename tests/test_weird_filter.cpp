@@ -1,0 +1,189 @@
+// Which weirds reach weird.log (Zeek's Weird framework: one row per name and connection, address pair or
+// sensor every 10 minutes; some names once per originator), and that every weird is still counted.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sensor/weird_filter.hpp"
+#include "tests/packet_builder.hpp"
+#include "tests/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace ots;
+using namespace ots::test;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+
+WeirdEvent conn_weird(std::string_view name, uint64_t ts_s, uint8_t client = 5, uint16_t sport = 40000) {
+  WeirdEvent ev;
+  ev.ts_ns = ts_s * kSec;
+  ev.name = name;
+  ev.uid = Uid{1, sport};
+  ev.id.orig_h = IpAddr::v4(0x0a000000u | client);
+  ev.id.resp_h = IpAddr::v4(0x0a000001u);
+  ev.id.orig_p = sport;
+  ev.id.resp_p = 502;
+  ev.id.proto = Transport::Tcp;
+  return ev;
+}
+
+uint64_t seen_of(const WeirdFilter& f, std::string_view name) {
+  for (const auto& n : f.counts()) {
+    if (n.name == name) return n.seen;
+  }
+  return 0;
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+size_t rows_named(const fs::path& log, const std::string& name) {
+  size_t n = 0;
+  for (const auto& r : log_rows(log)) n += r.at("name") == name;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("weird filter: a repeat on one connection is logged again only after weird_repeat_s", "[weird]") {
+  WeirdFilter f;  // Zeek's 10 minutes
+  CHECK(f.admit(conn_weird("rexmit_inconsistency", 1000)));
+  for (uint64_t t = 1001; t < 1600; t += 7) CHECK_FALSE(f.admit(conn_weird("rexmit_inconsistency", t)));
+  CHECK(f.admit(conn_weird("rexmit_inconsistency", 1600)));
+  CHECK_FALSE(f.admit(conn_weird("rexmit_inconsistency", 1601)));
+  // Another name, another connection: their own rows.
+  CHECK(f.admit(conn_weird("data_after_reset", 1602)));
+  CHECK(f.admit(conn_weird("rexmit_inconsistency", 1602, 5, 40001)));
+  CHECK(f.seen() == 2 + 86 + 3);
+  CHECK(f.logged() == 4);
+  CHECK(seen_of(f, "rexmit_inconsistency") == 1 + 86 + 3);
+}
+
+TEST_CASE("weird filter: flow weirds by address pair, network weirds once for the sensor", "[weird]") {
+  WeirdFilter f;
+  WeirdEvent flow;
+  flow.name = "fragment_with_DF";
+  flow.has_addrs = true;
+  flow.id.orig_h = IpAddr::v4(0x0a000005u);
+  flow.id.resp_h = IpAddr::v4(0x0a000006u);
+  flow.ts_ns = 10 * kSec;
+  CHECK(f.admit(flow));
+  flow.id.orig_p = 1234;  // ports play no part in a flow weird's identifier
+  CHECK_FALSE(f.admit(flow));
+  flow.id.resp_h = IpAddr::v4(0x0a000007u);
+  CHECK(f.admit(flow));
+
+  WeirdEvent net;
+  net.name = "truncated_header";
+  net.ts_ns = 10 * kSec;
+  CHECK(f.admit(net));
+  net.ts_ns = 11 * kSec;
+  CHECK_FALSE(f.admit(net));
+  net.ts_ns = 610 * kSec;
+  CHECK(f.admit(net));
+}
+
+TEST_CASE("weird filter: checksum weirds once per originator a day, ignored names never, as Zeek's actions", "[weird]") {
+  CHECK(weird_action("bad_TCP_checksum") == WeirdAction::LogPerOrig);
+  CHECK(weird_action("simultaneous_open") == WeirdAction::LogPerConn);
+  CHECK(weird_action("spontaneous_FIN") == WeirdAction::Ignore);
+  CHECK(weird_action("modbus_bad_length") == WeirdAction::Log);
+
+  WeirdFilter f;
+  CHECK(f.admit(conn_weird("bad_TCP_checksum", 100, 5, 40000)));
+  CHECK_FALSE(f.admit(conn_weird("bad_TCP_checksum", 101, 5, 40001)));   // same host, another connection
+  CHECK_FALSE(f.admit(conn_weird("bad_TCP_checksum", 5000, 5, 40002)));  // past 10 minutes, within the day
+  CHECK(f.admit(conn_weird("bad_TCP_checksum", 102, 6, 40000)));         // another originator
+  CHECK(f.admit(conn_weird("bad_TCP_checksum", 100 + 86400, 5, 40003)));
+  CHECK(f.admit(conn_weird("simultaneous_open", 100)));
+  CHECK_FALSE(f.admit(conn_weird("simultaneous_open", 5000)));
+  CHECK_FALSE(f.admit(conn_weird("spontaneous_FIN", 100)));
+  CHECK(seen_of(f, "spontaneous_FIN") == 1);  // counted all the same
+}
+
+TEST_CASE("weird filter: weird_repeat_s 0 logs every weird, the ignored names too", "[weird]") {
+  WeirdFilterConfig cfg;
+  cfg.repeat_ns = 0;
+  WeirdFilter f(cfg);
+  for (uint64_t t = 0; t < 50; ++t) CHECK(f.admit(conn_weird("rexmit_inconsistency", 1000 + t)));
+  CHECK(f.admit(conn_weird("spontaneous_RST", 1000)));
+  CHECK(f.logged() == 51);
+  CHECK(f.remembered() == 0);
+}
+
+TEST_CASE("weird filter: memory is bounded by max_entries and freed as entries run out", "[weird]") {
+  WeirdFilterConfig cfg;
+  cfg.max_entries = 64;
+  WeirdFilter f(cfg);
+  // A storm of distinct connections: each weird is new, so each is logged, and no more than the bound
+  // is remembered.
+  for (uint16_t p = 0; p < 1000; ++p) {
+    CHECK(f.admit(conn_weird("data_after_reset", 100, 5, static_cast<uint16_t>(20000 + p))));
+    CHECK(f.remembered() <= 64);
+  }
+  // The most recent ones are still remembered, the oldest were forgotten first.
+  CHECK_FALSE(f.admit(conn_weird("data_after_reset", 101, 5, 20999)));
+  CHECK(f.admit(conn_weird("data_after_reset", 101, 5, 20000)));
+  f.expire((101 + 600) * kSec);
+  CHECK(f.remembered() == 0);
+}
+
+// A connection whose server sends a SYN-ACK at a new sequence number every 30 s for 12 minutes: a
+// SYN_seq_jump weird each time. weird.log has two rows (the first, and the first after 10 minutes);
+// weird_stats.log, the run's summary and --stats-json count every one; weird_repeat_s: 0 logs them all.
+TEST_CASE("weird.log writes a repeated weird once per 10 minutes, and weird_stats.log counts every one", "[weird][replay]") {
+  const auto out = scratch_dir("weird_repeats");
+  const V4Addr cli{10, 1, 0, 5}, srv{10, 1, 0, 6};
+  using namespace ots::tcp_flag;
+  const uint32_t c0 = 1000, s0 = 5000;
+  double t = 1'700'000'000.0;
+  std::vector<std::pair<double, Bytes>> frames = {
+      {t += 0.01, tcp_frame(cli, 40000, srv, 8080, c0, 0, SYN, 0)},
+      {t += 0.01, tcp_frame(srv, 8080, cli, 40000, s0, c0 + 1, SYN | ACK, 0)},
+      {t += 0.01, tcp_frame(cli, 40000, srv, 8080, c0 + 1, s0 + 1, ACK, 0)},
+  };
+  const int repeats = 25;
+  for (int i = 0; i < repeats; ++i) {
+    const uint32_t jump = s0 + 100000u * static_cast<uint32_t>(i + 1);  // a SYN-ACK at another sequence number
+    frames.push_back({t += 30, tcp_frame(srv, 8080, cli, 40000, jump, c0 + 1, SYN | ACK, 0)});
+    frames.push_back({t += 0.01, tcp_frame(cli, 40000, srv, 8080, c0 + 1, s0 + 1, ACK, 0)});
+  }
+  frames.push_back({t += 0.01, tcp_frame(cli, 40000, srv, 8080, c0 + 1, s0 + 1, FIN | ACK, 0)});
+  frames.push_back({t += 0.01, tcp_frame(srv, 8080, cli, 40000, s0 + 1, c0 + 2, FIN | ACK, 0)});
+  frames.push_back({t += 0.01, tcp_frame(cli, 40000, srv, 8080, c0 + 2, s0 + 2, ACK, 0)});
+  write_pcap(out / "repeats.pcap", frames);
+  std::ofstream(out / "every.yaml") << "sensor:\n  weird_repeat_s: 0\n";
+
+  const auto r = run(otsensor() + " --stats-interval 60 -r " + q(out / "repeats.pcap") + " -l " + q(out / "default") +
+                     " --stats-json " + q(out / "default.json"));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(run(otsensor() + " -q -c " + q(out / "every.yaml") + " -r " + q(out / "repeats.pcap") + " -l " +
+              q(out / "every") + " --stats-json " + q(out / "every.json"))
+              .exit_code == 0);
+
+  const size_t all = rows_named(out / "every" / "weird.log", "SYN_seq_jump");
+  CHECK(all == repeats);
+  const auto logged = log_rows(out / "default" / "weird.log");
+  std::vector<double> ts;
+  for (const auto& row : logged) {
+    if (row.at("name") == "SYN_seq_jump") ts.push_back(std::stod(row.at("ts")));
+  }
+  REQUIRE(ts.size() == 2);
+  CHECK(ts[1] - ts[0] >= 600.0);
+  CHECK(ts[1] - ts[0] < 630.0);
+
+  uint64_t stat_seen = 0;
+  for (const auto& row : log_rows(out / "default" / "weird_stats.log")) {
+    if (row.at("name") == "SYN_seq_jump") stat_seen += std::stoull(row.at("num_seen"));
+  }
+  CHECK(stat_seen == all);
+  const auto js = nlohmann::json::parse(read_file(out / "default.json"));
+  const auto every = nlohmann::json::parse(read_file(out / "every.json"));
+  CHECK(js["weirds"] == every["weirds"]);
+  CHECK(js["weirds_logged"].get<uint64_t>() == logged.size());
+  CHECK(every["weirds_logged"] == every["weirds"]);
+  CHECK(r.output.find(fmt::format("{} weirds, {} logged", js["weirds"].get<uint64_t>(), logged.size())) !=
+        std::string::npos);
+}
