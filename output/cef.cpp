@@ -2,7 +2,7 @@
 //   CEF:0|otsensor|otsensor|VERSION|NOTE|MSG|SEVERITY|EXTENSION
 // Header fields escape '\' and '|'; extension values escape '\', '=', CR and LF (the CEF implementation
 // standard). Standard keys where CEF has one (rt, src, dst, spt, dpt, proto, smac, act, msg, cnt, externalId,
-// cat, outcome, deviceExternalId, dvchost), custom strings with labels for our columns.
+// cat, outcome, deviceExternalId, dvchost), labelled custom strings (cs1-cs6, cn1, flexString1-2) for ours.
 #include <fmt/format.h>
 
 #include "output/syslog_message.hpp"
@@ -68,15 +68,20 @@ void append_cef(std::string& out, const Notice& n, uint64_t count, const SyslogI
   if (count) x.number("cnt", count);
   if (n.uid.is_set()) x.text("externalId", n.uid.text().view());
   if (const size_t ns = n.note.find("::"); ns != std::string_view::npos) x.text("cat", n.note.substr(0, ns));
+  // cs1-cs6 carry the six columns a SOC filters OT notices by, in this order: zone,
+  // conduit, protocol, operation, device_id, verdict. A notice has two zones: the originator's is cs1
+  // (where the traffic or the device comes from), the responder's goes to flexString2. The verdict is also
+  // CEF's standard `outcome`, which SIEMs map to their own outcome field without a custom-string mapping.
   labelled(x, "cs1", "zone_orig", n.zone_orig);
-  labelled(x, "cs2", "zone_resp", n.zone_resp);
-  labelled(x, "cs3", "conduit", n.conduit);
-  labelled(x, "cs4", "protocol", n.protocol);
-  labelled(x, "cs5", "operation", n.operation);
-  labelled(x, "cs6", "device_id", n.device_id);
+  labelled(x, "cs2", "conduit", n.conduit);
+  labelled(x, "cs3", "protocol", n.protocol);
+  labelled(x, "cs4", "operation", n.operation);
+  labelled(x, "cs5", "device_id", n.device_id);
+  labelled(x, "cs6", "verdict", n.verdict);
   x.text("outcome", n.verdict);
   if (n.rule_id) labelled(x, "cn1", "rule_id", std::to_string(n.rule_id));
   labelled(x, "flexString1", "mitre", n.mitre);
+  labelled(x, "flexString2", "zone_resp", n.zone_resp);
   x.text("deviceExternalId", id.sensor_id);
   x.text("dvchost", id.hostname);
 }

@@ -150,6 +150,7 @@ Fields expected_fields(const json& n) {
           text(n, "protocol"),
           text(n, "operation"),
           text(n, "device_id"),
+          text(n, "verdict"),
           summary ? text(n, "n") : "",
           text(n, "orig_l2_addr")};
 }
@@ -162,15 +163,15 @@ std::string get(const std::map<std::string, std::string>& m, const char* k) {
 Fields cef_fields(const Cef& c) {
   const auto& x = c.ext;
   return {c.header[4], c.header[5], get(x, "msg"), get(x, "externalId"), get(x, "src"), get(x, "dst"),
-          get(x, "spt"), get(x, "dpt"), get(x, "cs1"), get(x, "cs2"), get(x, "cs3"), get(x, "cs4"), get(x, "cs5"),
-          get(x, "cs6"), get(x, "cnt"), get(x, "smac")};
+          get(x, "spt"), get(x, "dpt"), get(x, "cs1"), get(x, "flexString2"), get(x, "cs2"), get(x, "cs3"),
+          get(x, "cs4"), get(x, "cs5"), get(x, "cs6"), get(x, "cnt"), get(x, "smac")};
 }
 
 Fields leef_fields(const Leef& l) {
   const auto& a = l.attrs;
   return {l.header[4], get(a, "msg"), get(a, "sub"), get(a, "uid"), get(a, "src"), get(a, "dst"),
           get(a, "srcPort"), get(a, "dstPort"), get(a, "zone_orig"), get(a, "zone_resp"), get(a, "conduit"),
-          get(a, "protocol"), get(a, "operation"), get(a, "device_id"), get(a, "n"), get(a, "srcMAC")};
+          get(a, "protocol"), get(a, "operation"), get(a, "device_id"), get(a, "verdict"), get(a, "n"), get(a, "srcMAC")};
 }
 
 int severity_code(const std::string& s) {

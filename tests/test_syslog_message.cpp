@@ -115,16 +115,18 @@ TEST_CASE("syslog: CEF header and extension with CEF's escaping and the standard
                "smac=00:1b:1b:7c:05:e1 act=log "
                "msg=coil\\=5 \\\\ value\\non externalId=" +
                    uid +
-                   " cat=OT cs1Label=zone_orig cs1=mes cs2Label=zone_resp cs2=control cs3Label=conduit "
-                   "cs3=mes-to-control cs4Label=protocol cs4=modbus cs5Label=operation cs5=write_single_coil "
-                   "deviceExternalId=sensor-7 dvchost=sensor-7.plant.example");
+                   " cat=OT cs1Label=zone_orig cs1=mes cs2Label=conduit cs2=mes-to-control cs3Label=protocol "
+                   "cs3=modbus cs4Label=operation cs4=write_single_coil flexString2Label=zone_resp "
+                   "flexString2=control deviceExternalId=sensor-7 dvchost=sensor-7.plant.example");
   const auto c = parse_cef(out);
   REQUIRE(c);
   CHECK(c->header[4] == "OT::Operation_Not_Allowed");
   CHECK(c->header[5] == "Modbus write_single_coil from mes to control | not allowed");
   CHECK(c->ext.at("msg") == "coil=5 \\ value\non");
-  CHECK(c->ext.at("cs5") == "write_single_coil");
-  CHECK(c->ext.at("cs5Label") == "operation");
+  CHECK(c->ext.at("cs4") == "write_single_coil");
+  CHECK(c->ext.at("cs4Label") == "operation");
+  CHECK(c->ext.count("cs6") == 0);  // no verdict: no key, no label
+  CHECK(c->ext.count("outcome") == 0);
   CHECK(c->ext.at("smac") == "00:1b:1b:7c:05:e1");
 }
 
@@ -153,8 +155,10 @@ TEST_CASE("syslog: CEF of a summary, an attestation notice and a notice about ho
   CHECK(c->ext.count("spt") == 0);
   CHECK(c->ext.at("dpt") == "62443");
   CHECK(c->ext.at("cnt") == "3");
-  CHECK(c->ext.at("cs6Label") == "device_id");
-  CHECK(c->ext.at("cs6") == "dev=1");
+  CHECK(c->ext.at("cs5Label") == "device_id");
+  CHECK(c->ext.at("cs5") == "dev=1");
+  CHECK(c->ext.at("cs6Label") == "verdict");
+  CHECK(c->ext.at("cs6") == "replay");
   CHECK(c->ext.at("outcome") == "replay");
   CHECK(c->ext.at("cn1") == "7");
   CHECK(c->ext.at("flexString1") == "T0830,T0856");
