@@ -6,8 +6,8 @@
 
 namespace ots::rules {
 
-std::unique_ptr<HsDatabase> HsDatabase::compile(const std::vector<HsPattern>& patterns, std::string& error,
-                                                 int& failed_index) {
+std::unique_ptr<HsDatabase> HsDatabase::compile(const std::vector<HsPattern>& patterns, HsMode mode,
+                                                 std::string& error, int& failed_index) {
   failed_index = -1;
   std::vector<const char*> exprs;
   std::vector<unsigned> flags, ids;
@@ -18,8 +18,10 @@ std::unique_ptr<HsDatabase> HsDatabase::compile(const std::vector<HsPattern>& pa
   }
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                       nullptr, &db, &err) != HS_SUCCESS) {
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       // No HS_MODE_SOM_HORIZON_*: rules ask whether a pattern matched, never where it
+                       // started, which keeps the stream state (per connection direction) small.
+                       mode == HsMode::Block ? HS_MODE_BLOCK : HS_MODE_STREAM, nullptr, &db, &err) != HS_SUCCESS) {
     error = err && err->message ? err->message : "compilation failed";
     if (err) failed_index = err->expression;
     hs_free_compile_error(err);
@@ -33,6 +35,11 @@ HsDatabase::~HsDatabase() { hs_free_database(db_); }
 size_t HsDatabase::bytes() const {
   size_t n = 0;
   return hs_database_size(db_, &n) == HS_SUCCESS ? n : 0;
+}
+
+size_t HsDatabase::stream_state_bytes() const {
+  size_t n = 0;
+  return hs_stream_size(db_, &n) == HS_SUCCESS ? n : 0;
 }
 
 HsScratch::~HsScratch() {
@@ -79,6 +86,39 @@ bool hs_scan_block(const HsDatabase& db, HsScratch& scratch, std::span<const uin
   ScanContext sc{on_match, ctx};
   return hs_scan(db.db_, reinterpret_cast<const char*>(data.data()), static_cast<unsigned>(data.size()), 0,
                  scratch.s_, on_hs_match, &sc) == HS_SUCCESS;
+}
+
+HsStream::~HsStream() { close(nullptr, nullptr, nullptr); }
+
+HsStream& HsStream::operator=(HsStream&& o) noexcept {
+  if (this != &o) {
+    close(nullptr, nullptr, nullptr);
+    s_ = o.s_;
+    o.s_ = nullptr;
+  }
+  return *this;
+}
+
+bool HsStream::open(const HsDatabase& db) {
+  close(nullptr, nullptr, nullptr);
+  return hs_open_stream(db.db_, 0, &s_) == HS_SUCCESS;
+}
+
+bool HsStream::scan(HsScratch& scratch, std::span<const uint8_t> data, void (*on_match)(unsigned id, void* ctx),
+                    void* ctx) {
+  ScanContext sc{on_match, ctx};
+  return hs_scan_stream(s_, reinterpret_cast<const char*>(data.data()), static_cast<unsigned>(data.size()), 0,
+                        scratch.s_, on_hs_match, &sc) == HS_SUCCESS;
+}
+
+bool HsStream::reset() { return hs_reset_stream(s_, 0, nullptr, nullptr, nullptr) == HS_SUCCESS; }
+
+void HsStream::close(HsScratch* scratch, void (*on_match)(unsigned id, void* ctx), void* ctx) {
+  if (!s_) return;
+  ScanContext sc{on_match, ctx};
+  // Without a callback Hyperscan frees the state and reports nothing.
+  hs_close_stream(s_, on_match && scratch ? scratch->s_ : nullptr, on_match && scratch ? on_hs_match : nullptr, &sc);
+  s_ = nullptr;
 }
 
 }  // namespace ots::rules

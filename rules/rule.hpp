@@ -27,6 +27,11 @@ constexpr RuleProtocol rule_protocol(Protocol p) { return static_cast<RuleProtoc
 uint16_t port_only_udp_port(RuleProtocol p);
 
 enum class Direction : uint8_t { Any, ToServer, ToClient };
+// Where a rule's content must match: within one operation's PDU (or datagram), or anywhere in the
+// reassembled TCP byte stream of one direction of the connection (docs/RULES.md, "Stream rules").
+enum class Scope : uint8_t { Pdu, Stream };
+// Whether `scope: stream` applies to rules of `p`: protocols with a TCP byte stream of their own.
+bool stream_scope_applies(RuleProtocol p);
 enum class Track : uint8_t { BySrc, ByDst, ByBoth };
 
 struct SourceMark {
@@ -82,8 +87,9 @@ struct Rule {
   Severity severity = Severity::Medium;
   RuleProtocol protocol = RuleProtocol::Modbus;
   Direction direction = Direction::Any;
-  FieldMatch match;
-  std::vector<ContentPattern> content;  // all must match within the PDU
+  Scope scope = Scope::Pdu;
+  FieldMatch match;                     // a stream rule: zone conditions only
+  std::vector<ContentPattern> content;  // all must match within the PDU (a stream rule: within the stream)
   std::optional<Threshold> threshold;
   std::vector<std::string> mitre;       // T08xx
   std::string mitre_text;               // "T0816,T0858" (notice.log's mitre column)

@@ -65,11 +65,23 @@ std::unique_ptr<RuleDatabase> RuleDatabase::build(std::vector<Rule> rules, const
   for (size_t p = 0; p < kRuleProtocols; ++p) {
     for (const bool to_server : {false, true}) {
       Slot& s = out->slots_[p * 2 + (to_server ? 1 : 0)];
-      std::vector<HsPattern> patterns;
-      std::vector<std::pair<uint32_t, uint32_t>> origin;  // (rule, content index) per pattern
+      std::vector<HsPattern> patterns, stream_patterns;
+      std::vector<std::pair<uint32_t, uint32_t>> origin, stream_origin;  // (rule, content index) per pattern
       for (uint32_t i = 0; i < rs.size(); ++i) {
         const Rule& r = rs[i];
-        if (!sees(r.protocol, static_cast<RuleProtocol>(p)) || !in_direction(r.direction, to_server)) continue;
+        if (!in_direction(r.direction, to_server)) continue;
+        if (r.scope == Scope::Stream) {
+          // A stream is one protocol's bytes: an enip stream rule does not also sit in the cip slot.
+          if (static_cast<size_t>(r.protocol) != p) continue;
+          for (uint32_t c = 0; c < r.content.size(); ++c) {
+            stream_patterns.push_back(
+                {r.content[c].expression, r.content[c].nocase, static_cast<unsigned>(stream_patterns.size())});
+            s.stream_pattern_rule.push_back(i);
+            stream_origin.emplace_back(i, c);
+          }
+          continue;
+        }
+        if (!sees(r.protocol, static_cast<RuleProtocol>(p))) continue;
         const uint32_t event_protocol = static_cast<uint32_t>(p);
         auto codes = [&](auto&& each) {
           for (const OperationRef& o : r.match.operations)
@@ -93,33 +105,42 @@ std::unique_ptr<RuleDatabase> RuleDatabase::build(std::vector<Rule> rules, const
       s.field_by_code.erase(std::unique(s.field_by_code.begin(), s.field_by_code.end()), s.field_by_code.end());
       std::sort(s.scan_codes.begin(), s.scan_codes.end());
       s.scan_codes.erase(std::unique(s.scan_codes.begin(), s.scan_codes.end()), s.scan_codes.end());
-      if (patterns.empty()) continue;
-      std::string why;
-      int failed = -1;
-      s.db = HsDatabase::compile(patterns, why, failed);
-      if (!s.db) {
-        if (failed >= 0) {
-          const auto [ri, ci] = origin[static_cast<size_t>(failed)];
-          const ContentPattern& c = rs[ri].content[ci];
-          const std::string msg = fmt::format("{}: rule {}: Hyperscan cannot compile {} \"{}\": {}", c.mark.text(), rs[ri].id,
-                                              c.regex ? "regex" : "content", c.text, why);
-          // A rule in both directions fails in both slots: one message.
-          if (std::find(errors.begin() + static_cast<std::ptrdiff_t>(before), errors.end(), msg) == errors.end())
-            errors.push_back(msg);
-        } else {
-          errors.push_back(fmt::format("rules: Hyperscan cannot compile the {} patterns of {} {}: {}", patterns.size(),
-                                       rule_protocol_name(static_cast<RuleProtocol>(p)), to_server ? "to_server" : "to_client", why));
+      const auto compile = [&](const std::vector<HsPattern>& pats, const std::vector<std::pair<uint32_t, uint32_t>>& from,
+                               HsMode mode) -> std::unique_ptr<HsDatabase> {
+        if (pats.empty()) return nullptr;
+        std::string why;
+        int failed = -1;
+        auto db = HsDatabase::compile(pats, mode, why, failed);
+        if (!db) {
+          if (failed >= 0) {
+            const auto [ri, ci] = from[static_cast<size_t>(failed)];
+            const ContentPattern& c = rs[ri].content[ci];
+            const std::string msg = fmt::format("{}: rule {}: Hyperscan cannot compile {} \"{}\": {}", c.mark.text(),
+                                                rs[ri].id, c.regex ? "regex" : "content", c.text, why);
+            // A rule in both directions fails in both slots: one message.
+            if (std::find(errors.begin() + static_cast<std::ptrdiff_t>(before), errors.end(), msg) == errors.end())
+              errors.push_back(msg);
+          } else {
+            errors.push_back(fmt::format("rules: Hyperscan cannot compile the {} {}patterns of {} {}: {}", pats.size(),
+                                         mode == HsMode::Stream ? "stream " : "",
+                                         rule_protocol_name(static_cast<RuleProtocol>(p)),
+                                         to_server ? "to_server" : "to_client", why));
+          }
+          return nullptr;
         }
-        continue;
-      }
-      out->patterns_ += patterns.size();
-      try {
-        out->scratch_.grow_for(*s.db);
-      } catch (const std::exception& e) {
-        errors.push_back(fmt::format("rules: {}", e.what()));
-      }
+        out->patterns_ += pats.size();
+        try {
+          out->scratch_.grow_for(*db);  // one scratch covers the block and the streaming databases
+        } catch (const std::exception& e) {
+          errors.push_back(fmt::format("rules: {}", e.what()));
+        }
+        return db;
+      };
+      s.db = compile(patterns, origin, HsMode::Block);
+      s.stream_db = compile(stream_patterns, stream_origin, HsMode::Stream);
     }
   }
+  for (const Rule& r : rs) out->stream_rules_ += r.scope == Scope::Stream;
   for (uint32_t i = 0; i < rs.size(); ++i) out->by_id_.emplace_back(rs[i].id, i);
   std::sort(out->by_id_.begin(), out->by_id_.end());
   if (errors.size() != before) return nullptr;
@@ -148,8 +169,17 @@ RuleProtocol RuleDatabase::udp_port_protocol(uint16_t port) const {
 
 size_t RuleDatabase::database_bytes() const {
   size_t n = 0;
-  for (const Slot& s : slots_)
+  for (const Slot& s : slots_) {
     if (s.db) n += s.db->bytes();
+    if (s.stream_db) n += s.stream_db->bytes();
+  }
+  return n;
+}
+
+size_t RuleDatabase::stream_state_bytes() const {
+  size_t n = 0;
+  for (const Slot& s : slots_)
+    if (s.stream_db) n = std::max(n, s.stream_db->stream_state_bytes());
   return n;
 }
 

@@ -1,6 +1,7 @@
-// The compiled rule set: every rule's content patterns in Hyperscan block-mode databases, one per event
-// protocol and direction, built once at start-up and shared read-only by every worker; the rules without
-// content listed per slot; zone conditions resolved against the site model.
+// The compiled rule set: the content patterns of PDU rules in Hyperscan block-mode databases and those
+// of stream rules (scope: stream) in streaming-mode ones, one of each per event protocol and direction,
+// built once at start-up (and on reload) and shared read-only by every worker; the rules without content
+// listed per slot; zone conditions resolved against the site model.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,10 @@ class RuleDatabase {
     bool scan_always = false;
     std::vector<uint32_t> scan_codes;  // sorted
     bool wants_scan(uint32_t code) const;
+    // Stream rules of the slot's protocol and direction: their patterns in one streaming-mode database,
+    // scanned over a connection direction's reassembled bytes (RuleMatcher::stream_data).
+    std::unique_ptr<HsDatabase> stream_db;  // null when the slot has no stream rule
+    std::vector<uint32_t> stream_pattern_rule;  // pattern id -> rule index
   };
   const Slot& slot(RuleProtocol p, bool to_server) const { return slots_[static_cast<size_t>(p) * 2 + (to_server ? 1 : 0)]; }
 
@@ -58,6 +63,11 @@ class RuleDatabase {
   RuleProtocol udp_port_protocol(uint16_t port) const;
   size_t patterns() const { return patterns_; }
   size_t database_bytes() const;
+  // Stream rules: how many, whether `p` has any (either direction), and the largest state one open
+  // stream needs (what sensor.rule_streams_max multiplies).
+  size_t stream_rules() const { return stream_rules_; }
+  bool has_stream_rules(RuleProtocol p) const { return slot(p, true).stream_db || slot(p, false).stream_db; }
+  size_t stream_state_bytes() const;
 
  private:
   RuleDatabase() = default;
@@ -67,6 +77,7 @@ class RuleDatabase {
   std::vector<std::pair<uint64_t, uint32_t>> by_id_;  // sorted
   HsScratch scratch_;
   size_t patterns_ = 0;
+  size_t stream_rules_ = 0;
 };
 
 // The sensor's one way to get a rule set: load the files (rule_yaml.cpp), then build. Null with every

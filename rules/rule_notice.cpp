@@ -31,4 +31,10 @@ void fill_rule_notice(const Rule& r, const Conn& c, const OperationEvent* ev, ui
   }
 }
 
+void fill_rule_stream_notice(const Rule& r, const Conn& c, const StreamHit& hit, uint64_t ts_ns, Notice& n) {
+  fill_rule_notice(r, c, nullptr, ts_ns, n);
+  n.sub = fmt::format("{} stream {}, all patterns within its first {} bytes", n.protocol,
+                      hit.to_server ? "to_server" : "to_client", hit.scanned);
+}
+
 }  // namespace ots::rules

@@ -17,7 +17,8 @@ namespace ots::rules {
 
 namespace {
 
-constexpr const char* kRuleKeys = "id, name, severity, protocol, direction, match, content, threshold, mitre, references";
+constexpr const char* kRuleKeys =
+    "id, name, severity, protocol, direction, scope, match, content, threshold, mitre, references";
 constexpr const char* kMatchKeys =
     "operation, subfunction, unit_id, address, quantity, is_write, dnp3_object_group, s7_area, s7_db, cip_class, "
     "cip_instance, cip_attribute, from_zone, to_zone, conduit";
@@ -153,8 +154,8 @@ void Loader::rule(const YAML::Node& node, std::vector<Rule>& out) {
     error(node, "a rule must be a map with id, name, severity, protocol, ...");
     return;
   }
-  static const std::set<std::string> known = {"id", "name", "severity", "protocol", "direction", "match",
-                                              "content", "threshold", "mitre", "references"};
+  static const std::set<std::string> known = {"id", "name", "severity", "protocol", "direction", "scope",
+                                              "match", "content", "threshold", "mitre", "references"};
   auto k = keys(node, known, "a rule", kRuleKeys);
   Rule r;
   r.mark = mark_of(path_, node);
@@ -203,6 +204,25 @@ void Loader::rule(const YAML::Node& node, std::vector<Rule>& out) {
       else error(k["direction"].second, fmt::format("unknown direction '{}', expected to_server, to_client or any", *v));
     }
   }
+  if (k.count("scope")) {
+    const YAML::Node& at = k["scope"].second;
+    if (auto v = scalar(at, "scope")) {
+      if (*v == "stream") r.scope = Scope::Stream;
+      else if (*v != "pdu") error(at, fmt::format("unknown scope '{}', expected pdu or stream", *v));
+    }
+    if (r.scope == Scope::Stream) {
+      // Stream rules see bytes, not events: without content there is nothing for them to match, and a
+      // protocol without a TCP stream of its own has no bytes for them.
+      if (!k.count("content")) error(at, "a stream rule needs 'content' (it matches patterns in the connection's bytes)");
+      if (protocol_ok && !stream_scope_applies(r.protocol)) {
+        error(at, fmt::format("scope: stream does not apply to {} rules ({}); it applies to modbus, dnp3, enip, s7comm "
+                              "and s7comm-plus",
+                              rule_protocol_name(r.protocol),
+                              r.protocol == RuleProtocol::Cip ? "CIP travels inside ENIP: write protocol: enip"
+                                                              : "its UDP datagrams are matched one by one"));
+      }
+    }
+  }
   if (k.count("match") && protocol_ok) match(k["match"].second, r);
   if (k.count("content")) content(k["content"].second, r);
   if (k.count("threshold")) threshold(k["threshold"].second, r);
@@ -232,6 +252,20 @@ void Loader::match(const YAML::Node& node, Rule& r) {
                                               "is_write", "dnp3_object_group", "s7_area", "s7_db", "cip_class",
                                               "cip_instance", "cip_attribute", "from_zone", "to_zone", "conduit"};
   auto k = keys(node, known, "'match'", kMatchKeys);
+  if (r.scope == Scope::Stream) {
+    // A stream rule has no operation event to hold its fields against; the connection's zones and
+    // conduit it does have.
+    for (auto it = k.begin(); it != k.end();) {
+      if (it->first == "from_zone" || it->first == "to_zone" || it->first == "conduit") {
+        ++it;
+        continue;
+      }
+      error(it->second.first, fmt::format("'{}' does not apply to stream rules (they match the connection's reassembled "
+                                          "bytes, not its operation events); they take from_zone, to_zone and conduit",
+                                          it->first));
+      it = k.erase(it);
+    }
+  }
   const RuleProtocol p = r.protocol;
   const bool port_only = port_only_udp_port(p) != 0;
   const bool cip = p == RuleProtocol::Cip || p == RuleProtocol::Enip;
@@ -423,6 +457,12 @@ std::string_view rule_protocol_name(RuleProtocol p) {
   if (p == RuleProtocol::Tristation) return "tristation";
   if (static_cast<size_t>(p) < static_cast<size_t>(Protocol::Count_)) return protocol_name(static_cast<Protocol>(p));
   return "unknown";
+}
+
+bool stream_scope_applies(RuleProtocol p) {
+  // DNP3 and ENIP also run over UDP; their UDP flows have no stream and see only PDU rules.
+  return p == RuleProtocol::Modbus || p == RuleProtocol::Dnp3 || p == RuleProtocol::Enip || p == RuleProtocol::S7comm ||
+         p == RuleProtocol::S7commPlus;
 }
 
 uint16_t port_only_udp_port(RuleProtocol p) {

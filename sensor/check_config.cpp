@@ -131,6 +131,14 @@ int check_config(const std::string& path, std::FILE* out, std::FILE* err, const 
                rule_db->rules().size(), rule_files.size(), rule_files.size() == 1 ? "" : "s", rule_db->patterns(),
                rule_db->patterns() == 1 ? "" : "s", (rule_db->database_bytes() + 1023) / 1024);
     for (const std::string& f : rule_files) fmt::print(out, "  {}\n", f);
+    if (const size_t n = rule_db->stream_rules()) {
+      // What sensor.rule_streams_max costs at most, per worker, with these rules.
+      const rules::StreamLimits& lim = site.sensor.pipeline.rule_streams;
+      const uint64_t state = rule_db->stream_state_bytes();
+      fmt::print(out, "stream rules: {} ({} bytes of Hyperscan state per open stream; depth {} KiB per direction, at "
+                      "most {} streams, {} KiB, per worker)\n",
+                 n, state, lim.depth_bytes / 1024, lim.max_streams, (state * lim.max_streams + 1023) / 1024);
+    }
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "capture/decode.hpp"
 #include "capture/flow.hpp"
 #include "inventory/asset_inventory.hpp"
+#include "rules/rule_streams.hpp"
 #include "sensor/weird_filter.hpp"
 
 namespace ots {
@@ -15,6 +16,7 @@ struct PipelineConfig {
   FlowTableConfig flows;
   AssetInventoryConfig inventory;
   WeirdFilterConfig weirds;
+  rules::StreamLimits rule_streams;  // stream rules' bounds (sensor.rule_stream_depth_kb, rule_streams_max)
 };
 
 }  // namespace ots

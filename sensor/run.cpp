@@ -226,6 +226,7 @@ int run_sensor(const RunOptions& opts) {
     total.flows.created += s.flows.created;
     total.decode.malformed += s.decode.malformed;
     total.decode.non_ip += s.decode.non_ip;
+    total.rule_streams += s.rule_streams;  // the peak: the largest worker's
   }
   if (attest) total.notices += attest->stats().notices;
   const double wall = seconds_since(t0);
@@ -276,10 +277,13 @@ int run_sensor(const RunOptions& opts) {
         "{{\"packets\": {}, \"bytes\": {}, \"wall_seconds\": {:.6f}, \"cpu_seconds\": {:.6f}, \"workers\": {}, "
         "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, \"weirds_logged\": {}, "
         "\"operations\": {}, \"notices\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
-        "\"worker_cpu_seconds\": [{}], \"logs\": {{{}}}{}}}\n",
+        "\"worker_cpu_seconds\": [{}], \"rule_streams\": {{\"opened\": {}, \"peak\": {}, \"depth_reached\": {}, "
+        "\"limit_reached\": {}, \"gaps\": {}, \"reload_closed\": {}, \"errors\": {}}}, \"logs\": {{{}}}{}}}\n",
         total.packets, total.bytes, wall, cpu, nworkers, total.flows.created, total.flows_peak,
         total.flow_memory_peak, total.weirds, total.weirds_logged, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
-        ru.ru_maxrss, warnings, worker_cpu_json, logs_json, syslog_json);
+        ru.ru_maxrss, warnings, worker_cpu_json, total.rule_streams.opened, total.rule_streams.peak,
+        total.rule_streams.depth_reached, total.rule_streams.limit_reached, total.rule_streams.gaps,
+        total.rule_streams.reload_closed, total.rule_streams.errors, logs_json, syslog_json);
     if (!f) {
       std::fprintf(stderr, "otsensor: error: cannot write %s\n", opts.stats_json.c_str());
       return 1;

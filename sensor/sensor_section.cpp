@@ -115,6 +115,13 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
           p.flows.reassembly_max_bytes = uint32_t(n * 1024);
       } else if (key == "frag_max_mb") {
         if (read_number<uint64_t>(path, v, "frag_max_mb", 1, 4096, n, errors)) p.decode.frag_max_bytes = uint32_t(n << 20);
+      } else if (key == "rule_stream_depth_kb") {
+        // Stream rules scan this much of each connection direction (docs/RULES.md, "Stream rules").
+        if (read_number<uint64_t>(path, v, "rule_stream_depth_kb", 1, 1u << 20, n, errors))
+          p.rule_streams.depth_bytes = n * 1024;
+      } else if (key == "rule_streams_max") {
+        if (read_number<uint64_t>(path, v, "rule_streams_max", 1, 1u << 24, n, errors))
+          p.rule_streams.max_streams = uint32_t(n);
       } else if (key == "verify_checksums") {
         try {
           p.decode.verify_checksums = v.as<bool>();
@@ -125,7 +132,8 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
         errors.push_back(fmt::format(
             "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
             "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums, "
-            "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s, weird_repeat_s",
+            "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s, weird_repeat_s, "
+            "rule_stream_depth_kb, rule_streams_max",
             where(path, kv.first), key));
       }
     }

@@ -23,6 +23,10 @@ struct AppState {
   // A port-only rule protocol (rules::RuleProtocol, e.g. TriStation on UDP 1502) whose rules see this
   // flow's datagrams; Count_ when none.
   uint8_t port_rules = static_cast<uint8_t>(rules::RuleProtocol::Count_);
+  // Stream rules: whether an analyzer's protocol has some (a TCP flow), and the flow's open streams in
+  // the worker's matcher.
+  bool streamed = false;
+  rules::FlowStreams streams;
   // The worker's list of every AppState, so that a reloaded site model reaches each tracked flow.
   Conn* conn = nullptr;
   AppState** head = nullptr;
@@ -41,6 +45,20 @@ struct AppState {
   AppState(const AppState&) = delete;
   AppState& operator=(const AppState&) = delete;
 };
+
+namespace {
+
+// A UDP flow on the port of a protocol the rules know by port only (TriStation's 1502).
+bool on_port_only_port(const Conn& c) {
+  if (c.id.proto != Transport::Udp) return false;
+  for (size_t p = 0; p < rules::kRuleProtocols; ++p) {
+    const uint16_t port = rules::port_only_udp_port(static_cast<rules::RuleProtocol>(p));
+    if (port && (c.id.resp_p == port || c.id.orig_p == port)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 PipelineLogs PipelineLogs::register_all(LogManager& logs) {
   PipelineLogs ids;
@@ -81,6 +99,8 @@ Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& 
     matcher_ = std::make_unique<rules::RuleMatcher>(*rules);
     ops_consumers_ = true;
   }
+  stream_limits_ = cfg.rule_streams;
+  if (matcher_) matcher_->set_stream_limits(stream_limits_);
   refresh_consumers();
 }
 
@@ -155,9 +175,19 @@ void Worker::set_policy(const SitePolicy* policy, uint64_t now_ns) {
 }
 
 void Worker::set_rules(const rules::RuleDatabase* rules, std::unique_ptr<rules::RuleMatcher> matcher) {
+  // A stream's state belongs to the database it was opened with: none goes on under the new rules, and
+  // the new rules' streams start at the next bytes. A pattern that straddles the swap is seen by neither
+  // set, nor is an end-of-stream (`$`) match pending at it (docs/RULES.md, "Reloading").
+  if (matcher_) {
+    for (AppState* app = apps_; app; app = app->next) {
+      if (!app->streams.empty()) close_rule_streams(*app->conn, rules::RuleProtocol::Count_, app->conn->last_ts_ns, true);
+    }
+    stream_stats_before_ += matcher_->stream_stats();
+  }
   const bool any = rules && matcher && !rules->rules().empty();
   rules_ = any ? rules : nullptr;
   matcher_ = any ? std::move(matcher) : nullptr;
+  if (matcher_) matcher_->set_stream_limits(stream_limits_);
   ops_consumers_ = any;
   refresh_consumers();
   constexpr auto kNone = static_cast<uint8_t>(rules::RuleProtocol::Count_);
@@ -165,6 +195,7 @@ void Worker::set_rules(const rules::RuleDatabase* rules, std::unique_ptr<rules::
     const uint8_t was = app->port_rules;
     app->port_rules = port_rules_of(*app->conn);
     if (app->port_rules != was) app->conn->wants_payload = app->count || app->port_rules != kNone;
+    app->streamed = streamed(*app->conn);
   }
 }
 
@@ -175,6 +206,8 @@ void Worker::set_attestation(bool on, uint16_t port) {
 
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
+  s.rule_streams = stream_stats_before_;
+  if (matcher_) s.rule_streams += matcher_->stream_stats();
   s.decode = decoder_.stats();
   s.flows = flows_->stats();
   s.weird_names = weird_filter_.counts();
@@ -221,8 +254,15 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
     if (!app) app = &app_of(c);
     app->port_rules = rp;
     c.wants_payload = true;
+  } else if (!app && on_port_only_port(c)) {
+    // No rule watches the port now, but a reload may add one: set_rules() reaches tracked flows
+    // through their AppState, which a flow without a model or an analyzer would not have.
+    app = &app_of(c);
   }
-  if (app && app->count) c.wants_payload = true;
+  if (app && app->count) {
+    c.wants_payload = true;
+    app->streamed = streamed(c);
+  }
 }
 
 // Protocols the rules know by port only (no dissector): their datagrams go to the rules.
@@ -231,6 +271,16 @@ uint8_t Worker::port_rules_of(const Conn& c) const {
   rules::RuleProtocol rp = rules_->udp_port_protocol(c.id.resp_p);
   if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.id.orig_p);
   return static_cast<uint8_t>(rp);
+}
+
+// Stream rules see TCP only: a UDP datagram is a message of its own (PDU rules see it whole), and
+// concatenating datagrams would make matches depend on their loss and order.
+bool Worker::streamed(const Conn& c) const {
+  if (!matcher_ || c.id.proto != Transport::Tcp || !c.app) return false;
+  for (uint8_t i = 0; i < c.app->count; ++i) {
+    if (matcher_->has_stream_rules(rules::rule_protocol(dissector_modules()[c.app->module[i]]->protocol))) return true;
+  }
+  return false;
 }
 
 void Worker::on_packet(Conn& c, bool is_orig, const DecodedPacket& p) {
@@ -289,6 +339,7 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
   AppState* app = c.app;
   if (!app) return;
   if (app->port_rules != static_cast<uint8_t>(rules::RuleProtocol::Count_)) match_rules_datagram(c, is_orig, data, ts_ns);
+  if (app->streamed) match_rules_stream(c, is_orig, data, ts_ns);
   bool detach = false;
   for (uint8_t i = 0; i < app->count; ++i) {
     Analyzer& a = *app->analyzers[i];
@@ -313,6 +364,7 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
 void Worker::on_gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) {
   AppState* app = c.app;
   if (!app) return;
+  if (app->streamed) matcher_->stream_gap(app->streams, is_orig);
   for (uint8_t i = 0; i < app->count; ++i) app->analyzers[i]->gap(c, is_orig, len, ts_ns);
 }
 
@@ -324,6 +376,11 @@ void Worker::drop_detached(Conn& c) {
   for (uint8_t i = 0; i < app->count; ++i) {
     const Analyzer::Verdict v = app->analyzers[i]->verdict();
     if (v == Analyzer::Verdict::Rejected || v == Analyzer::Verdict::Retired) {
+      // Its protocol's streams end with it: the flow's bytes are not that protocol's (or no longer
+      // wanted).
+      if (!app->streams.empty()) {
+        close_rule_streams(c, rules::rule_protocol(dissector_modules()[app->module[i]]->protocol), c.last_ts_ns);
+      }
       app->analyzers[i].reset();
       continue;
     }
@@ -334,9 +391,12 @@ void Worker::drop_detached(Conn& c) {
     ++kept;
   }
   app->count = kept;
+  app->streamed = streamed(c);
   if (kept == 0 && app->port_rules == static_cast<uint8_t>(rules::RuleProtocol::Count_)) {
     c.wants_payload = false;
-    if (!policy_) {  // with a zone model the state stays: it holds the flow's policy
+    // With a zone model the state stays: it holds the flow's policy; on a port-only protocol's port it
+    // is what a reload that adds rules for the protocol finds.
+    if (!policy_ && !on_port_only_port(c)) {
       delete app;
       c.app = nullptr;
     }
@@ -365,6 +425,7 @@ void Worker::on_flow_end(Conn& c, FlowEnd why) {
   }
   if (AppState* app = c.app) {
     for (uint8_t i = 0; i < app->count; ++i) app->analyzers[i]->end(c, c.last_ts_ns);
+    if (!app->streams.empty()) close_rule_streams(c, rules::RuleProtocol::Count_, c.last_ts_ns);
     // A flow still waiting for its protocol to be confirmed is decided now.
     if (policy_ && policy_->settle(app->policy, c) && is_violation(app->policy.verdict)) {
       flow_notice(c, app->policy, c.last_ts_ns);
@@ -485,10 +546,14 @@ void Worker::on_operation(const OperationEvent& ev) {
 }
 
 // Rules see the flow's place in the zone model (from_zone, to_zone, conduit) when a model is loaded.
+rules::FlowZones Worker::rule_zones(const Conn& c) const {
+  if (!policy_ || !c.app) return {};
+  return {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+}
+
 void Worker::match_rules(const OperationEvent& ev) {
   const Conn& c = *ev.conn;
-  rules::FlowZones z;
-  if (policy_ && c.app) z = {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+  const rules::FlowZones z = rule_zones(c);
   for (const uint32_t i : matcher_->match(ev, z)) {
     Notice n;
     rules::fill_rule_notice(rules_->rules()[i], c, &ev, ev.ts_ns, n);
@@ -502,8 +567,7 @@ void Worker::match_rules(const OperationEvent& ev) {
 }
 
 void Worker::match_rules_datagram(const Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) {
-  rules::FlowZones z;
-  if (policy_ && c.app) z = {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+  const rules::FlowZones z = rule_zones(c);
   const auto p = static_cast<rules::RuleProtocol>(c.app->port_rules);
   // The server is the end on the protocol's port.
   const bool to_server = is_orig == (c.id.resp_p == rules::port_only_udp_port(p));
@@ -511,6 +575,53 @@ void Worker::match_rules_datagram(const Conn& c, bool is_orig, std::span<const u
     Notice n;
     rules::fill_rule_notice(rules_->rules()[i], c, nullptr, ts_ns, n);
     if (policy_) {
+      n.zone_orig = policy_->zone_name(z.orig);
+      n.zone_resp = policy_->zone_name(z.resp);
+      n.conduit = policy_->conduit_name(z.conduit);
+    }
+    raise(std::move(n));
+  }
+}
+
+// The bytes the analyzers get, in order, go to the streams of each analyzer's protocol: the dissectors
+// choose the protocol by port as they do for PDU rules, and a stream ends when its analyzer rejects the
+// flow.
+void Worker::match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns) {
+  AppState& app = *c.app;
+  const rules::FlowZones z = rule_zones(c);
+  for (uint8_t i = 0; i < app.count; ++i) {
+    const rules::RuleProtocol p = rules::rule_protocol(dissector_modules()[app.module[i]]->protocol);
+    rules::StreamBound bound;
+    raise_stream_hits(c, matcher_->stream_data(app.streams, p, is_orig, data, z, bound), ts_ns);
+    if (bound == rules::StreamBound::None) continue;
+    // Once per connection direction (the matcher stops the direction): the bytes it will not scan.
+    WeirdEvent ev;
+    ev.ts_ns = ts_ns;
+    ev.name = bound == rules::StreamBound::Depth ? "rule_stream_depth_reached" : "rule_stream_limit_reached";
+    ev.addl = bound == rules::StreamBound::Depth
+                  ? fmt::format("{} {} beyond {} bytes not scanned by stream rules", rules::rule_protocol_name(p),
+                                is_orig ? "to_server" : "to_client", stream_limits_.depth_bytes)
+                  : fmt::format("{} {} not scanned by stream rules: {} streams open", rules::rule_protocol_name(p),
+                                is_orig ? "to_server" : "to_client", stream_limits_.max_streams);
+    ev.uid = c.uid;
+    ev.id = c.id;
+    ev.has_addrs = true;
+    ev.is_orig = is_orig;
+    ev.source = "rules";
+    weird(ev);
+  }
+}
+
+void Worker::close_rule_streams(Conn& c, rules::RuleProtocol p, uint64_t ts_ns, bool reload) {
+  raise_stream_hits(c, matcher_->stream_close(c.app->streams, p, rule_zones(c), reload), ts_ns);
+}
+
+void Worker::raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, uint64_t ts_ns) {
+  for (const rules::StreamHit& h : hits) {
+    Notice n;
+    rules::fill_rule_stream_notice(rules_->rules()[h.rule], c, h, ts_ns, n);
+    if (policy_) {
+      const rules::FlowZones z = rule_zones(c);
       n.zone_orig = policy_->zone_name(z.orig);
       n.zone_resp = policy_->zone_name(z.resp);
       n.conduit = policy_->conduit_name(z.conduit);

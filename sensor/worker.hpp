@@ -20,6 +20,8 @@
 namespace ots::rules {
 class RuleDatabase;
 class RuleMatcher;
+enum class RuleProtocol : uint8_t;
+struct FlowZones;
 }  // namespace ots::rules
 
 namespace ots {
@@ -54,6 +56,7 @@ struct WorkerStats {
   uint64_t tcp_conns = 0, udp_conns = 0, icmp_conns = 0;
   Decoder::Stats decode;
   FlowTable::Stats flows;
+  rules::StreamStats rule_streams;  // stream rules (docs/RULES.md), since the start, across reloads
   // CPU time of the worker's own thread at the end of the run (user + system); negative when the worker
   // shared the reading thread, so its time cannot be told apart.
   double thread_cpu_s = -1;
@@ -88,7 +91,8 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // A reloaded rule set (SIGHUP; null: none), at the same tick boundary: `matcher` is this worker's for
   // it, with a Hyperscan scratch of its own that the run loop allocated (so a failure refuses the reload
   // instead of stopping a worker); the old matcher and its scratch are freed here. Tracked UDP flows of
-  // port-only protocols follow the new rules.
+  // port-only protocols follow the new rules. The streams of stream rules are closed here; the new
+  // rules' streams open on the next bytes.
   void set_rules(const rules::RuleDatabase* rules, std::unique_ptr<rules::RuleMatcher> matcher);
   // A reloaded attestation section: whether AQAT datagrams and OT participation go to the stage, and
   // the AQAT port.
@@ -145,6 +149,14 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   std::unique_ptr<rules::RuleMatcher> matcher_;
   void match_rules(const OperationEvent& ev);
   void match_rules_datagram(const Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
+  // Stream rules: the flow's bytes to its streams, gaps, and their end.
+  void match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
+  void close_rule_streams(Conn& c, rules::RuleProtocol p, uint64_t ts_ns, bool reload = false);
+  void raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, uint64_t ts_ns);
+  bool streamed(const Conn& c) const;  // a TCP flow with an analyzer of a protocol that has stream rules
+  rules::FlowZones rule_zones(const Conn& c) const;
+  rules::StreamLimits stream_limits_;
+  rules::StreamStats stream_stats_before_;  // of the matchers a reload replaced
   uint8_t port_rules_of(const Conn& c) const;  // rules::RuleProtocol of the flow's port-only rules, or Count_
   AppState* apps_ = nullptr;  // every AppState of this worker (a list through them), for set_policy()
   std::vector<bool> module_needed_;  // per module: something consumes its analyzers' work after confirmation

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -251,6 +252,66 @@ inline Bytes tcp_frame(V4Addr src, uint16_t sport, V4Addr dst, uint16_t dport, u
   ip.src = src;
   ip.dst = dst;
   return eth(0x0800, ipv4(ip, tcp(t, Bytes(len, 'x'), pseudo(src, dst))));
+}
+
+// One IPv4 TCP connection's frames in order, its sequence numbers kept: the handshake, the client's
+// segments (each acknowledged by the server), the FINs. Each frame goes to `out` with its time in
+// seconds (from `t`, a millisecond apart). A segment sent with `captured` false is left out of the
+// capture while the server's ACK still covers it: a content gap.
+struct TcpConversation {
+  V4Addr client{10, 0, 0, 1}, server{10, 0, 0, 2};
+  uint16_t sport = 40000, dport = 502;
+  double t = 1;
+  std::function<void(double, Bytes)> out;
+  uint32_t cseq = 1000, sseq = 5000;
+
+  void open() {
+    put(true, tcp_flag::SYN, {});
+    put(false, tcp_flag::SYN | tcp_flag::ACK, {});
+    put(true, tcp_flag::ACK, {});
+  }
+  void send(const Bytes& payload, bool captured = true) {
+    put(true, tcp_flag::PSH | tcp_flag::ACK, payload, captured);
+    put(false, tcp_flag::ACK, {});
+  }
+  void close() {
+    put(true, tcp_flag::FIN | tcp_flag::ACK, {});
+    put(false, tcp_flag::FIN | tcp_flag::ACK, {});
+    put(true, tcp_flag::ACK, {});
+  }
+  void put(bool from_client, uint8_t flags, const Bytes& payload, bool captured = true) {
+    uint32_t& seq = from_client ? cseq : sseq;
+    if (captured) {
+      TcpSpec ts;
+      ts.sport = from_client ? sport : dport;
+      ts.dport = from_client ? dport : sport;
+      ts.seq = seq;
+      ts.ack = from_client ? sseq : cseq;
+      ts.flags = flags;
+      V4Spec ip;
+      ip.src = from_client ? client : server;
+      ip.dst = from_client ? server : client;
+      out(t, eth(0x0800, ipv4(ip, tcp(ts, payload, pseudo(ip.src, ip.dst)))));
+    }
+    t += 0.001;
+    seq += static_cast<uint32_t>(payload.size()) + ((flags & (tcp_flag::SYN | tcp_flag::FIN)) ? 1u : 0u);
+  }
+};
+
+// A Modbus/TCP write multiple registers request (function 16, unit 1, from register 100) whose register
+// bytes are `values` (an even number of them).
+inline Bytes modbus_write_registers(uint16_t tid, const std::string& values) {
+  Bytes adu;
+  put16(adu, tid);
+  put16(adu, 0);
+  put16(adu, static_cast<uint16_t>(values.size() + 7));
+  put8(adu, 1);
+  put8(adu, 16);
+  put16(adu, 100);
+  put16(adu, static_cast<uint16_t>(values.size() / 2));
+  put8(adu, static_cast<uint8_t>(values.size()));
+  append(adu, text(values));
+  return adu;
 }
 
 // A classic pcap file of Ethernet frames, (time in seconds, frame), with microsecond timestamps.

@@ -1,5 +1,7 @@
 // The rule engine on operation events built by hand: field conditions, content (all patterns, within
-// the PDU), direction, port-only protocols, and the thresholds the notice stage applies.
+// the PDU), direction, port-only protocols, and the thresholds the notice stage applies; stream rules
+// fed bytes as the flow table delivers them (patterns across calls, once per direction, gaps, the
+// depth, the cap on open streams).
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -60,6 +62,31 @@ const char* kRules = R"(
 - { id: 8, name: tristation, severity: critical, protocol: tristation, direction: to_server }
 - { id: 9, name: cip reset, severity: high, protocol: enip, match: { operation: [reset, list_identity] } }
 )";
+
+const char* kStreamRules = R"(
+- { id: 1, name: split, severity: high, protocol: modbus, direction: to_server, scope: stream, content: [{ regex: "TRI.{0,16}TON" }] }
+- { id: 2, name: split as pdu, severity: high, protocol: modbus, direction: to_server, content: [{ regex: "TRI.{0,16}TON" }] }
+- { id: 3, name: two parts, severity: low, protocol: modbus, direction: to_server, scope: stream, content: ["ALPHA", "OMEGA"] }
+- { id: 4, name: at the end, severity: low, protocol: modbus, direction: to_server, scope: stream, content: [{ regex: "BYE$" }] }
+)";
+
+// Feeds `text` to the flow's to_server stream; the ids that fired.
+std::vector<uint64_t> feed(RuleMatcher& m, const RuleDatabase& db, FlowStreams& fs, const std::string& text,
+                           StreamBound* bound_out = nullptr) {
+  StreamBound bound;
+  std::vector<uint64_t> ids;
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  for (const StreamHit& h : m.stream_data(fs, RuleProtocol::Modbus, true, {p, text.size()}, FlowZones{}, bound))
+    ids.push_back(db.rules()[h.rule].id);
+  if (bound_out) *bound_out = bound;
+  return ids;
+}
+
+std::vector<uint64_t> close(RuleMatcher& m, const RuleDatabase& db, FlowStreams& fs) {
+  std::vector<uint64_t> ids;
+  for (const StreamHit& h : m.stream_close(fs, RuleProtocol::Count_, FlowZones{})) ids.push_back(db.rules()[h.rule].id);
+  return ids;
+}
 
 }  // namespace
 
@@ -222,4 +249,86 @@ TEST_CASE("rules thresholds: a reloaded rule set keeps the counts of rules kept 
   CHECK(t.windows() == 0);
   t.rebind(*after);
   CHECK_FALSE(hit(1, 4));
+}
+
+TEST_CASE("stream rules: patterns match across the bytes of several calls and fire once per direction", "[rules][stream]") {
+  const auto db = build("rules_stream_engine", kStreamRules);
+  CHECK(db->stream_rules() == 3);
+  CHECK(db->has_stream_rules(RuleProtocol::Modbus));
+  CHECK_FALSE(db->has_stream_rules(RuleProtocol::Dnp3));
+  CHECK(db->stream_state_bytes() > 0);
+  RuleMatcher m(*db);
+  FlowStreams fs;
+  CHECK(feed(m, *db, fs, "xxTR").empty());
+  CHECK(fs.first != FlowStreams::kNone);
+  CHECK(feed(m, *db, fs, "I--header--TO").empty());
+  CHECK(feed(m, *db, fs, "N ALPHA") == std::vector<uint64_t>{1});
+  CHECK(feed(m, *db, fs, "TRI TON OMEGA") == std::vector<uint64_t>{3});  // rule 1 has fired on this direction
+  CHECK(feed(m, *db, fs, "BYE").empty());
+  CHECK(close(m, *db, fs) == std::vector<uint64_t>{4});  // `$`: the end of the stream
+  CHECK(fs.empty());
+  CHECK(m.stream_stats().opened == 1);
+  CHECK(m.stream_stats().open == 0);
+  // PDU scope: the same pattern must lie within one PDU.
+  OperationEvent ev;
+  ev.protocol = Protocol::Modbus;
+  ev.is_orig = true;
+  ev.code = 16;
+  const std::string part = "xxTRI";
+  ev.pdu = {reinterpret_cast<const uint8_t*>(part.data()), part.size()};
+  CHECK(m.match(ev, FlowZones{}).empty());
+  const std::string whole = "TRI--TON";
+  ev.pdu = {reinterpret_cast<const uint8_t*>(whole.data()), whole.size()};
+  const auto pdu_hits = m.match(ev, FlowZones{});
+  REQUIRE(pdu_hits.size() == 1);
+  CHECK(db->rules()[pdu_hits[0]].id == 2);
+}
+
+TEST_CASE("stream rules: a gap starts the stream again so no pattern matches across the hole", "[rules][stream]") {
+  const auto db = build("rules_stream_gap", kStreamRules);
+  RuleMatcher m(*db);
+  FlowStreams fs;
+  CHECK(feed(m, *db, fs, "..TRI").empty());
+  m.stream_gap(fs, false);  // the other direction's hole changes nothing here
+  m.stream_gap(fs, true);
+  CHECK(feed(m, *db, fs, "TON..").empty());
+  CHECK(feed(m, *db, fs, "ALPHA").empty());
+  m.stream_gap(fs, true);
+  CHECK(feed(m, *db, fs, "OMEGA").empty());  // ALPHA was before the hole
+  CHECK(feed(m, *db, fs, "TRI TON") == std::vector<uint64_t>{1});
+  CHECK(m.stream_stats().gaps == 2);
+  close(m, *db, fs);
+}
+
+TEST_CASE("stream rules: the depth ends the direction's scanning and the cap refuses new streams", "[rules][stream]") {
+  const auto db = build("rules_stream_bounds", kStreamRules);
+  RuleMatcher m(*db);
+  m.set_stream_limits({16, 2});
+  FlowStreams a, b, c;
+  StreamBound bound;
+  CHECK(feed(m, *db, a, "0123456789", &bound).empty());
+  CHECK(bound == StreamBound::None);
+  // 16 bytes are scanned: "TRI" and "TO" are, the "N" beyond them is not.
+  CHECK(feed(m, *db, a, "TRI TO", &bound).empty());
+  CHECK(bound == StreamBound::None);
+  CHECK(feed(m, *db, a, "N", &bound).empty());
+  CHECK(bound == StreamBound::Depth);
+  CHECK(a.empty());
+  CHECK(feed(m, *db, a, "TRI TON", &bound).empty());  // the direction stays unscanned
+  CHECK(bound == StreamBound::None);
+  CHECK(m.stream_stats().depth_reached == 1);
+  CHECK(feed(m, *db, b, "x").empty());
+  CHECK(feed(m, *db, c, "y").empty());
+  CHECK(feed(m, *db, a, "z").empty());
+  FlowStreams d;
+  CHECK(feed(m, *db, d, "TRI TON", &bound).empty());
+  CHECK(bound == StreamBound::Limit);
+  CHECK(m.stream_stats().limit_reached == 1);
+  CHECK(m.stream_stats().peak == 2);
+  close(m, *db, b);
+  FlowStreams e;
+  CHECK(feed(m, *db, e, "TRI TON", &bound) == std::vector<uint64_t>{1});  // a stream was freed
+  close(m, *db, c);
+  close(m, *db, e);
+  CHECK(m.stream_stats().open == 0);
 }

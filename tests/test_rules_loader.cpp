@@ -97,7 +97,7 @@ TEST_CASE("rules: unknown keys, bad values and unknown operations are errors at 
   for (const auto& x : e) UNSCOPED_INFO(x);
   REQUIRE(e.size() == 8);
   CHECK(e[0] == ":5:3: unknown key 'colour' in a rule, expected one of id, name, severity, protocol, direction, "
-                "match, content, threshold, mitre, references");
+                "scope, match, content, threshold, mitre, references");
   CHECK(e[1] == ":3:13: unknown severity 'urgent', expected low, medium, high or critical");
   CHECK(contains(e[2], ":10:5: unknown key 'speed' in 'match'"));
   CHECK(e[3] == ":7:29: 'plc_stop' is an operation of s7comm, not of modbus");
@@ -105,6 +105,54 @@ TEST_CASE("rules: unknown keys, bad values and unknown operations are errors at 
   CHECK(contains(e[5], ":8:14: 'address' must be a range \"LO-HI\""));
   CHECK(e[6] == ":9:5: 's7_area' does not apply to modbus rules (s7comm only)");
   CHECK(e[7] == ":11:10: 'T1234' is not an ATT&CK for ICS technique id (T08xx)");
+}
+
+TEST_CASE("rules: scope stream takes content and zone conditions only and applies to TCP protocols", "[rules][stream]") {
+  const auto e = problems(R"(- id: 1
+  name: a
+  severity: low
+  protocol: modbus
+  scope: streem
+- id: 2
+  name: b
+  severity: low
+  protocol: modbus
+  scope: stream
+- id: 3
+  name: c
+  severity: low
+  protocol: tristation
+  scope: stream
+  content: ["x"]
+- id: 4
+  name: d
+  severity: low
+  protocol: s7comm
+  scope: stream
+  match: { operation: plc_stop, from_zone: it, s7_db: 5 }
+  content: ["x"]
+)");
+  for (const auto& x : e) UNSCOPED_INFO(x);
+  REQUIRE(e.size() == 5);
+  CHECK(e[0] == ":5:10: unknown scope 'streem', expected pdu or stream");
+  CHECK(e[1] == ":10:10: a stream rule needs 'content' (it matches patterns in the connection's bytes)");
+  CHECK(e[2] == ":15:10: scope: stream does not apply to tristation rules (its UDP datagrams are matched one by one); "
+                "it applies to modbus, dnp3, enip, s7comm and s7comm-plus");
+  CHECK(e[3] == ":22:12: 'operation' does not apply to stream rules (they match the connection's reassembled bytes, "
+                "not its operation events); they take from_zone, to_zone and conduit");
+  CHECK(contains(e[4], ":22:48: 's7_db' does not apply to stream rules"));
+  std::vector<Rule> rules;
+  REQUIRE(problems("- { id: 5, name: e, severity: low, protocol: enip, scope: stream, match: { to_zone: plc },\n"
+                   "    content: [\"x\", { regex: \"y+z\" }] }\n- { id: 6, name: f, severity: low, protocol: dnp3, scope: pdu }\n",
+                   &rules)
+              .empty());
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].scope == Scope::Stream);
+  CHECK(rules[0].match.to_zone == "plc");
+  CHECK(rules[1].scope == Scope::Pdu);
+  CHECK(problems("- { id: 7, name: g, severity: low, protocol: cip, scope: stream, content: [x] }\n") ==
+        std::vector<std::string>{":1:58: scope: stream does not apply to cip rules (CIP travels inside ENIP: write "
+                                 "protocol: enip); it applies to modbus, dnp3, enip, s7comm and s7comm-plus"});
 }
 
 TEST_CASE("rules: missing keys are reported at the rule's mapping", "[rules]") {
@@ -214,4 +262,29 @@ TEST_CASE("rules: check-config validates the rule files and counts them", "[rule
   INFO(r.output);
   CHECK(r.exit_code == 2);
   CHECK(contains(r.output, (dir / "bad.yaml").string() + ":1:80: 'stop' is an operation of cip, not of dnp3"));
+}
+
+TEST_CASE("rules: check-config reports stream rules and their bounds and refuses a bad scope with FILE:LINE:COL",
+          "[rules][stream]") {
+  const fs::path dir = scratch_dir("rules_check_stream");
+  write("rules_check_stream", "stream.yaml",
+        "- { id: 1, name: s, severity: low, protocol: s7comm, scope: stream, content: [\"P_PROGRAM\"] }\n");
+  const fs::path site = write("rules_check_stream", "site.yaml",
+                              "site: x\nrules: [stream.yaml]\nsensor: {rule_stream_depth_kb: 64, rule_streams_max: 100}\n");
+  auto r = run(otsensor() + " check-config '" + site.string() + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "\nstream rules: 1 ("));
+  CHECK(contains(r.output, " bytes of Hyperscan state per open stream; depth 64 KiB per direction, at most 100 streams, "));
+  write("rules_check_stream", "bad.yaml", "- { id: 2, name: b, severity: low, protocol: modbus, scope: [stream], content: [x] }\n");
+  write("rules_check_stream", "site.yaml", "site: x\nrules: [bad.yaml]\n");
+  r = run(otsensor() + " check-config '" + site.string() + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, (dir / "bad.yaml").string() + ":1:61: 'scope' must be a single value, not a list"));
+  write("rules_check_stream", "site.yaml", "site: x\nrules: [stream.yaml]\nsensor: {rule_stream_depth_kb: 0}\n");
+  r = run(otsensor() + " check-config '" + site.string() + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, site.string() + ":3:32: sensor.rule_stream_depth_kb is 0, expected 1 to 1048576"));
 }
