@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "capture/decode.hpp"
+#include "capture/history_text.hpp"
 #include "capture/net_types.hpp"
 #include "capture/weird.hpp"
 
@@ -81,7 +82,7 @@ struct Conn {
   // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.
   // Only for connections a FlowTable created (the history lives beside the Conn in the table's slab).
   const char* conn_state() const;
-  const char* history() const;
+  HistoryText history() const;
 };
 static_assert(sizeof(Conn) == 160, "Conn grew or gained a padding hole: every tracked connection pays for it");
 

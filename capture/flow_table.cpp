@@ -1,9 +1,10 @@
 // The per-worker flow table: Zeek's connection semantics (who is the originator, conn_state, history,
 // sizes, timeouts) over a cache-friendly, allocation-free (per packet) store.
 //
-// Layout: connections live in slabs of Slot (never moved, so Conn pointers stay valid); an open-addressing
-// table maps the canonical key to a slot index; every live slot sits on one intrusive list per inactivity
-// class ordered by last activity, so the longest-idle connection of a class is its list's head; TCP's
+// Layout: connections live in slabs of Slot (never moved, so Conn pointers stay valid); a table of
+// buckets maps the canonical key's hash to a chain of slots linked through the slots; every live slot
+// sits on one intrusive list per inactivity class ordered by last activity, so the longest-idle
+// connection of a class is its list's head; TCP's
 // attempt/close/reset delays sit in a small binary heap with lazy invalidation; interim records come from
 // a list ordered by due time. advance_time() looks at a handful of list heads when nothing is due.
 
@@ -24,7 +25,8 @@ namespace {
 
 constexpr uint32_t kNil = UINT32_MAX;
 constexpr uint64_t kTcpConnectionLingerNs = 5'000'000'000ull;  // tcp_connection_linger (base/init-bare.zeek)
-constexpr unsigned kChunkShift = 10;                            // 1024 connections per slab
+// 256 connections per slab: the slabs round the peak up to a multiple of this, and a slab is 55 KiB.
+constexpr unsigned kChunkShift = 8;
 constexpr uint32_t kChunkSlots = 1u << kChunkShift;
 constexpr uint32_t kTcpChunk = 256;
 
@@ -43,20 +45,22 @@ enum SlotFlag : uint8_t {
 
 enum TimerKind : uint8_t { kAttempt, kClose, kReset };
 
+// 216 bytes, the 32-bit members before the 2-aligned history so that nothing pads.
 struct Slot {
   Conn conn;  // first member: Conn::history() finds the slot from the Conn
-  flow::ConnHistory hist;
   uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
   uint32_t iprev = kNil, inext = kNil;  // interim list
+  uint32_t hnext = kNil;                // the next slot in this one's hash bucket
   uint32_t gen = 0;                     // bumps when the slot is freed: stale timers are ignored
   uint32_t interims = 0;
   uint32_t chk_cnt[2] = {0, 0};         // UDP bad checksums per direction (C / c)
+  flow::ConnHistory hist;
   uint8_t tclass = kUdp;
   uint8_t epoch = 0;                    // bumps when Zeek would cancel the connection's timers
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
-static_assert(sizeof(Slot) <= 224, "a table slot grew: every tracked connection pays for it");
+static_assert(sizeof(Slot) <= 216, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
@@ -71,11 +75,6 @@ struct TimerLater {
   bool operator()(const Timer& a, const Timer& b) const {
     return a.when != b.when ? a.when > b.when : a.slot > b.slot;
   }
-};
-
-struct Entry {
-  uint32_t slot1 = 0;  // slot index + 1; 0 = empty
-  uint32_t hash = 0;
 };
 
 class PortSet {
@@ -125,7 +124,7 @@ struct FlowTable::Impl {
     timeouts[kIcmp] = cfg.icmp_inactivity_ns;
     timeouts[kOtherIp] = cfg.unknown_ip_inactivity_ns;
     timeouts[kClosing] = UINT64_MAX;
-    table.resize(1024);
+    buckets.assign(1024, kNil);
     heap.reserve(1024);
   }
 
@@ -198,49 +197,39 @@ struct FlowTable::Impl {
            c.id.resp_h == *e.src;
   }
 
+  // Chained buckets, one 32-bit head each, with the links in the slots: 4 bytes per connection at a load
+  // of at most 1, where an open-addressing table of {slot, hash} entries at a load of at most 1/2 cost
+  // 16. same_flow() rejects a wrong slot on its first compare (protocol, VLANs, ports) almost always.
   uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
-    const auto mask = static_cast<uint32_t>(table.size() - 1);
-    for (uint32_t pos = h & mask;; pos = (pos + 1) & mask) {
-      const Entry& e = table[pos];
-      if (e.slot1 == 0) return kNil;
-      if (e.hash == h && same_flow(slot(e.slot1 - 1), pe, p)) return e.slot1 - 1;
+    for (uint32_t i = buckets[h & (buckets.size() - 1)]; i != kNil; i = slot(i).hnext) {
+      if (same_flow(slot(i), pe, p)) return i;
     }
+    return kNil;
   }
 
   void table_put(uint32_t i, uint32_t h) {
-    const auto mask = static_cast<uint32_t>(table.size() - 1);
-    uint32_t pos = h & mask;
-    while (table[pos].slot1 != 0) pos = (pos + 1) & mask;
-    table[pos] = Entry{i + 1, h};
+    uint32_t& head = buckets[h & (buckets.size() - 1)];
+    slot(i).hnext = head;
+    head = i;
   }
 
   void table_insert(uint32_t i, uint32_t h) {
-    if ((stats.active + 1) * 2 > table.size()) {  // keep the load at or under 1/2
-      std::vector<Entry> old(table.size() * 2);
-      old.swap(table);
-      for (const Entry& e : old) {
-        if (e.slot1 != 0) table_put(e.slot1 - 1, e.hash);
+    if (stats.active + 1 > buckets.size()) {
+      // Rehash every live connection (its hash is recomputed from its key: growth is rare, and keeping
+      // the hash would cost 4 bytes per connection). Slot i is live already but not linked yet.
+      buckets.assign(buckets.size() * 2, kNil);
+      for (uint32_t k = 0; k < chunks.size() * kChunkSlots; ++k) {
+        if (k != i && (slot(k).flags & kLive)) table_put(k, hash32(key_of(slot(k))));
       }
     }
     table_put(i, h);
   }
 
   void table_erase(uint32_t i, uint32_t h) {
-    const auto mask = static_cast<uint32_t>(table.size() - 1);
-    uint32_t pos = h & mask;
-    while (table[pos].slot1 != i + 1) pos = (pos + 1) & mask;
-    // Backward-shift deletion keeps linear probing free of tombstones.
-    for (uint32_t next = (pos + 1) & mask;; next = (next + 1) & mask) {
-      const Entry e = table[next];
-      if (e.slot1 == 0) break;
-      const uint32_t home = e.hash & mask;
-      // Move `e` into the hole if its home is not in (pos, next] (cyclically).
-      if (((next - home) & mask) >= ((next - pos) & mask)) {
-        table[pos] = e;
-        pos = next;
-      }
-    }
-    table[pos] = Entry{};
+    uint32_t* link = &buckets[h & (buckets.size() - 1)];
+    while (*link != i) link = &slot(*link).hnext;
+    *link = slot(i).hnext;
+    slot(i).hnext = kNil;
   }
 
   // ---- intrusive lists ---------------------------------------------------------------------------
@@ -409,7 +398,7 @@ struct FlowTable::Impl {
     Slot& s = slot(i);
     s.conn = Conn{};
     s.hist.clear();
-    s.prev = s.next = s.iprev = s.inext = kNil;
+    s.prev = s.next = s.iprev = s.inext = s.hnext = kNil;
     s.interims = 0;
     s.chk_cnt[0] = s.chk_cnt[1] = 0;
     s.epoch = 0;
@@ -747,7 +736,7 @@ struct FlowTable::Impl {
     Stats st = stats;
     uint64_t m = sizeof(Impl);
     m += chunks.capacity() * sizeof(chunks[0]) + chunks.size() * uint64_t(kChunkSlots) * sizeof(Slot);
-    m += table.capacity() * sizeof(Entry);
+    m += buckets.capacity() * sizeof(buckets[0]);
     m += tcp_chunks.capacity() * sizeof(tcp_chunks[0]);
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
     m += heap.capacity() * sizeof(Timer);
@@ -766,7 +755,7 @@ struct FlowTable::Impl {
 
   std::vector<std::unique_ptr<Slot[]>> chunks;
   uint32_t free_head = kNil;
-  std::vector<Entry> table;
+  std::vector<uint32_t> buckets;  // power-of-two count; the first slot of each chain, kNil if none
   uint32_t heads[kNumClasses] = {kNil, kNil, kNil, kNil, kNil, kNil};
   uint32_t tails[kNumClasses] = {kNil, kNil, kNil, kNil, kNil, kNil};
   uint32_t ihead = kNil, itail = kNil;
@@ -790,11 +779,11 @@ void FlowTable::flush_all() { impl_->flush_all(); }
 
 FlowTable::Stats FlowTable::stats() const { return impl_->get_stats(); }
 
-const char* Conn::history() const { return slot_of(*this).hist.text; }
+HistoryText Conn::history() const { return slot_of(*this).hist.text(); }
 
 const char* Conn::conn_state() const {
   switch (id.proto) {
-    case Transport::Tcp: return tcp ? tcp::conn_state(*tcp, history()) : "OTH";
+    case Transport::Tcp: return tcp ? tcp::conn_state(*tcp, history().c_str()) : "OTH";
     case Transport::Udp: {
       const uint8_t f = slot_of(*this).flags;
       if (f & kOrigActive) return (f & kRespActive) ? "SF" : "S0";

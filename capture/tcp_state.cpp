@@ -30,8 +30,8 @@ using State = Conn::TcpState;
 constexpr int32_t kTooLargeSeqDelta = 1048576;  // TOO_LARGE_SEQ_DELTA
 constexpr uint8_t kOrigSeen = 1, kRespSeen = 2;
 
-// TCP_Endpoint::HistoryMasks; the responder's are shifted by 16.
-constexpr uint32_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10,
+// TCP_Endpoint::HistoryMasks; the responder's are shifted by 8 (ConnHistory::seen is 16 bits).
+constexpr uint16_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10,
                    kHistAck = 0x20, kHistMultiFlag = 0x40;
 
 struct Flags {
@@ -65,9 +65,9 @@ void set_state(Endpoint& e, EpState st) {
 }
 
 // TCP_Endpoint::CheckHistory / AddHistory: upper case for the originator, responder bits shifted.
-bool check_history(const State& s, const Endpoint& e, flow::ConnHistory& h, uint32_t mask, char code) {
+bool check_history(const State& s, const Endpoint& e, flow::ConnHistory& h, uint16_t mask, char code) {
   if (!s.is_orig(e)) {
-    mask <<= 16;
+    mask = static_cast<uint16_t>(mask << 8);
     code = static_cast<char>(code - 'A' + 'a');
   }
   return h.check(mask, code);

@@ -46,6 +46,7 @@ LogSchema make_conn_schema(std::string_view path) {
 void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t end_ns) {
   if (!sink.enabled(log)) return;
   const std::string uid = c.uid.to_string();
+  const HistoryText history = c.history();
   std::string service;
   services_text(c.services, service);
   // Zeek's set_conn() writes duration, orig_bytes and resp_bytes only when the duration is positive:
@@ -70,7 +71,7 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones
       Value{Unset{}},  // local_resp
       Value{c.missed_bytes},
       // Zeek's set_conn() sets history only when it is not empty.
-      *c.history() ? Value{std::string_view(c.history())} : Value{Unset{}},
+      history.empty() ? Value{Unset{}} : Value{history.view()},
       Value{c.orig.pkts},
       Value{c.orig.ip_bytes},
       Value{c.resp.pkts},

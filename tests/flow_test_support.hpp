@@ -71,7 +71,7 @@ class Recorder : public FlowEvents, public WeirdSink {
     e.resp = c.resp;
     e.missed = c.missed_bytes;
     e.state = c.conn_state();
-    e.history = c.history();
+    e.history = c.history().c_str();
     e.why = why;
     e.when = now;
     ended.push_back(e);
