@@ -132,7 +132,10 @@ TEST_CASE("dnp3.log function codes agree with tshark on the shared captures", "[
     std::map<int, std::pair<long, long>> counts;  // code -> (ours, tshark)
     for (const auto& [k, v] : ours) counts[k].first = v;
     for (const auto& [k, v] : theirs) counts[k].second = v;
-    for (const auto& [code, c] : counts) {
+    for (const auto& entry : counts) {
+      // Plain names, not structured bindings: clang 14 (the sanitizer build) cannot capture those in a lambda.
+      const int code = entry.first;
+      const std::pair<long, long>& c = entry.second;
       matched += std::min(c.first, c.second);
       ours_total += c.first;
       tshark_total += c.second;

@@ -110,8 +110,10 @@ TEST_CASE("enip.log commands and cip.log services agree with tshark on the share
     for (const auto& [k, v] : oracle["protocols"]["cip"]["service_hist"].items())
       both[{"cip", hex_key("cip_service", hex_code(k), 2)}].second += v.get<long>();
 
-    for (const auto& [key, counts] : both) {
-      const auto [o, t] = counts;
+    for (const auto& entry : both) {
+      // Plain names, not structured bindings: clang 14 (the sanitizer build) cannot capture those in a lambda.
+      const auto& key = entry.first;
+      const long o = entry.second.first, t = entry.second.second;
       matched += std::min(o, t);
       total_ours += o;
       total_tshark += t;
