@@ -66,7 +66,9 @@ class RuleMatcher {
   };
   static void on_stream_pattern(unsigned id, void* self);
   void collect_stream_hits(Stream& st, const FlowZones& zones);
+  void finish_stream(Stream& st, const FlowZones& zones);  // end of stream: its `$` matches are hits
   void release(uint32_t entry);
+  void unlink_release(uint32_t* link);  // takes *link's entry out of its connection's chain, frees it
   std::span<const uint32_t> run(RuleProtocol p, bool to_server, const OperationEvent* ev, std::span<const uint8_t> pdu,
                                 const FlowZones& zones);
   bool holds(uint32_t rule, const OperationEvent* ev, const std::optional<PolicyOperation>& po,

@@ -40,6 +40,19 @@ void RuleMatcher::collect_stream_hits(Stream& st, const FlowZones& zones) {
   stream_complete_.clear();
 }
 
+void RuleMatcher::finish_stream(Stream& st, const FlowZones& zones) {
+  scanning_ = &st;
+  st.hs.close(&scratch_, &RuleMatcher::on_stream_pattern, this);
+  scanning_ = nullptr;
+  collect_stream_hits(st, zones);
+}
+
+void RuleMatcher::unlink_release(uint32_t* link) {
+  const uint32_t e = *link;
+  *link = streams_[e].next;
+  release(e);
+}
+
 void RuleMatcher::release(uint32_t entry) {
   Stream& st = streams_[entry];
   st.hs.close(nullptr, nullptr, nullptr);
@@ -60,8 +73,11 @@ std::span<const StreamHit> RuleMatcher::stream_data(FlowStreams& fs, RuleProtoco
   const RuleDatabase::Slot& slot = db_.slot(p, to_server);
   const uint16_t bit = stop_bit(p, to_server);
   if (!slot.stream_db || data.empty() || (fs.stopped & bit)) return {};
-  uint32_t e = fs.first;
-  while (e != FlowStreams::kNone && (streams_[e].protocol != p || streams_[e].to_server != to_server)) e = streams_[e].next;
+  // `link` is where the direction's entry hangs in the connection's chain, for the depth bound's unlink.
+  uint32_t* link = &fs.first;
+  while (*link != FlowStreams::kNone && (streams_[*link].protocol != p || streams_[*link].to_server != to_server))
+    link = &streams_[*link].next;
+  uint32_t e = *link;
   if (e == FlowStreams::kNone) {
     if (stream_stats_.open >= limits_.max_streams) {
       fs.stopped |= bit;
@@ -89,6 +105,7 @@ std::span<const StreamHit> RuleMatcher::stream_data(FlowStreams& fs, RuleProtoco
     st.to_server = to_server;
     st.next = fs.first;
     fs.first = e;
+    link = &fs.first;
     ++stream_stats_.opened;
     stream_stats_.peak = std::max(stream_stats_.peak, stream_stats_.open);
   }
@@ -105,14 +122,8 @@ std::span<const StreamHit> RuleMatcher::stream_data(FlowStreams& fs, RuleProtoco
   if (take < data.size()) {
     // The depth: what the direction carries beyond it is not scanned; the stream ends here (its
     // end-of-stream matches are reported) and the bound is said, never silently.
-    scanning_ = &st;
-    st.hs.close(&scratch_, &RuleMatcher::on_stream_pattern, this);
-    scanning_ = nullptr;
-    collect_stream_hits(st, zones);
-    uint32_t* link = &fs.first;
-    while (*link != e) link = &streams_[*link].next;
-    *link = st.next;
-    release(e);
+    finish_stream(st, zones);
+    unlink_release(link);
     fs.stopped |= bit;
     ++stream_stats_.depth_reached;
     bound = StreamBound::Depth;
@@ -135,8 +146,7 @@ std::span<const StreamHit> RuleMatcher::stream_close(FlowStreams& fs, RuleProtoc
   stream_hits_.clear();
   uint32_t* link = &fs.first;
   while (*link != FlowStreams::kNone) {
-    const uint32_t e = *link;
-    Stream& st = streams_[e];
+    Stream& st = streams_[*link];
     if (p != RuleProtocol::Count_ && st.protocol != p) {
       link = &st.next;
       continue;
@@ -144,13 +154,9 @@ std::span<const StreamHit> RuleMatcher::stream_close(FlowStreams& fs, RuleProtoc
     if (reload) {
       ++stream_stats_.reload_closed;  // release() frees it unreported
     } else {
-      scanning_ = &st;
-      st.hs.close(&scratch_, &RuleMatcher::on_stream_pattern, this);
-      scanning_ = nullptr;
-      collect_stream_hits(st, zones);
+      finish_stream(st, zones);
     }
-    *link = st.next;
-    release(e);
+    unlink_release(link);
   }
   return stream_hits_;
 }

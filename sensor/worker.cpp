@@ -58,6 +58,8 @@ bool on_port_only_port(const Conn& c) {
   return false;
 }
 
+rules::FlowZones policy_zones(const FlowPolicy& fp) { return {fp.zone_orig, fp.zone_resp, fp.conduit}; }
+
 }  // namespace
 
 PipelineLogs PipelineLogs::register_all(LogManager& logs) {
@@ -409,6 +411,14 @@ ConnZones Worker::zones_of(const Conn& c) const {
   return {policy_->zone_name(fp.zone_orig), policy_->zone_name(fp.zone_resp), policy_->conduit_name(fp.conduit)};
 }
 
+// Every notice about a flow carries the names of its zones and conduit, whichever check raised it.
+void Worker::set_notice_zones(Notice& n, const rules::FlowZones& z) const {
+  if (!policy_) return;
+  n.zone_orig = policy_->zone_name(z.orig);
+  n.zone_resp = policy_->zone_name(z.resp);
+  n.conduit = policy_->conduit_name(z.conduit);
+}
+
 void Worker::on_interim(Conn& c, uint64_t now_ns) {
   assets_.flow_seen(c);
   write_conn_interim(*sink_, ids_.conn_long, c, zones_of(c), now_ns);
@@ -443,9 +453,7 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
   n.note = notice_note(fp.verdict);
   set_notice_conn(n, c);
   n.has_src = n.has_dst = false;  // chosen below: an Unknown_Host notice names only the unknown end
-  n.zone_orig = policy_->zone_name(fp.zone_orig);
-  n.zone_resp = policy_->zone_name(fp.zone_resp);
-  n.conduit = policy_->conduit_name(fp.conduit);
+  set_notice_zones(n, policy_zones(fp));
   if (fp.protocol != FlowPolicy::kNoProtocol) n.protocol = protocol_name(static_cast<Protocol>(fp.protocol));
   const std::string orig = c.id.orig_h.to_string(), resp = c.id.resp_h.to_string();
   const auto zone_text = [&](int16_t z) {
@@ -532,9 +540,7 @@ void Worker::on_operation(const OperationEvent& ev) {
   n.ts_ns = ev.ts_ns;
   n.note = kOperationNotAllowedNote;
   set_notice_conn(n, c);
-  n.zone_orig = policy_->zone_name(fp.zone_orig);
-  n.zone_resp = policy_->zone_name(fp.zone_resp);
-  n.conduit = policy_->conduit_name(fp.conduit);
+  set_notice_zones(n, policy_zones(fp));
   n.protocol = protocol_name(ev.protocol);
   n.operation = ev.name;
   n.severity = ev.op_class == OpClass::Control ? Severity::Critical : Severity::High;
@@ -548,7 +554,7 @@ void Worker::on_operation(const OperationEvent& ev) {
 // Rules see the flow's place in the zone model (from_zone, to_zone, conduit) when a model is loaded.
 rules::FlowZones Worker::rule_zones(const Conn& c) const {
   if (!policy_ || !c.app) return {};
-  return {c.app->policy.zone_orig, c.app->policy.zone_resp, c.app->policy.conduit};
+  return policy_zones(c.app->policy);
 }
 
 void Worker::match_rules(const OperationEvent& ev) {
@@ -557,11 +563,7 @@ void Worker::match_rules(const OperationEvent& ev) {
   for (const uint32_t i : matcher_->match(ev, z)) {
     Notice n;
     rules::fill_rule_notice(rules_->rules()[i], c, &ev, ev.ts_ns, n);
-    if (policy_) {
-      n.zone_orig = policy_->zone_name(z.orig);
-      n.zone_resp = policy_->zone_name(z.resp);
-      n.conduit = policy_->conduit_name(z.conduit);
-    }
+    set_notice_zones(n, z);
     raise(std::move(n));
   }
 }
@@ -574,11 +576,7 @@ void Worker::match_rules_datagram(const Conn& c, bool is_orig, std::span<const u
   for (const uint32_t i : matcher_->match_datagram(p, to_server, data, z)) {
     Notice n;
     rules::fill_rule_notice(rules_->rules()[i], c, nullptr, ts_ns, n);
-    if (policy_) {
-      n.zone_orig = policy_->zone_name(z.orig);
-      n.zone_resp = policy_->zone_name(z.resp);
-      n.conduit = policy_->conduit_name(z.conduit);
-    }
+    set_notice_zones(n, z);
     raise(std::move(n));
   }
 }
@@ -592,7 +590,7 @@ void Worker::match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> 
   for (uint8_t i = 0; i < app.count; ++i) {
     const rules::RuleProtocol p = rules::rule_protocol(dissector_modules()[app.module[i]]->protocol);
     rules::StreamBound bound;
-    raise_stream_hits(c, matcher_->stream_data(app.streams, p, is_orig, data, z, bound), ts_ns);
+    raise_stream_hits(c, matcher_->stream_data(app.streams, p, is_orig, data, z, bound), z, ts_ns);
     if (bound == rules::StreamBound::None) continue;
     // Once per connection direction (the matcher stops the direction): the bytes it will not scan.
     WeirdEvent ev;
@@ -613,19 +611,16 @@ void Worker::match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> 
 }
 
 void Worker::close_rule_streams(Conn& c, rules::RuleProtocol p, uint64_t ts_ns, bool reload) {
-  raise_stream_hits(c, matcher_->stream_close(c.app->streams, p, rule_zones(c), reload), ts_ns);
+  const rules::FlowZones z = rule_zones(c);
+  raise_stream_hits(c, matcher_->stream_close(c.app->streams, p, z, reload), z, ts_ns);
 }
 
-void Worker::raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, uint64_t ts_ns) {
+void Worker::raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, const rules::FlowZones& z,
+                               uint64_t ts_ns) {
   for (const rules::StreamHit& h : hits) {
     Notice n;
     rules::fill_rule_stream_notice(rules_->rules()[h.rule], c, h, ts_ns, n);
-    if (policy_) {
-      const rules::FlowZones z = rule_zones(c);
-      n.zone_orig = policy_->zone_name(z.orig);
-      n.zone_resp = policy_->zone_name(z.resp);
-      n.conduit = policy_->conduit_name(z.conduit);
-    }
+    set_notice_zones(n, z);
     raise(std::move(n));
   }
 }

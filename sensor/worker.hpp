@@ -152,7 +152,9 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // Stream rules: the flow's bytes to its streams, gaps, and their end.
   void match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
   void close_rule_streams(Conn& c, rules::RuleProtocol p, uint64_t ts_ns, bool reload = false);
-  void raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, uint64_t ts_ns);
+  void raise_stream_hits(const Conn& c, std::span<const rules::StreamHit> hits, const rules::FlowZones& z,
+                         uint64_t ts_ns);
+  void set_notice_zones(Notice& n, const rules::FlowZones& z) const;
   bool streamed(const Conn& c) const;  // a TCP flow with an analyzer of a protocol that has stream rules
   rules::FlowZones rule_zones(const Conn& c) const;
   rules::StreamLimits stream_limits_;
