@@ -13,12 +13,6 @@ size_t key_size(const rte_eth_dev_info& info) { return info.hash_key_size ? info
 
 }  // namespace
 
-std::vector<uint8_t> symmetric_toeplitz_key(size_t size) {
-  std::vector<uint8_t> key(size);
-  for (size_t k = 0; k < key.size(); ++k) key[k] = (k % 2) ? 0x5a : 0x6d;
-  return key;
-}
-
 bool start_rx(uint16_t id, const rte_eth_dev_info& info, const RxSetup& setup, rte_mempool* pool, const std::string& what,
               PortState& state, std::string& err) {
   rte_eth_conf conf{};

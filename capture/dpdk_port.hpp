@@ -10,12 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace ots::dpdk {
+#include "capture/rss_key.hpp"  // symmetric_toeplitz_key
 
-// The symmetric Toeplitz key (Woo and Park, "Scalable TCP Session Monitoring with Symmetric Receive-side
-// Scaling", 2012): 0x6d5a repeated. Its period is 16 bits, so swapping source and destination (fields
-// 32 or 128 bits apart) leaves the hash unchanged: both directions of a flow reach the same queue.
-std::vector<uint8_t> symmetric_toeplitz_key(size_t size);
+namespace ots::dpdk {
 
 struct RxSetup {
   uint16_t queues = 1;

@@ -21,6 +21,13 @@
 
 namespace ots {
 
+double thread_cpu_seconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 namespace {
 
 constexpr size_t kRingBytes = 16u << 20;
@@ -28,14 +35,6 @@ constexpr size_t kRingBytes = 16u << 20;
 // it writes the logs it has (a replay writes them at the end, in one sorted pass).
 constexpr int kIdleWaitMs = 20;
 constexpr auto kLiveFlushEvery = std::chrono::seconds(1);
-
-// CPU time (user + system) of the calling thread, for the benchmark figures of --stats-json.
-double thread_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 uint64_t wall_ns() {
   timespec t{};

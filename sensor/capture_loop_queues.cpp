@@ -133,6 +133,7 @@ void CaptureLoop::poll_queues(Slot& s, std::vector<PacketSource*> mine) {
     if (++idle > kSpinRounds || alive == 0) std::this_thread::sleep_for(alive == 0 ? kTickEvery : kNap);
   }
   s.worker->finish();
+  s.thread_cpu_s = thread_cpu_seconds();  // a polling worker's own cost, beside the loop's (--stats-json)
   for (PacketSource* src : mine) src->leave_thread();
 }
 

@@ -9,6 +9,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/live_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -154,8 +156,17 @@ TEST_CASE("DPDK per-queue capture: each worker polls its own af_packet fanout qu
   require_dpdk_and_tcpreplay();
   const auto dir = scratch_dir("dpdk_queues_in");
   const auto captures = test_captures(dir);
-  const QueueRun r = capture_replay(captures, {"--dpdk-queue-hash", "symmetric"}, "dpdk_queues_symmetric");
+  const fs::path stats = scratch_dir("dpdk_queues_symmetric_stats") / "stats.json";
+  const QueueRun r = capture_replay(captures, {"--dpdk-queue-hash", "symmetric", "--stats-json", stats.string()},
+                                    "dpdk_queues_symmetric");
   CHECK(r.output.find("2 RX queues spread by the device's own symmetric hash") != std::string::npos);
+  // Each polling worker reports its own thread's CPU time (what sizing a multi-queue appliance needs).
+  const auto j = nlohmann::json::parse(read_file(stats));
+  REQUIRE(j["worker_cpu_seconds"].size() == 2);
+  for (const auto& cpu : j["worker_cpu_seconds"]) {
+    REQUIRE(cpu.is_number());
+    CHECK(cpu.get<double>() > 0);
+  }
   CHECK(r.output.find("each worker polls its own RX queue") != std::string::npos);
   // Both workers had traffic, and together every packet (414 + 1200).
   const uint64_t w1 = worker_packets(r.logs, "worker-1"), w2 = worker_packets(r.logs, "worker-2");
