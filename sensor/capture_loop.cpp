@@ -526,6 +526,9 @@ void CaptureLoop::finish() {
     }
     for (auto& s : slots_) s->thread.join();
   }
+  // A periodic inventory asked for at one of the last ticks: every worker answered it before it ended, but
+  // perhaps after collect() looked; written now, not lost (a loop that ran ahead of its workers lost it).
+  collect_assets();
   for (auto& s : slots_) {
     final_stats_.push_back(s->worker->stats());
     final_stats_.back().thread_cpu_s = s->thread_cpu_s;
