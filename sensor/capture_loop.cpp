@@ -8,7 +8,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include "capture/decode.hpp"
 #include "conduits/site_policy.hpp"
@@ -28,14 +27,6 @@ constexpr size_t kRingBytes = 16u << 20;
 // it writes the logs it has (a replay writes them at the end, in one sorted pass).
 constexpr int kIdleWaitMs = 20;
 constexpr auto kLiveFlushEvery = std::chrono::seconds(1);
-
-// CPU time (user + system) of the calling thread, for the benchmark figures of --stats-json.
-double thread_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 uint64_t wall_ns() {
   timespec t{};
@@ -144,7 +135,7 @@ void CaptureLoop::dispatch(const PacketBurst& burst) {
 
 // Every worker's clock advances at the same points of the input as a single worker's would, so a
 // replay's logs are the same whatever the number of workers.
-void CaptureLoop::tick(uint64_t now_ns) {
+void CaptureLoop::tick(uint64_t now_ns, bool idle) {
   now_ns_ = std::max(now_ns_, now_ns);
   const uint64_t k = tick_seq_++;
   if (stats_logs_) {
@@ -194,31 +185,18 @@ void CaptureLoop::tick(uint64_t now_ns) {
     }
   }
   if (setup_.attest) setup_.attest->tick(now_ns_);
-  if (setup_.after_tick) after_tick_ns_.push_back(now_ns_);
   setup_.notices->tick(now_ns_);
-  pump_stages();
+  pump_stages(idle);
 }
 
 // The stages take the ticks every worker has finished. With the worker on a thread of its own that is
 // usually the tick before the one just issued, so this runs again whenever the loop waits for input
 // (run_files on a paused FIFO, run_live's quiet rounds): what the workers made must not wait for the next
-// packet to reach notice.log and the SIEM.
-void CaptureLoop::pump_stages() {
-  if (setup_.attest) setup_.attest->poll();  // before the notice stage: its notices of a tick are then closed
-  if (setup_.after_tick) {
-    // After the stages consumed the tick (the attestation stage holds what the SBOM writer snapshots). The
-    // last one again when there is nothing new: a periodic write that found the writer busy is retried
-    // while the input pauses, rather than at the next packet.
-    const uint64_t done = setup_.attest ? setup_.attest->ticks_done() : tick_seq_;
-    bool any = false;
-    for (; after_done_ < done && !after_tick_ns_.empty(); ++after_done_, any = true) {
-      last_after_ns_ = after_tick_ns_.front();
-      after_tick_ns_.pop_front();
-      setup_.after_tick(last_after_ns_);
-    }
-    if (!any && after_done_) setup_.after_tick(last_after_ns_);
-  }
-  setup_.notices->poll();  // the ticks every worker has finished
+// packet to reach notice.log and the SIEM. The attestation stage's ticks go to its thread here (its
+// notices of a tick follow once it has verified that tick's datagrams).
+void CaptureLoop::pump_stages(bool idle) {
+  if (setup_.attest) setup_.attest->poll(idle);
+  setup_.notices->poll();  // the ticks every worker (and the attestation stage) has finished
   collect(false);
 }
 
@@ -446,7 +424,7 @@ bool CaptureLoop::run_files(SourceMerge& merge) {
       problems();
     } else if (st == SourceStatus::Idle) {
       paced = true;
-      pump_stages();
+      pump_stages(true);
       problems();
     } else {
       break;
@@ -502,7 +480,7 @@ bool CaptureLoop::run_live(std::vector<std::unique_ptr<PacketSource>>& sources) 
     busy = got;
     // Nothing arrived anywhere: packet time follows the wall clock, so that flows time out and notices
     // are written on a quiet network too.
-    if (!got) tick(std::max(now_ns_, wall_ns()));
+    if (!got) tick(std::max(now_ns_, wall_ns()), true);
     if (!flush_live(last_flush)) {
       failed = true;
       break;
