@@ -1,9 +1,9 @@
 // The run loop: packets from the sources to the workers, the clock, the notice stage (and the hand-off to
-// the attestation stage's thread), stats.log and
-// capture_loss.log every interval, and the signals (stop, reopen and reload). One loop for files (merged
-// by time, as Zeek merges several -r) and one for live sources of any kind (libpcap, DPDK): packets are
-// taken as they arrive, and the clock moves on by wall time while every source is quiet. With DPDK queues
-// that a port spreads by a symmetric hash, the workers poll their own queues instead (run_queues).
+// the attestation stage's thread), stats.log and capture_loss.log every interval, and the signals (stop,
+// reopen and reload). One loop for files (merged by time, as Zeek merges several -r) and one for live
+// sources of any kind (libpcap, DPDK): packets are taken as they arrive, and the clock moves on by wall time
+// while every source is quiet. With DPDK queues that a port spreads by a symmetric hash, the workers poll
+// their own queues instead (run_queues).
 #pragma once
 
 #include <array>

@@ -26,6 +26,7 @@
 #include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
 #include "sensor/site_config.hpp"
+#include "sensor/stage_queue.hpp"
 #include "sensor/stats_logs.hpp"
 #include "sensor/worker.hpp"
 
