@@ -98,28 +98,134 @@ bool AttestEventLess::operator()(const AttestEvent& a, const AttestEvent& b) con
 }
 
 AttestStage::AttestStage(size_t workers, attest::AttestationConfig config, const SitePolicy* policy, LogManager& logs,
-                         LogId attest_log, NoticeOutbox& notices)
+                         LogId attest_log, NoticeOutbox& notices, size_t queue_ticks)
     : stage_(workers),
-      registry_(std::make_unique<attest::DeviceRegistry>(std::move(config))),
+      start_port_(config.port),
+      start_enabled_(config.present),
+      v_(std::move(config), policy, logs, attest_log, notices) {
+  if (queue_ticks) queue_ = std::make_unique<StageQueue<Handoff>>(queue_ticks);
+}
+
+AttestStage::~AttestStage() {
+  if (thread_.joinable()) {
+    queue_->close();
+    thread_.join();
+  }
+}
+
+StageQueueStats AttestStage::queue_stats() const { return queue_ ? queue_->stats() : StageQueueStats{}; }
+
+void AttestStage::poll(bool idle) {
+  bool any = false;
+  stage_.poll([&](std::span<AttestEvent> e, const uint64_t* t) {
+    take(e, t);
+    any = true;
+  });
+  if (!queue_) {
+    // As the stage's thread does on a Retry (below), here at every poll that consumed nothing.
+    if (!any && ticked_ && after_tick_) after_tick_(last_tick_ns_);
+    if (v_.sink().wants_handoff()) v_.sink().handoff();
+    return;
+  }
+  if (idle && thread_.joinable()) {
+    if (queue_->empty()) queue_->push(Handoff{Handoff::Kind::Retry, 0, {}, {}});
+    queue_->publish();
+    unpublished_ = 0;
+  }
+}
+
+void AttestStage::finish() {
+  stage_.finish([this](std::span<AttestEvent> e, const uint64_t* t) { take(e, t); });
+  if (!thread_.joinable()) {  // no thread, or no tick ever reached it
+    v_.end_of_input();
+    return;
+  }
+  queue_->close();
+  thread_.join();
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+// The loop's thread: one tick every worker has closed, sorted (null tick_ns: a batch closed at the end).
+void AttestStage::take(std::span<AttestEvent> events, const uint64_t* tick_ns) {
+  std::optional<Switch> then;
+  if (switch_ && switch_->at == ticks_taken_) {
+    then = std::move(switch_);
+    switch_.reset();
+  }
+  ++ticks_taken_;
+  if (!queue_) {
+    run_tick(events, tick_ns, then);
+    return;
+  }
+  Handoff h{tick_ns ? Handoff::Kind::Tick : Handoff::Kind::Final, tick_ns ? *tick_ns : 0,
+            std::vector<AttestEvent>(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end())),
+            std::move(then)};
+  // Ticks with work, or a reload, wake the thread at once; empty ones go in batches.
+  const bool now = !h.events.empty() || h.then;
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  queue_->push(std::move(h));
+  if (now || ++unpublished_ >= kPublishEvery) {
+    queue_->publish();
+    unpublished_ = 0;
+  }
+}
+
+void AttestStage::switch_config(uint64_t tick, attest::AttestationConfig config, const SitePolicy* policy) {
+  switch_ = Switch{tick, std::move(config), policy};
+}
+
+// The stage's side (its thread, or the loop's without one).
+void AttestStage::run_tick(std::span<AttestEvent> events, const uint64_t* tick_ns, std::optional<Switch>& then) {
+  v_.consume(events, tick_ns);
+  if (then) v_.apply_switch(std::move(*then));
+  ticks_done_.store(ticks_done_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (tick_ns) {
+    last_tick_ns_ = *tick_ns;
+    ticked_ = true;
+    if (after_tick_) after_tick_(*tick_ns);
+  }
+}
+
+void AttestStage::run() {
+  try {
+    while (std::optional<Handoff> h = queue_->pop()) {
+      if (h->kind == Handoff::Kind::Retry) {
+        if (ticked_ && after_tick_) after_tick_(last_tick_ns_);
+      } else {
+        run_tick(h->events, h->kind == Handoff::Kind::Tick ? &h->tick_ns : nullptr, h->then);
+      }
+      if (v_.sink().wants_handoff()) v_.sink().handoff();
+    }
+    v_.end_of_input();
+  } catch (...) {
+    // Nothing on this path throws by design (bad_alloc aside): finish() rethrows it on the loop's thread,
+    // and the loop is never left waiting for room meanwhile.
+    failure_ = std::current_exception();
+    queue_->abandon();
+  }
+  thread_cpu_s_ = thread_cpu_seconds();
+}
+
+AttestStage::Verifier::Verifier(attest::AttestationConfig config, const SitePolicy* policy, LogManager& logs,
+                                LogId attest_log, NoticeOutbox& notices)
+    : registry_(std::make_unique<attest::DeviceRegistry>(std::move(config))),
       policy_(policy && policy->enabled() ? policy : nullptr),
       sink_(logs.make_sink()),
       log_(attest_log),
       notices_(notices) {}
 
-AttestStage::~AttestStage() = default;
-
-const Zone* AttestStage::zone_of(const IpAddr& a) const {
+const Zone* AttestStage::Verifier::zone_of(const IpAddr& a) const {
   if (!policy_) return nullptr;
   const int16_t z = policy_->model().zone_of(a).zone;
   return z < 0 ? nullptr : &policy_->zones()[static_cast<size_t>(z)];
 }
 
-std::string_view AttestStage::zone_name(const IpAddr& a) const {
+std::string_view AttestStage::Verifier::zone_name(const IpAddr& a) const {
   if (!policy_) return {};
   return policy_->zone_name(policy_->model().zone_of(a).zone);
 }
 
-std::vector<sbom::SbomDeviceRecord> AttestStage::sbom_records(const sbom::SbomOmitComponents& omit) const {
+std::vector<sbom::SbomDeviceRecord> AttestStage::Verifier::sbom_records(const sbom::SbomOmitComponents& omit) const {
   std::vector<sbom::SbomDeviceRecord> out;
   out.reserve(registry_->device_count());
   for (size_t i = 0; i < registry_->device_count(); ++i) {
@@ -150,24 +256,7 @@ std::vector<sbom::SbomDeviceRecord> AttestStage::sbom_records(const sbom::SbomOm
   return out;
 }
 
-void AttestStage::poll() {
-  stage_.poll([this](std::span<AttestEvent> e, const uint64_t* t) { consume(e, t); });
-  if (sink_->wants_handoff()) sink_->handoff();
-}
-
-void AttestStage::finish() {
-  stage_.finish([this](std::span<AttestEvent> e, const uint64_t* t) { consume(e, t); });
-  // End of input: held records become `unknown_device`, and addresses still in their grace period are
-  // decided now (issue 6: "or at end of input").
-  out_.clear();
-  registry_->finish(now_ns_, out_);
-  for (const auto& r : out_) emit(r);
-  decide_due(now_ns_, true);
-  notices_.close_tick();
-  sink_->handoff();
-}
-
-void AttestStage::consume(std::span<AttestEvent> events, const uint64_t* tick_ns) {
+void AttestStage::Verifier::consume(std::span<AttestEvent> events, const uint64_t* tick_ns) {
   for (AttestEvent& ev : events) {
     const uint64_t ts = ev.meta.ts_ns;
     decide_due(ts, false);  // every datagram before ts is in the registry: bindings are final up to ts
@@ -201,17 +290,9 @@ void AttestStage::consume(std::span<AttestEvent> events, const uint64_t* tick_ns
     decide_due(now_ns_, false);
   }
   notices_.close_tick();
-  if (switch_ && switch_->at == ticks_done_) apply_switch();
-  ++ticks_done_;
 }
 
-void AttestStage::switch_config(uint64_t tick, attest::AttestationConfig config, const SitePolicy* policy) {
-  switch_ = Switch{tick, std::move(config), policy};
-}
-
-void AttestStage::apply_switch() {
-  Switch s = std::move(*switch_);
-  switch_.reset();
+void AttestStage::Verifier::apply_switch(Switch s) {
   policy_ = s.policy && s.policy->enabled() ? s.policy : nullptr;
   if (s.config.present && registry_->config().present) {
     const uint64_t grace = s.config.unattested_grace_ns;
@@ -231,7 +312,18 @@ void AttestStage::apply_switch() {
   decided_.clear();
 }
 
-void AttestStage::decide_due(uint64_t now_ns, bool all) {
+// End of input: held records become `unknown_device`, and addresses still in their grace period are
+// decided now (issue 6: "or at end of input").
+void AttestStage::Verifier::end_of_input() {
+  out_.clear();
+  registry_->finish(now_ns_, out_);
+  for (const auto& r : out_) emit(r);
+  decide_due(now_ns_, true);
+  notices_.close_tick();
+  sink_->handoff();
+}
+
+void AttestStage::Verifier::decide_due(uint64_t now_ns, bool all) {
   while (!deadlines_.empty() && (all || deadlines_.begin()->first < now_ns)) {
     const auto [deadline, addr] = *deadlines_.begin();
     deadlines_.erase(deadlines_.begin());
@@ -244,7 +336,7 @@ void AttestStage::decide_due(uint64_t now_ns, bool all) {
   }
 }
 
-void AttestStage::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) {
+void AttestStage::Verifier::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) {
   // The model in force when the grace ends decides, not the one the address was noted under: a SIGHUP
   // may since have put it in a zone that does not require attestation (or removed the zones). It stays
   // undecided then, so that its next OT connection under a model that requires it notes it again.
@@ -271,7 +363,7 @@ void AttestStage::decide(const IpAddr& addr, const Pending& p, uint64_t now_ns) 
   emit(r, &p.id);
 }
 
-void AttestStage::emit(const attest::VerdictRecord& r, const ConnId* conn) {
+void AttestStage::Verifier::emit(const attest::VerdictRecord& r, const ConnId* conn) {
   ++stats_.records;
   const bool has_conn = r.uid.is_set();
   const UidText uid = r.uid.text();
@@ -304,7 +396,7 @@ void AttestStage::emit(const attest::VerdictRecord& r, const ConnId* conn) {
   for (const auto& f : r.also) notice(r, f.verdict, f.detail, conn);
 }
 
-void AttestStage::notice(const attest::VerdictRecord& r, Verdict v, std::string_view detail, const ConnId* conn) {
+void AttestStage::Verifier::notice(const attest::VerdictRecord& r, Verdict v, std::string_view detail, const ConnId* conn) {
   const std::string_view note = attest::notice_name(v);
   if (note.empty()) return;  // `ok` and `late` raise none
   Notice n;

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include "capture/decode.hpp"
 #include "conduits/site_policy.hpp"
@@ -18,6 +17,7 @@
 #include "sensor/packet_ring.hpp"
 #include "sensor/signals.hpp"
 #include "sensor/site_config.hpp"
+#include "sensor/stage_queue.hpp"
 
 namespace ots {
 
@@ -143,7 +143,7 @@ void CaptureLoop::dispatch(const PacketBurst& burst) {
 
 // Every worker's clock advances at the same points of the input as a single worker's would, so a
 // replay's logs are the same whatever the number of workers.
-void CaptureLoop::tick(uint64_t now_ns) {
+void CaptureLoop::tick(uint64_t now_ns, bool idle) {
   now_ns_ = std::max(now_ns_, now_ns);
   const uint64_t k = tick_seq_++;
   if (stats_logs_) {
@@ -193,31 +193,18 @@ void CaptureLoop::tick(uint64_t now_ns) {
     }
   }
   if (setup_.attest) setup_.attest->tick(now_ns_);
-  if (setup_.after_tick) after_tick_ns_.push_back(now_ns_);
   setup_.notices->tick(now_ns_);
-  pump_stages();
+  pump_stages(idle);
 }
 
 // The stages take the ticks every worker has finished. With the worker on a thread of its own that is
 // usually the tick before the one just issued, so this runs again whenever the loop waits for input
 // (run_files on a paused FIFO, run_live's quiet rounds): what the workers made must not wait for the next
-// packet to reach notice.log and the SIEM.
-void CaptureLoop::pump_stages() {
-  if (setup_.attest) setup_.attest->poll();  // before the notice stage: its notices of a tick are then closed
-  if (setup_.after_tick) {
-    // After the stages consumed the tick (the attestation stage holds what the SBOM writer snapshots). The
-    // last one again when there is nothing new: a periodic write that found the writer busy is retried
-    // while the input pauses, rather than at the next packet.
-    const uint64_t done = setup_.attest ? setup_.attest->ticks_done() : tick_seq_;
-    bool any = false;
-    for (; after_done_ < done && !after_tick_ns_.empty(); ++after_done_, any = true) {
-      last_after_ns_ = after_tick_ns_.front();
-      after_tick_ns_.pop_front();
-      setup_.after_tick(last_after_ns_);
-    }
-    if (!any && after_done_) setup_.after_tick(last_after_ns_);
-  }
-  setup_.notices->poll();  // the ticks every worker has finished
+// packet to reach notice.log and the SIEM. The attestation stage's ticks go to its thread here (its
+// notices of a tick follow once it has verified that tick's datagrams).
+void CaptureLoop::pump_stages(bool idle) {
+  if (setup_.attest) setup_.attest->poll(idle);
+  setup_.notices->poll();  // the ticks every worker (and the attestation stage) has finished
   collect(false);
 }
 
@@ -445,7 +432,7 @@ bool CaptureLoop::run_files(SourceMerge& merge) {
       problems();
     } else if (st == SourceStatus::Idle) {
       paced = true;
-      pump_stages();
+      pump_stages(true);
       problems();
     } else {
       break;
@@ -501,7 +488,7 @@ bool CaptureLoop::run_live(std::vector<std::unique_ptr<PacketSource>>& sources) 
     busy = got;
     // Nothing arrived anywhere: packet time follows the wall clock, so that flows time out and notices
     // are written on a quiet network too.
-    if (!got) tick(std::max(now_ns_, wall_ns()));
+    if (!got) tick(std::max(now_ns_, wall_ns()), true);
     if (!flush_live(last_flush)) {
       failed = true;
       break;
@@ -525,6 +512,9 @@ void CaptureLoop::finish() {
     }
     for (auto& s : slots_) s->thread.join();
   }
+  // A periodic inventory asked for at one of the last ticks: every worker answered it before it ended, but
+  // perhaps after collect() looked; written now, not lost (a loop that ran ahead of its workers lost it).
+  collect_assets();
   for (auto& s : slots_) {
     final_stats_.push_back(s->worker->stats());
     final_stats_.back().thread_cpu_s = s->thread_cpu_s;

@@ -1,8 +1,9 @@
-// The run loop: packets from the sources to the workers, the clock, the notice stage, stats.log and
-// capture_loss.log every interval, and the signals (stop, reopen and reload). One loop for files (merged
-// by time, as Zeek merges several -r) and one for live sources of any kind (libpcap, DPDK): packets are
-// taken as they arrive, and the clock moves on by wall time while every source is quiet. With DPDK queues
-// that a port spreads by a symmetric hash, the workers poll their own queues instead (run_queues).
+// The run loop: packets from the sources to the workers, the clock, the notice stage (and the hand-off to
+// the attestation stage's thread), stats.log and capture_loss.log every interval, and the signals (stop,
+// reopen and reload). One loop for files (merged by time, as Zeek merges several -r) and one for live
+// sources of any kind (libpcap, DPDK): packets are taken as they arrive, and the clock moves on by wall time
+// while every source is quiet. With DPDK queues that a port spreads by a symmetric hash, the workers poll
+// their own queues instead (run_queues).
 #pragma once
 
 #include <array>
@@ -57,10 +58,6 @@ struct CaptureLoopSetup {
   // the thresholds. Null: none.
   NoticeOutbox* own_notices = nullptr;
   CaptureHealthConfig health;
-  // Called on the loop's thread with every tick's packet time once the stages have consumed it (the
-  // periodic SBOM inventory, sensor/sbom_writer.hpp), and with the last one again while the loop waits for
-  // input. Empty: nothing.
-  std::function<void(uint64_t now_ns)> after_tick;
   // assets.log during the run (sensor/inventory_writer.hpp): every this much packet time each worker
   // copies its inventory on its own thread at one tick, and `write_assets` gets the copies on the loop's
   // thread, with the model in force. 0 or empty: only the caller's write at the end.
@@ -100,8 +97,9 @@ class CaptureLoop {
   struct Slot;
 
   void dispatch(const PacketBurst& burst);
-  void tick(uint64_t now_ns);
-  void pump_stages();
+  // `idle`: the loop waits for input next (the stages get what they have at once).
+  void tick(uint64_t now_ns, bool idle = false);
+  void pump_stages(bool idle = false);
   void on_worker_tick(Slot& s, uint64_t k, uint64_t now_ns);
   void collect(bool wait);
   void collect_assets();
@@ -124,10 +122,6 @@ class CaptureLoop {
   uint64_t now_ns_ = 0;
   uint64_t first_ts_ns_ = 0;  // the first packet's time
   uint64_t tick_seq_ = 0;  // ticks issued so far: the index of the next one
-  // after_tick: the packet times of the ticks issued and not yet passed to it, how many were, the last.
-  std::deque<uint64_t> after_tick_ns_;
-  uint64_t after_done_ = 0;
-  uint64_t last_after_ns_ = 0;
   unsigned warnings_ = 0;
   bool stopped_ = false;
   bool finished_ = false;

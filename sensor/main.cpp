@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
     opts.stats_interval_s = site.sensor.stats_interval_s;
     opts.inventory_interval_s = site.sensor.inventory_interval_s;
     opts.capture_health = site.sensor.health;
+    opts.attest_queue_ticks = site.sensor.attest_queue_ticks;
     opts.policy = site.policy.get();
     opts.attestation = &site.attestation;
     opts.site_file = site_file;

@@ -26,6 +26,7 @@
 #include "sensor/signals.hpp"
 #include "sensor/source_merge.hpp"
 #include "sensor/site_config.hpp"
+#include "sensor/stage_queue.hpp"
 #include "sensor/stats_logs.hpp"
 #include "sensor/worker.hpp"
 
@@ -140,7 +141,8 @@ int run_sensor(const RunOptions& opts) {
   std::unique_ptr<AttestStage> attest;
   if (attest_stage) {
     attest = std::make_unique<AttestStage>(nworkers, *opts.attestation, opts.policy, *logs, ids.attest,
-                                           notices.outbox(nworkers));
+                                           notices.outbox(nworkers),
+                                           opts.attest_queue_ticks.value_or(AttestStage::kDefaultQueueTicks));
   }
 
   // The run loop (sensor/capture_loop.cpp): files merged by time, or live sources as packets arrive.
@@ -184,9 +186,10 @@ int run_sensor(const RunOptions& opts) {
     sbom_writer = std::make_unique<SbomWriter>(
         (std::filesystem::path(opts.log_dir) / "sbom.sqlite").string(), static_cast<uint64_t>(every_s * 1e9),
         [&a = *attest](const sbom::SbomOmitComponents& omit) { return a.sbom_records(omit); });
-    setup.after_tick = [&a = *attest, &w = *sbom_writer](uint64_t now_ns) {
-      if (a.enabled()) w.tick(now_ns);
-    };
+    // On the attestation stage's thread, which owns the devices, after each tick it consumed.
+    attest->set_after_tick([&a = *attest, &w = *sbom_writer](uint64_t now_ns) {
+      if (a.section_in_force()) w.tick(now_ns);
+    });
   }
   install_signal_handlers();
   CaptureLoop loop(setup);
@@ -199,6 +202,7 @@ int run_sensor(const RunOptions& opts) {
     SourceMerge merge(std::move(sources));
     source_failed = !loop.run_files(merge);
   }
+  const double loop_cpu_s = thread_cpu_seconds();  // this thread's: reading, dispatch, the stages' hand-offs
   const std::vector<WorkerStats>& wstats = loop.worker_stats();
   const unsigned warnings = loop.warnings();
   inventory.write(loop.assets(), loop.policy(), loop.now_ns(), true);
@@ -206,7 +210,7 @@ int run_sensor(const RunOptions& opts) {
   logs->close();
   // The attested SBOM inventory (issue 6), after the logs are closed: a database that cannot be written
   // costs a warning, never the logs or the exit status. Written when attestation is in force at the end.
-  if (attest && attest->enabled()) {
+  if (attest && attest->section_in_force()) {
     if (std::string err; !sbom_writer->finish(err)) {
       std::fprintf(stderr, "otsensor: warning: SBOM inventory not updated: %s\n", err.c_str());
     }
@@ -272,18 +276,30 @@ int run_sensor(const RunOptions& opts) {
       if (!worker_cpu_json.empty()) worker_cpu_json += ", ";
       worker_cpu_json += s.thread_cpu_s < 0 ? std::string("null") : fmt::format("{:.6f}", s.thread_cpu_s);
     }
+    // The attestation stage's thread and hand-off queue (sensor/attest_stage.hpp): full_waits counts the
+    // times the loop waited for room, wait_seconds how long in all.
+    std::string attest_json;
+    if (attest) {
+      const StageQueueStats q = attest->queue_stats();
+      const double acpu = attest->cpu_seconds();
+      attest_json = fmt::format(
+          ", \"attest\": {{\"datagrams\": {}, \"cpu_seconds\": {}, \"queue_capacity\": {}, \"queue_peak\": {}, "
+          "\"queue_full_waits\": {}, \"queue_wait_seconds\": {:.6f}}}",
+          attest->stats().datagrams, acpu < 0 ? std::string("null") : fmt::format("{:.6f}", acpu), q.capacity, q.peak,
+          q.full_waits, static_cast<double>(q.wait_ns) / 1e9);
+    }
     std::ofstream f(opts.stats_json);
     f << fmt::format(
         "{{\"packets\": {}, \"bytes\": {}, \"wall_seconds\": {:.6f}, \"cpu_seconds\": {:.6f}, \"workers\": {}, "
         "\"flows_created\": {}, \"flows_peak\": {}, \"flow_memory_bytes_peak\": {}, \"weirds\": {}, \"weirds_logged\": {}, "
         "\"operations\": {}, \"notices\": {}, \"non_ip\": {}, \"malformed\": {}, \"max_rss_kb\": {}, \"warnings\": {}, "
-        "\"worker_cpu_seconds\": [{}], \"rule_streams\": {{\"opened\": {}, \"peak\": {}, \"depth_reached\": {}, "
-        "\"limit_reached\": {}, \"gaps\": {}, \"reload_closed\": {}, \"errors\": {}}}, \"logs\": {{{}}}{}}}\n",
+        "\"worker_cpu_seconds\": [{}], \"loop_cpu_seconds\": {:.6f}, \"rule_streams\": {{\"opened\": {}, \"peak\": {}, \"depth_reached\": {}, "
+        "\"limit_reached\": {}, \"gaps\": {}, \"reload_closed\": {}, \"errors\": {}}}, \"logs\": {{{}}}{}{}}}\n",
         total.packets, total.bytes, wall, cpu, nworkers, total.flows.created, total.flows_peak,
         total.flow_memory_peak, total.weirds, total.weirds_logged, total.operations, total.notices, total.decode.non_ip, total.decode.malformed,
-        ru.ru_maxrss, warnings, worker_cpu_json, total.rule_streams.opened, total.rule_streams.peak,
+        ru.ru_maxrss, warnings, worker_cpu_json, loop_cpu_s, total.rule_streams.opened, total.rule_streams.peak,
         total.rule_streams.depth_reached, total.rule_streams.limit_reached, total.rule_streams.gaps,
-        total.rule_streams.reload_closed, total.rule_streams.errors, logs_json, syslog_json);
+        total.rule_streams.reload_closed, total.rule_streams.errors, logs_json, attest_json, syslog_json);
     if (!f) {
       std::fprintf(stderr, "otsensor: error: cannot write %s\n", opts.stats_json.c_str());
       return 1;

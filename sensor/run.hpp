@@ -45,6 +45,9 @@ struct RunOptions {
   // only at the end for a replay (sensor/sbom_writer.hpp).
   std::optional<double> inventory_interval_s;
   CaptureHealthConfig capture_health;  // when stats intervals raise the capture loss and drop notices
+  // The attestation stage's hand-off queue, in ticks (sensor.attest_queue_ticks; 0: no thread of its own);
+  // unset: AttestStage::kDefaultQueueTicks.
+  std::optional<uint32_t> attest_queue_ticks;
   std::string site_file;  // -c: read again on SIGHUP, with its rules
   std::string restart_sections;  // its sensor: and outputs: sections at start-up (SiteConfig::restart_sections)
   const SitePolicy* policy = nullptr;  // the zone/conduit model (-c), or none

@@ -1,9 +1,9 @@
 // The attested SBOM inventory (LOGDIR/sbom.sqlite, issue 6) written during a run, every interval of packet
 // time, and at its end; without stalling the packet path.
 //
-// The devices belong to the attestation stage, on the run loop's thread. There tick() takes a snapshot of
+// The devices belong to the attestation stage, on its own thread. There tick() takes a snapshot of
 // them (through `snapshot`) once an interval has passed, and hands it to a thread of its own that writes it
-// in one transaction; the loop goes on at once. A snapshot carries only the components of SBOMs that changed
+// in one transaction; the stage goes on at once. A snapshot carries only the components of SBOMs that changed
 // since the last write (the others: has_sbom false, the database keeps them), and at most
 // kComponentsPerSnapshot of them: the first snapshot of a large plant is taken in slices, one per tick
 // while the writer keeps up, so that no tick copies for long (docs/SBOM.md has the figures). While a write
@@ -31,18 +31,20 @@ class SbomWriter {
   // The devices now, components left out where `omit` says so.
   using Snapshot = std::function<std::vector<sbom::SbomDeviceRecord>(const sbom::SbomOmitComponents& omit)>;
   // Components copied by one periodic snapshot at most (a device's are never split). On the test machine at
-  // load 5-6 (tests/test_sbom_writer.cpp) 5,000 cost 26-31 ms of the loop's time, 2,500 cost 3-9 ms; the
+  // load 5-6 (tests/test_sbom_writer.cpp) 5,000 cost 26-31 ms of the caller's time, 2,500 cost 3-9 ms; the
   // first write of 1,000 devices x 200 components then takes 84 slices and 6-7 s.
   static constexpr size_t kComponentsPerSnapshot = 2'500;
 
-  // `interval_ns` 0: only finish() writes. `snapshot` is called on the thread that calls tick() and finish().
+  // `interval_ns` 0: only finish() writes. `snapshot` is called on the thread that calls tick() and on the one
+  // that calls finish(), which may differ once the first has stopped (the attestation stage's thread is
+  // joined before finish()).
   SbomWriter(std::string path, uint64_t interval_ns, Snapshot snapshot);
   ~SbomWriter();  // waits for a write in progress
   SbomWriter(const SbomWriter&) = delete;
   SbomWriter& operator=(const SbomWriter&) = delete;
 
-  // At every tick of the run loop: the first arms the interval; once it has passed and no write is in
-  // progress, a snapshot goes to the writer thread. A comparison and an atomic load otherwise.
+  // At every tick the attestation stage consumed: the first arms the interval; once it has passed and no
+  // write is in progress, a snapshot goes to the writer thread. A comparison and an atomic load otherwise.
   void tick(uint64_t now_ns);
   // The end of the run: waits for the write in progress, then writes the final state on this thread. False,
   // with `err` (one line naming the file), when it could not. Failures of periodic writes go to stderr as

@@ -122,6 +122,9 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
       } else if (key == "rule_streams_max") {
         if (read_number<uint64_t>(path, v, "rule_streams_max", 1, 1u << 24, n, errors))
           p.rule_streams.max_streams = uint32_t(n);
+      } else if (key == "attest_queue_ticks") {
+        if (read_number<uint64_t>(path, v, "attest_queue_ticks", 0, 1u << 20, n, errors))
+          out.attest_queue_ticks = uint32_t(n);
       } else if (key == "verify_checksums") {
         try {
           p.decode.verify_checksums = v.as<bool>();
@@ -133,7 +136,7 @@ bool load_sensor_section(const std::string& path, SensorSection& out, std::vecto
             "{}: unknown key 'sensor.{}', expected workers, max_flows, max_assets, tcp_inactivity_s, udp_inactivity_s, "
             "icmp_inactivity_s, interim_interval_s, reassembly_max_kb, frag_timeout_s, frag_max_mb, verify_checksums, "
             "stats_interval_s, too_much_loss_percent, dropped_packets_percent, inventory_interval_s, weird_repeat_s, "
-            "rule_stream_depth_kb, rule_streams_max",
+            "rule_stream_depth_kb, rule_streams_max, attest_queue_ticks",
             where(path, kv.first), key));
       }
     }

@@ -2,6 +2,7 @@
 // conduits, attestation, outputs, rules) are validated by their own libraries.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct SensorSection {
   // too_much_loss_percent, dropped_packets_percent: when each interval raises CaptureLoss::Too_Much_Loss
   // and PacketFilter::Dropped_Packets (sensor/capture_health.hpp).
   CaptureHealthConfig health;
+  // attest_queue_ticks: ticks the run loop may hand to the attestation stage's thread ahead of it (then it
+  // waits: sensor/attest_stage.hpp); 0: the stage runs on the loop's thread (debugging). Unset: the default.
+  std::optional<uint32_t> attest_queue_ticks;
 };
 
 // Loads FILE; on problems returns false and fills `errors` with "FILE:LINE:COL: what is wrong" lines

@@ -172,3 +172,59 @@ TEST_CASE("attest pipeline: without an attestation section nothing is verified a
   CHECK_FALSE(fs::exists(dir / "attest.log"));
   CHECK(read_file(dir / "notice.log").find("Attest::") == std::string::npos);
 }
+
+namespace {
+
+// The fleet's model with `sensor: attest_queue_ticks: N` (0: the stage on the run loop's thread, as before
+// it had a thread of its own); runs the sensor with --stats-json and returns the log directory.
+fs::path run_with_queue(const Fleet& f, const std::string& name, unsigned workers, unsigned queue_ticks,
+                        nlohmann::json* stats = nullptr) {
+  const fs::path model = f.dir / (name + ".yaml");
+  std::ofstream(model) << read_file(f.site) << "\nsensor:\n  attest_queue_ticks: " << queue_ticks << "\n";
+  const fs::path logs = f.dir / name;
+  const auto r = run(fmt::format("{} -q -c {} -r {} -l {} -w {} --stats-json {}", otsensor(), model.string(),
+                                 f.pcap.string(), logs.string(), workers, (logs / "stats.json").string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  if (stats) *stats = nlohmann::json::parse(std::ifstream(logs / "stats.json"));
+  return logs;
+}
+
+}  // namespace
+
+// Issue 6: the crypto runs on the stage's own thread. Its logs must be those of the stage on the run loop's
+// thread (attest_queue_ticks: 0), whose verdicts the first test of this file checks against the simulator's.
+TEST_CASE("attest pipeline: the stage on its own thread writes the same attest.log and notice.log as on the "
+          "loop's thread with 1 and 2 workers", "[attest][pipeline][thread]") {
+  const Fleet& f = fleet();
+  const fs::path inline_logs = run_with_queue(f, "q0", 1, 0);
+  const std::string attest = log_without_times(inline_logs / "attest.log");
+  const std::string notices = log_without_times(inline_logs / "notice.log");
+  REQUIRE(attest.find("unattested_device") != std::string::npos);  // every fault's verdict is in there
+  REQUIRE(attest.find("\tstale\t") != std::string::npos);
+  for (const unsigned w : {1u, 2u}) {
+    INFO("-w " << w);
+    nlohmann::json stats;
+    const fs::path logs = run_with_queue(f, fmt::format("q1024w{}", w), w, 1024, &stats);
+    CHECK(log_without_times(logs / "attest.log") == attest);
+    CHECK(log_without_times(logs / "notice.log") == notices);
+    CHECK(stats["attest"]["queue_capacity"] == 1024);
+    CHECK(stats["attest"]["cpu_seconds"].is_number());  // the stage had a thread
+  }
+}
+
+// A queue of one tick: the run loop waits for the stage's thread at nearly every tick. Nothing may be lost.
+TEST_CASE("attest pipeline: a full hand-off queue makes the run loop wait and loses no record",
+          "[attest][pipeline][thread]") {
+  const Fleet& f = fleet();
+  const fs::path inline_logs = run_with_queue(f, "bp0", 2, 0);
+  nlohmann::json stats;
+  const fs::path logs = run_with_queue(f, "bp1", 2, 1, &stats);
+  INFO(stats.dump());
+  CHECK(stats["attest"]["queue_capacity"] == 1);
+  CHECK(stats["attest"]["queue_full_waits"].get<uint64_t>() > 0);
+  CHECK(stats["attest"]["queue_wait_seconds"].get<double>() > 0);
+  CHECK(stats["attest"]["datagrams"].get<uint64_t>() > 1000);
+  CHECK(log_without_times(logs / "attest.log") == log_without_times(inline_logs / "attest.log"));
+  CHECK(log_without_times(logs / "notice.log") == log_without_times(inline_logs / "notice.log"));
+}

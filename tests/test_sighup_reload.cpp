@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -544,24 +545,42 @@ TEST_CASE("SIGHUP: an attestation section that appears starts verification, one 
 
 namespace {
 
+// The fleet simulator's seed 7 fleet of `devices` PLCs over 120 s with its OT traffic and `faults`
+// (simulator options), under the example plant trusting the fleet's CA (`model`).
+struct FaultFleet {
+  fs::path dir;
+  std::string header;
+  std::vector<Record> records;
+  std::string model;
+};
+
+FaultFleet fault_fleet(const std::string& name, unsigned devices, const std::string& faults) {
+  const fs::path tool = source_dir() / "tools" / "aqat_fleet.py";
+  if (!fs::exists(tool) || !fs::exists("/usr/bin/python3")) skip("tools/aqat_fleet.py or /usr/bin/python3 not found");
+  FaultFleet f;
+  f.dir = scratch_dir(name);
+  const auto gen = run("/usr/bin/python3 " + tool.string() + " " + (f.dir / "fleet.pcap").string() +
+                       " --seed 7 --devices " + std::to_string(devices) + " --duration 120 " + faults +
+                       " --emit-config " + (f.dir / "attestation.yaml").string());
+  if (gen.exit_code != 0) skip("tools/aqat_fleet.py failed (PyNaCl missing?): " + gen.output);
+  f.header = read_pcap(f.dir / "fleet.pcap", f.records);
+  const std::string model = example_site_model();
+  const size_t at = model.find("\nattestation:");
+  const size_t end = model.find("\n", model.find("unattested_grace_s", at));
+  REQUIRE((at != std::string::npos && end != std::string::npos));
+  f.model = model.substr(0, at + 1) + model.substr(end + 1) + "\n" + read_file(f.dir / "attestation.yaml");
+  return f;
+}
+
 // The fleet with its OT traffic and one device that never attests, under the example plant trusting the
 // fleet's CA. Replayed whole, or with a reload 10 s in to `reloaded` (the same model, changed as the test
 // says). Returns the addresses of attest.log's unattested_device records.
 std::vector<std::string> unattested_after(const std::string& name, bool reload_control_exempt) {
-  const fs::path tool = source_dir() / "tools" / "aqat_fleet.py";
-  if (!fs::exists(tool) || !fs::exists("/usr/bin/python3")) skip("tools/aqat_fleet.py or /usr/bin/python3 not found");
-  const fs::path dir = scratch_dir(name);
-  const auto gen = run("/usr/bin/python3 " + tool.string() + " " + (dir / "fleet.pcap").string() +
-                       " --seed 7 --devices 3 --duration 120 --fault unattested --emit-config " +
-                       (dir / "attestation.yaml").string());
-  if (gen.exit_code != 0) skip("tools/aqat_fleet.py failed (PyNaCl missing?): " + gen.output);
-  std::vector<Record> records;
-  const std::string header = read_pcap(dir / "fleet.pcap", records);
-  std::string model = example_site_model();
-  const size_t at = model.find("\nattestation:");
-  const size_t end = model.find("\n", model.find("unattested_grace_s", at));
-  REQUIRE((at != std::string::npos && end != std::string::npos));
-  model = model.substr(0, at + 1) + model.substr(end + 1) + "\n" + read_file(dir / "attestation.yaml");
+  const FaultFleet ff = fault_fleet(name, 3, "--fault unattested");
+  const fs::path& dir = ff.dir;
+  const std::vector<Record>& records = ff.records;
+  const std::string& header = ff.header;
+  const std::string& model = ff.model;
   std::string exempt = model;
   const std::string control = "networks: [\"192.168.110.0/24\", \"fd00:110::/64\"]\n";
   const size_t c = exempt.find(control);
@@ -598,4 +617,51 @@ TEST_CASE("SIGHUP: an address waiting for its unattested decision is decided und
   REQUIRE(whole.size() == 1);
   CHECK(whole[0].rfind("192.168.110.", 0) == 0);  // the device in the control zone
   CHECK(unattested_after("sighup_unattested_exempt", true).empty());
+}
+
+// Issue 6: the attestation stage verifies on a thread of its own, behind a queue of ticks. A SIGTERM while
+// the replay is still open must leave nothing in that queue: every datagram the sensor read is verified and
+// written, and the end-of-input decisions (held records, stale devices, unattested addresses) are made, as
+// at the end of a file. 60 devices: verifying their datagrams takes longer than writing them into the FIFO.
+TEST_CASE("SIGTERM mid-stream: every datagram read is verified and written before the sensor exits",
+          "[signals][attest][thread]") {
+  const FaultFleet ff = fault_fleet("sigterm_attest", 60, "--fault unattested --fault silence");
+  const fs::path& dir = ff.dir;
+  const std::vector<Record>& records = ff.records;
+  write_text(dir / "site.yaml", ff.model);
+  // What the whole capture gives when its file ends.
+  const auto whole = run(otsensor() + " -q -c " + (dir / "site.yaml").string() + " -r " +
+                         (dir / "fleet.pcap").string() + " -l " + (dir / "file").string());
+  REQUIRE(whole.exit_code == 0);
+
+  Replay r(dir, {"-c", (dir / "site.yaml").string(), "-w", "2"}, kHmiA, kHmiB);
+  REQUIRE(r.fifo.connect(20s, ff.header));
+  for (const Record& rec : records) REQUIRE(r.fifo.write(rec.bytes));
+  // Filler at the last record's time (it raises nothing), until the sensor has read every record; the FIFO
+  // stays open: the run ends by the signal, not by the end of its input.
+  for (int i = 0; i < 300; ++i) REQUIRE(r.filler(records.back().ts_ns));
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (r.fifo.unread() > 0) {
+    if (std::chrono::steady_clock::now() > until) FAIL("the sensor stopped reading:\n" << r.output());
+    std::this_thread::sleep_for(2ms);
+  }
+  r.sensor.signal(SIGTERM);
+  const auto rc = r.sensor.wait(60s);
+  INFO(r.output());
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  // The same records (a paced replay writes its logs every second, so compared as sorted lines).
+  const auto lines = [](const fs::path& p) {
+    std::vector<std::string> out;
+    std::istringstream in(log_without_times(p));
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::vector<std::string> attest = lines(dir / "logs" / "attest.log");
+  CHECK(attest.size() > 1000);
+  CHECK(count_of(dir / "logs" / "attest.log", "\tunattested_device\t") == 1);
+  CHECK(count_of(dir / "logs" / "attest.log", "\tstale\t") == 1);
+  CHECK(attest == lines(dir / "file" / "attest.log"));
+  CHECK(lines(dir / "logs" / "notice.log") == lines(dir / "file" / "notice.log"));
 }
