@@ -21,13 +21,6 @@
 
 namespace ots {
 
-double thread_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 namespace {
 
 constexpr size_t kRingBytes = 16u << 20;

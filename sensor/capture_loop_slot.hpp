@@ -11,12 +11,10 @@
 
 #include "sensor/capture_loop.hpp"
 #include "sensor/packet_ring.hpp"
+#include "sensor/stage_queue.hpp"  // thread_cpu_seconds
 #include "sensor/worker.hpp"
 
 namespace ots {
-
-// CPU time (user + system) of the calling thread, for the benchmark figures of --stats-json; -1 if unknown.
-double thread_cpu_seconds();
 
 // One worker; on a thread of its own when there are several: fed through a ring (run_files, run_live) or
 // polling sources of its own (run_queues).
