@@ -45,7 +45,7 @@ enum SlotFlag : uint8_t {
 
 enum TimerKind : uint8_t { kAttempt, kClose, kReset };
 
-// 216 bytes, the 32-bit members before the 2-aligned history so that nothing pads.
+// 192 bytes, the 32-bit members before the 1-aligned history so that nothing pads.
 struct Slot {
   Conn conn;  // first member: Conn::history() finds the slot from the Conn
   uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
@@ -60,7 +60,7 @@ struct Slot {
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
-static_assert(sizeof(Slot) <= 216, "a table slot grew: every tracked connection pays for it");
+static_assert(sizeof(Slot) <= 192, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
@@ -175,7 +175,8 @@ struct FlowTable::Impl {
 
   flow::FlowKey key_of(const Slot& s) const {
     const Conn& c = s.conn;
-    const flow::PacketEnds e{&c.id.orig_h, &c.id.resp_h, c.id.orig_p, c.id.resp_p, (s.flags & kOneWay) != 0};
+    const ConnId id = c.id();
+    const flow::PacketEnds e{&id.orig_h, &id.resp_h, id.orig_p, id.resp_p, (s.flags & kOneWay) != 0};
     return flow::make_key(e, c.vlan, c.inner_vlan, c.ip_proto);
   }
 
@@ -190,17 +191,18 @@ struct FlowTable::Impl {
         ((s.flags & kOneWay) != 0) != e.one_way) {
       return false;
     }
-    if (c.id.orig_p == e.sport && c.id.resp_p == e.dport && c.id.orig_h == *e.src && c.id.resp_h == *e.dst) {
+    if (c.orig_p() == e.sport && c.resp_p() == e.dport && c.orig_h_is(*e.src) && c.resp_h_is(*e.dst)) {
       return true;
     }
-    return !e.one_way && c.id.orig_p == e.dport && c.id.resp_p == e.sport && c.id.orig_h == *e.dst &&
-           c.id.resp_h == *e.src;
+    return !e.one_way && c.orig_p() == e.dport && c.resp_p() == e.sport && c.orig_h_is(*e.dst) &&
+           c.resp_h_is(*e.src);
   }
 
   // Chained buckets, one 32-bit head each, with the links in the slots: 4 bytes per connection at a load
   // of at most 1, where an open-addressing table of {slot, hash} entries at a load of at most 1/2 cost
   // 16. same_flow() rejects a wrong slot on its first compare (protocol, VLANs, ports) almost always.
-  uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
+  // Inlined by hand: out of line, its call cost more than the lookup itself (callgrind).
+  [[gnu::always_inline]] uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
     for (uint32_t i = buckets[h & (buckets.size() - 1)]; i != kNil; i = slot(i).hnext) {
       if (same_flow(slot(i), pe, p)) return i;
     }
@@ -322,7 +324,7 @@ struct FlowTable::Impl {
       ev.ts_ns = ts;
       ev.name = name;
       ev.uid = conn.uid;
-      ev.id = conn.id;
+      ev.id = conn.id();
       ev.has_addrs = true;
       ev.is_orig = is_orig;
       ev.source = "tcp";
@@ -406,11 +408,9 @@ struct FlowTable::Impl {
 
     Conn& c = s.conn;
     flipped = want_flip(p, e);
-    c.id.orig_h = flipped ? *e.dst : *e.src;
-    c.id.resp_h = flipped ? *e.src : *e.dst;
-    c.id.orig_p = flipped ? e.dport : e.sport;
-    c.id.resp_p = flipped ? e.sport : e.dport;
-    c.id.proto = p.l4;
+    c.set_id(ConnId{flipped ? *e.dst : *e.src, flipped ? *e.src : *e.dst, flipped ? e.dport : e.sport,
+                    flipped ? e.sport : e.dport, p.l4});
+    if (c.v6_) ++v6_live;
     if (p.src_mac && p.dst_mac) {
       std::memcpy(c.orig_mac, flipped ? p.dst_mac : p.src_mac, 6);
       std::memcpy(c.resp_mac, flipped ? p.src_mac : p.dst_mac, 6);
@@ -469,6 +469,8 @@ struct FlowTable::Impl {
       c.tcp = nullptr;
     }
     c.app = nullptr;
+    if (c.v6_) --v6_live;
+    c.clear_id();  // gives an IPv6 connection's address pair back now, not when the slot is reused
     s.flags = 0;
     ++s.gen;
     s.next = free_head;
@@ -489,8 +491,7 @@ struct FlowTable::Impl {
   }
 
   void flip_conn(Conn& c) {
-    std::swap(c.id.orig_h, c.id.resp_h);
-    std::swap(c.id.orig_p, c.id.resp_p);
+    c.flip_id();
     uint8_t mac[6];
     std::memcpy(mac, c.orig_mac, 6);
     std::memcpy(c.orig_mac, c.resp_mac, 6);
@@ -628,7 +629,7 @@ struct FlowTable::Impl {
     if (i != kNil) {
       Slot& s = slot(i);
       Conn& c = s.conn;
-      is_orig = *e.src == c.id.orig_h && e.sport == c.id.orig_p;
+      is_orig = c.orig_h_is(*e.src) && e.sport == c.orig_p();
       if (s.tclass != kClosing && p.ts_ns >= c.last_ts_ns && p.ts_ns - c.last_ts_ns >= timeouts[s.tclass]) {
         // Its inactivity timer is due: Zeek would have expired it before this packet.
         end(i, FlowEnd::Timeout);
@@ -741,6 +742,7 @@ struct FlowTable::Impl {
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
     m += heap.capacity() * sizeof(Timer);
     m += stream_heap;
+    m += v6_live * 2 * sizeof(IpAddr);
     st.memory_bytes = m;
     st.reassembly_bytes = stream_heap;
     return st;
@@ -763,6 +765,7 @@ struct FlowTable::Impl {
   uint32_t tcp_free_head = 0;  // index + 1 of the first free TcpState; 0 = none
   std::vector<Timer> heap;
   uint64_t stream_heap = 0;  // bytes held by reassembly buffers
+  uint64_t v6_live = 0;      // live connections whose addresses are a heap pair (Conn::set_id)
   Stats stats;
 };
 
@@ -782,7 +785,7 @@ FlowTable::Stats FlowTable::stats() const { return impl_->get_stats(); }
 HistoryText Conn::history() const { return slot_of(*this).hist.text(); }
 
 const char* Conn::conn_state() const {
-  switch (id.proto) {
+  switch (proto()) {
     case Transport::Tcp: return tcp ? tcp::conn_state(*tcp, history().c_str()) : "OTH";
     case Transport::Udp: {
       const uint8_t f = slot_of(*this).flags;
