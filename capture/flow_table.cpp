@@ -12,6 +12,7 @@
 #include <array>
 #include <cstring>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "capture/conn_history.hpp"
@@ -41,11 +42,12 @@ enum SlotFlag : uint8_t {
   kOrigActive = 4,   // UDP_ACTIVE for the originator (a datagram with a good checksum)
   kRespActive = 8,
   kCloseDone = 16,   // TCP close complete: only the close/reset timers end it
+  kBadChecksums = 32,  // UDP with bad checksums: its counters are in the table's side map
 };
 
 enum TimerKind : uint8_t { kAttempt, kClose, kReset };
 
-// 192 bytes, the 32-bit members before the 1-aligned history so that nothing pads.
+// 184 bytes, the 32-bit members before the 1-aligned history so that nothing pads.
 struct Slot {
   Conn conn;  // first member: Conn::history() finds the slot from the Conn
   uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
@@ -53,14 +55,13 @@ struct Slot {
   uint32_t hnext = kNil;                // the next slot in this one's hash bucket
   uint32_t gen = 0;                     // bumps when the slot is freed: stale timers are ignored
   uint32_t interims = 0;
-  uint32_t chk_cnt[2] = {0, 0};         // UDP bad checksums per direction (C / c)
   flow::ConnHistory hist;
   uint8_t tclass = kUdp;
   uint8_t epoch = 0;                    // bumps when Zeek would cancel the connection's timers
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
-static_assert(sizeof(Slot) <= 192, "a table slot grew: every tracked connection pays for it");
+static_assert(sizeof(Slot) <= 184, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
@@ -402,7 +403,6 @@ struct FlowTable::Impl {
     s.hist.clear();
     s.prev = s.next = s.iprev = s.inext = s.hnext = kNil;
     s.interims = 0;
-    s.chk_cnt[0] = s.chk_cnt[1] = 0;
     s.epoch = 0;
     s.flags = static_cast<uint8_t>(kLive | (e.one_way ? kOneWay : 0));
 
@@ -469,6 +469,7 @@ struct FlowTable::Impl {
       c.tcp = nullptr;
     }
     c.app = nullptr;
+    if (s.flags & kBadChecksums) udp_bad_checksums.erase(i);
     if (c.v6_) --v6_live;
     c.clear_id();  // gives an IPv6 connection's address pair back now, not when the slot is reused
     s.flags = 0;
@@ -587,7 +588,8 @@ struct FlowTable::Impl {
     ctr.ip_bytes += p.ip_len;
     if (p.bad_checksum) {
       // UDPSessionAdapter::HandleBadChecksum: C / c, and nothing else happens.
-      if (flow::scaled_history_due(s.chk_cnt[is_orig ? 0 : 1])) s.hist.add(is_orig ? 'C' : 'c');
+      s.flags |= kBadChecksums;
+      if (flow::scaled_history_due(udp_bad_checksums[i][is_orig ? 0 : 1])) s.hist.add(is_orig ? 'C' : 'c');
       events.on_packet(c, is_orig, p);
       return;
     }
@@ -743,6 +745,8 @@ struct FlowTable::Impl {
     m += heap.capacity() * sizeof(Timer);
     m += stream_heap;
     m += v6_live * 2 * sizeof(IpAddr);
+    // A node of the side map (link, key, counters, malloc's header) and its bucket pointer.
+    m += udp_bad_checksums.size() * 32 + udp_bad_checksums.bucket_count() * sizeof(void*);
     st.memory_bytes = m;
     st.reassembly_bytes = stream_heap;
     return st;
@@ -766,6 +770,9 @@ struct FlowTable::Impl {
   std::vector<Timer> heap;
   uint64_t stream_heap = 0;  // bytes held by reassembly buffers
   uint64_t v6_live = 0;      // live connections whose addresses are a heap pair (Conn::set_id)
+  // UDP bad-checksum counters per direction (C / c), by slot: in the slot, 8 bytes every connection paid
+  // for what few UDP connections ever see. An entry lives while its connection does (kBadChecksums).
+  std::unordered_map<uint32_t, std::array<uint32_t, 2>> udp_bad_checksums;
   Stats stats;
 };
 

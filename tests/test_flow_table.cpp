@@ -26,6 +26,18 @@ DecodedPacket udp_packet(IpAddr src, uint16_t sport, IpAddr dst, uint16_t dport,
   return p;
 }
 
+// A table of at most `max_flows` connections and its recorder, for the eviction tests.
+struct SmallTable {
+  explicit SmallTable(uint32_t max_flows) : t(config(max_flows), rec, rec) {}
+  static FlowTableConfig config(uint32_t max_flows) {
+    FlowTableConfig c;
+    c.max_flows = max_flows;
+    return c;
+  }
+  Recorder rec;
+  FlowTable t;
+};
+
 }  // namespace
 
 TEST_CASE("flow uid is a deterministic hash of the tuple and first packet time, never zero", "[flow]") {
@@ -442,10 +454,9 @@ TEST_CASE("flow IPv4 and IPv6 connections on shared buckets are found again acro
 
 TEST_CASE("flow IPv6 connections alone pay for 16-byte addresses and give them back on eviction and timeout",
           "[flow]") {
-  FlowTableConfig cfg;
-  cfg.max_flows = 4;
-  Recorder rec;
-  FlowTable t(cfg, rec, rec);
+  SmallTable table(4);
+  Recorder& rec = table.rec;
+  FlowTable& t = table.t;
   const IpAddr a4 = ip("10.0.0.1"), b4 = ip("10.0.0.2"), a6 = ip("fd00::1"), b6 = ip("2001:db8::ff:2");
   auto v6 = [](DecodedPacket p) {
     p.ip_version = 6;
@@ -521,4 +532,42 @@ TEST_CASE("flow a connection's id round-trips IPv4 in 4 bytes and IPv6 in its ow
   c4.clear_id();  // the pair is given back
   CHECK(c4.id().orig_h == IpAddr::v4(0u));
   CHECK_FALSE(c4.v6_);
+}
+
+TEST_CASE("flow UDP bad-checksum counters live beside the table only while their connection does",
+          "[flow]") {
+  SmallTable table(2);
+  Recorder& rec = table.rec;
+  FlowTable& t = table.t;
+  const IpAddr a = ip("10.0.0.1"), b = ip("10.0.0.2");
+  auto bad = [](DecodedPacket p) {
+    p.bad_checksum = true;
+    return p;
+  };
+  t.process(udp_packet(a, 1001, b, 7, kT0 + 1));
+  const uint64_t m1 = t.stats().memory_bytes;
+  // Connection 1001: 10 bad datagrams from the responder (c at the 1st and the 10th), 1 from the originator.
+  for (uint64_t k = 0; k < 10; ++k) t.process(bad(udp_packet(b, 7, a, 1001, kT0 + 2 + k)));
+  t.process(bad(udp_packet(a, 1001, b, 7, kT0 + 20)));
+  CHECK(t.stats().memory_bytes > m1);
+  // Connection 1002 has its own counters: its first bad datagram is a C again.
+  t.process(udp_packet(a, 1002, b, 7, kT0 + 21));
+  t.process(bad(udp_packet(a, 1002, b, 7, kT0 + 22)));
+  const uint64_t m_two = t.stats().memory_bytes;  // two connections with counters
+  // A third connection evicts the idlest (1001, whose bad datagrams were not activity).
+  t.process(udp_packet(a, 1003, b, 7, kT0 + 23));
+  REQUIRE(rec.ended.size() == 1);
+  CHECK(rec.ended[0].id.orig_p == 1001);
+  CHECK(rec.ended[0].why == FlowEnd::Evicted);
+  CHECK(rec.ended[0].history == "DccC");
+  CHECK(t.stats().memory_bytes == m_two - 32);  // its counters went with it
+  // 1001's slot is reused by 1003: its counters did not survive (a bad datagram is a first C again).
+  t.process(bad(udp_packet(a, 1003, b, 7, kT0 + 24)));
+  t.advance_time(kT0 + 120 * kSec);
+  REQUIRE(rec.ended.size() == 3);
+  for (size_t k = 1; k < 3; ++k) {
+    CHECK(rec.ended[k].why == FlowEnd::Timeout);
+    CHECK(rec.ended[k].history == "DC");
+  }
+  CHECK(t.stats().memory_bytes == m_two - 64);
 }
