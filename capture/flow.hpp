@@ -2,7 +2,9 @@
 // payload to application analyzers.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <vector>
@@ -58,9 +60,54 @@ struct EndpointCounters {
 
 // One tracked connection. The flow table owns it; pointers stay valid until on_flow_end returns.
 struct Conn {
-  // 160 bytes, in an order without padding holes (a static_assert below keeps it so): with the TCP
+  // 136 bytes, in an order without padding holes (a static_assert below keeps it so): with the TCP
   // endpoints it is most of a tracked connection's memory.
-  ConnId id;
+  Conn() = default;
+  ~Conn() { clear_id(); }
+  Conn(const Conn& o);
+  Conn& operator=(const Conn& o);
+  Conn(Conn&& o) noexcept;
+  Conn& operator=(Conn&& o) noexcept;
+
+  // Zeek's conn_id, built from the compact form below (by value: call sites read it as before).
+  ConnId id() const {
+    ConnId r;
+    if (v6_) {
+      r.orig_h = addrs_.v6[0];
+      r.resp_h = addrs_.v6[1];
+    } else {
+      r.orig_h = v4_addr(addrs_.v4[0]);
+      r.resp_h = v4_addr(addrs_.v4[1]);
+    }
+    r.orig_p = orig_p_;
+    r.resp_p = resp_p_;
+    r.proto = proto_;
+    return r;
+  }
+  void set_id(const ConnId& id);
+  Transport proto() const { return proto_; }
+  uint16_t orig_p() const { return orig_p_; }
+  uint16_t resp_p() const { return resp_p_; }
+  // Address compares without building an IpAddr (the flow table's lookup runs them on every packet).
+  bool orig_h_is(const IpAddr& a) const { return addr_is(a, 0); }
+  bool resp_h_is(const IpAddr& a) const { return addr_is(a, 1); }
+  // Swaps originator and responder addresses and ports (Connection::FlipRoles).
+  void flip_id();
+  // Back to an empty IPv4 id, giving an IPv6 connection's address pair back.
+  void clear_id();
+
+  // The compact form behind id() (read it through id(), write it through set_id()): public only so that
+  // Conn stays standard-layout. IPv4 connections (nearly all of an OT network's) keep their two addresses
+  // here, 4 bytes each, in network byte order; an IPv6 one owns a heap pair of 16-byte addresses (v6_
+  // set): 8 bytes a connection instead of 32, and only IPv6 connections pay 32 more and an allocation.
+  union Addrs {
+    uint32_t v4[2];
+    IpAddr* v6;
+  } addrs_ = {{0, 0}};
+  uint16_t orig_p_ = 0;
+  uint16_t resp_p_ = 0;
+  Transport proto_ = Transport::Unknown;
+  bool v6_ = false;
   uint16_t vlan = 0;
   Uid uid;
   uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
@@ -83,8 +130,29 @@ struct Conn {
   // Only for connections a FlowTable created (the history lives beside the Conn in the table's slab).
   const char* conn_state() const;
   HistoryText history() const;
+
+ private:
+  static IpAddr v4_addr(uint32_t stored) {
+    IpAddr a;
+    a.bytes[10] = 0xff;
+    a.bytes[11] = 0xff;
+    std::memcpy(a.bytes.data() + 12, &stored, 4);
+    return a;
+  }
+  bool addr_is(const IpAddr& a, int which) const {
+    if (v6_) return addrs_.v6[which] == a;
+    // Word compares, not IpAddr::is_v4's memcmp: this runs on every packet. The IPv4-mapped prefix is
+    // eight zero bytes, then 00 00 ff ff.
+    static constexpr uint32_t kMappedMid = std::endian::native == std::endian::little ? 0xffff0000u : 0x0000ffffu;
+    uint64_t head;
+    uint32_t mid, low;
+    std::memcpy(&head, a.bytes.data(), 8);
+    std::memcpy(&mid, a.bytes.data() + 8, 4);
+    std::memcpy(&low, a.bytes.data() + 12, 4);
+    return ((low ^ addrs_.v4[which]) | (mid ^ kMappedMid) | head) == 0;
+  }
 };
-static_assert(sizeof(Conn) == 160, "Conn grew or gained a padding hole: every tracked connection pays for it");
+static_assert(sizeof(Conn) == 136, "Conn grew or gained a padding hole: every tracked connection pays for it");
 
 // What the flow table tells the pipeline. Called on the worker's thread.
 class FlowEvents {

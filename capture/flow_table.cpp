@@ -12,6 +12,7 @@
 #include <array>
 #include <cstring>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "capture/conn_history.hpp"
@@ -41,11 +42,12 @@ enum SlotFlag : uint8_t {
   kOrigActive = 4,   // UDP_ACTIVE for the originator (a datagram with a good checksum)
   kRespActive = 8,
   kCloseDone = 16,   // TCP close complete: only the close/reset timers end it
+  kBadChecksums = 32,  // UDP with bad checksums: its counters are in the table's side map
 };
 
 enum TimerKind : uint8_t { kAttempt, kClose, kReset };
 
-// 216 bytes, the 32-bit members before the 2-aligned history so that nothing pads.
+// 184 bytes, the 32-bit members before the 1-aligned history so that nothing pads.
 struct Slot {
   Conn conn;  // first member: Conn::history() finds the slot from the Conn
   uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
@@ -53,14 +55,13 @@ struct Slot {
   uint32_t hnext = kNil;                // the next slot in this one's hash bucket
   uint32_t gen = 0;                     // bumps when the slot is freed: stale timers are ignored
   uint32_t interims = 0;
-  uint32_t chk_cnt[2] = {0, 0};         // UDP bad checksums per direction (C / c)
   flow::ConnHistory hist;
   uint8_t tclass = kUdp;
   uint8_t epoch = 0;                    // bumps when Zeek would cancel the connection's timers
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
-static_assert(sizeof(Slot) <= 216, "a table slot grew: every tracked connection pays for it");
+static_assert(sizeof(Slot) <= 184, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
@@ -175,7 +176,8 @@ struct FlowTable::Impl {
 
   flow::FlowKey key_of(const Slot& s) const {
     const Conn& c = s.conn;
-    const flow::PacketEnds e{&c.id.orig_h, &c.id.resp_h, c.id.orig_p, c.id.resp_p, (s.flags & kOneWay) != 0};
+    const ConnId id = c.id();
+    const flow::PacketEnds e{&id.orig_h, &id.resp_h, id.orig_p, id.resp_p, (s.flags & kOneWay) != 0};
     return flow::make_key(e, c.vlan, c.inner_vlan, c.ip_proto);
   }
 
@@ -190,17 +192,18 @@ struct FlowTable::Impl {
         ((s.flags & kOneWay) != 0) != e.one_way) {
       return false;
     }
-    if (c.id.orig_p == e.sport && c.id.resp_p == e.dport && c.id.orig_h == *e.src && c.id.resp_h == *e.dst) {
+    if (c.orig_p() == e.sport && c.resp_p() == e.dport && c.orig_h_is(*e.src) && c.resp_h_is(*e.dst)) {
       return true;
     }
-    return !e.one_way && c.id.orig_p == e.dport && c.id.resp_p == e.sport && c.id.orig_h == *e.dst &&
-           c.id.resp_h == *e.src;
+    return !e.one_way && c.orig_p() == e.dport && c.resp_p() == e.sport && c.orig_h_is(*e.dst) &&
+           c.resp_h_is(*e.src);
   }
 
   // Chained buckets, one 32-bit head each, with the links in the slots: 4 bytes per connection at a load
   // of at most 1, where an open-addressing table of {slot, hash} entries at a load of at most 1/2 cost
   // 16. same_flow() rejects a wrong slot on its first compare (protocol, VLANs, ports) almost always.
-  uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
+  // Inlined by hand: out of line, its call cost more than the lookup itself (callgrind).
+  [[gnu::always_inline]] uint32_t find(const flow::PacketEnds& pe, const DecodedPacket& p, uint32_t h) {
     for (uint32_t i = buckets[h & (buckets.size() - 1)]; i != kNil; i = slot(i).hnext) {
       if (same_flow(slot(i), pe, p)) return i;
     }
@@ -322,7 +325,7 @@ struct FlowTable::Impl {
       ev.ts_ns = ts;
       ev.name = name;
       ev.uid = conn.uid;
-      ev.id = conn.id;
+      ev.id = conn.id();
       ev.has_addrs = true;
       ev.is_orig = is_orig;
       ev.source = "tcp";
@@ -400,17 +403,14 @@ struct FlowTable::Impl {
     s.hist.clear();
     s.prev = s.next = s.iprev = s.inext = s.hnext = kNil;
     s.interims = 0;
-    s.chk_cnt[0] = s.chk_cnt[1] = 0;
     s.epoch = 0;
     s.flags = static_cast<uint8_t>(kLive | (e.one_way ? kOneWay : 0));
 
     Conn& c = s.conn;
     flipped = want_flip(p, e);
-    c.id.orig_h = flipped ? *e.dst : *e.src;
-    c.id.resp_h = flipped ? *e.src : *e.dst;
-    c.id.orig_p = flipped ? e.dport : e.sport;
-    c.id.resp_p = flipped ? e.sport : e.dport;
-    c.id.proto = p.l4;
+    c.set_id(ConnId{flipped ? *e.dst : *e.src, flipped ? *e.src : *e.dst, flipped ? e.dport : e.sport,
+                    flipped ? e.sport : e.dport, p.l4});
+    if (c.v6_) ++v6_live;
     if (p.src_mac && p.dst_mac) {
       std::memcpy(c.orig_mac, flipped ? p.dst_mac : p.src_mac, 6);
       std::memcpy(c.resp_mac, flipped ? p.src_mac : p.dst_mac, 6);
@@ -469,6 +469,9 @@ struct FlowTable::Impl {
       c.tcp = nullptr;
     }
     c.app = nullptr;
+    if (s.flags & kBadChecksums) udp_bad_checksums.erase(i);
+    if (c.v6_) --v6_live;
+    c.clear_id();  // gives an IPv6 connection's address pair back now, not when the slot is reused
     s.flags = 0;
     ++s.gen;
     s.next = free_head;
@@ -489,8 +492,7 @@ struct FlowTable::Impl {
   }
 
   void flip_conn(Conn& c) {
-    std::swap(c.id.orig_h, c.id.resp_h);
-    std::swap(c.id.orig_p, c.id.resp_p);
+    c.flip_id();
     uint8_t mac[6];
     std::memcpy(mac, c.orig_mac, 6);
     std::memcpy(c.orig_mac, c.resp_mac, 6);
@@ -586,7 +588,8 @@ struct FlowTable::Impl {
     ctr.ip_bytes += p.ip_len;
     if (p.bad_checksum) {
       // UDPSessionAdapter::HandleBadChecksum: C / c, and nothing else happens.
-      if (flow::scaled_history_due(s.chk_cnt[is_orig ? 0 : 1])) s.hist.add(is_orig ? 'C' : 'c');
+      s.flags |= kBadChecksums;
+      if (flow::scaled_history_due(udp_bad_checksums[i][is_orig ? 0 : 1])) s.hist.add(is_orig ? 'C' : 'c');
       events.on_packet(c, is_orig, p);
       return;
     }
@@ -628,7 +631,7 @@ struct FlowTable::Impl {
     if (i != kNil) {
       Slot& s = slot(i);
       Conn& c = s.conn;
-      is_orig = *e.src == c.id.orig_h && e.sport == c.id.orig_p;
+      is_orig = c.orig_h_is(*e.src) && e.sport == c.orig_p();
       if (s.tclass != kClosing && p.ts_ns >= c.last_ts_ns && p.ts_ns - c.last_ts_ns >= timeouts[s.tclass]) {
         // Its inactivity timer is due: Zeek would have expired it before this packet.
         end(i, FlowEnd::Timeout);
@@ -741,6 +744,9 @@ struct FlowTable::Impl {
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
     m += heap.capacity() * sizeof(Timer);
     m += stream_heap;
+    m += v6_live * 2 * sizeof(IpAddr);
+    // A node of the side map (link, key, counters, malloc's header) and its bucket pointer.
+    m += udp_bad_checksums.size() * 32 + udp_bad_checksums.bucket_count() * sizeof(void*);
     st.memory_bytes = m;
     st.reassembly_bytes = stream_heap;
     return st;
@@ -763,6 +769,10 @@ struct FlowTable::Impl {
   uint32_t tcp_free_head = 0;  // index + 1 of the first free TcpState; 0 = none
   std::vector<Timer> heap;
   uint64_t stream_heap = 0;  // bytes held by reassembly buffers
+  uint64_t v6_live = 0;      // live connections whose addresses are a heap pair (Conn::set_id)
+  // UDP bad-checksum counters per direction (C / c), by slot: in the slot, 8 bytes every connection paid
+  // for what few UDP connections ever see. An entry lives while its connection does (kBadChecksums).
+  std::unordered_map<uint32_t, std::array<uint32_t, 2>> udp_bad_checksums;
   Stats stats;
 };
 
@@ -782,7 +792,7 @@ FlowTable::Stats FlowTable::stats() const { return impl_->get_stats(); }
 HistoryText Conn::history() const { return slot_of(*this).hist.text(); }
 
 const char* Conn::conn_state() const {
-  switch (id.proto) {
+  switch (proto()) {
     case Transport::Tcp: return tcp ? tcp::conn_state(*tcp, history().c_str()) : "OTH";
     case Transport::Udp: {
       const uint8_t f = slot_of(*this).flags;

@@ -72,7 +72,8 @@ class SitePolicy {
   FlowPolicy classify(const IpAddr& orig_h, const IpAddr& resp_h, Transport transport, uint16_t resp_port,
                       uint16_t vlan = 0, uint16_t inner_vlan = 0) const;
   FlowPolicy classify(const Conn& c) const {
-    return classify(c.id.orig_h, c.id.resp_h, c.id.proto, c.id.resp_p, c.vlan, c.inner_vlan);
+    const ConnId id = c.id();
+    return classify(id.orig_h, id.resp_h, id.proto, id.resp_p, c.vlan, c.inner_vlan);
   }
   // A dissector confirmed the flow's protocol (a flow is an ICS protocol when its payload parses as
   // one). The first confirmation decides a Pending flow. Returns true when fp.verdict changed; cheap

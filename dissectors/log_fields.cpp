@@ -27,22 +27,24 @@ void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
     uid = c.uid.text();
     for_uid = c.uid;
   }
+  const ConnId id = c.id();
   out[0] = ts_ns;
   out[1] = uid.view();
-  out[2] = c.id.orig_h;
-  out[3] = uint64_t{c.id.orig_p};
-  out[4] = c.id.resp_h;
-  out[5] = uint64_t{c.id.resp_p};
+  out[2] = id.orig_h;
+  out[3] = uint64_t{id.orig_p};
+  out[4] = id.resp_h;
+  out[5] = uint64_t{id.resp_p};
 }
 
 // ICSNPP: "if is_orig == T, source_* = id.orig_*; otherwise source_* = id.resp_*".
 void ConnColumns::fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out) {
   fill(c, ts_ns, out);
+  const ConnId id = c.id();
   out[6] = is_orig;
-  out[7] = is_orig ? c.id.orig_h : c.id.resp_h;
-  out[8] = uint64_t{is_orig ? c.id.orig_p : c.id.resp_p};
-  out[9] = is_orig ? c.id.resp_h : c.id.orig_h;
-  out[10] = uint64_t{is_orig ? c.id.resp_p : c.id.orig_p};
+  out[7] = is_orig ? id.orig_h : id.resp_h;
+  out[8] = uint64_t{is_orig ? id.orig_p : id.resp_p};
+  out[9] = is_orig ? id.resp_h : id.orig_h;
+  out[10] = uint64_t{is_orig ? id.resp_p : id.orig_p};
 }
 
 HexText hex_text(uint64_t v, int width) {

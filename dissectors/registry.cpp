@@ -18,7 +18,7 @@ void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_
   ev.name = name;
   ev.addl = std::move(addl);
   ev.uid = c.uid;
-  ev.id = c.id;
+  ev.id = c.id();
   ev.has_addrs = true;
   ev.is_orig = is_orig;
   ev.source = source;

@@ -138,8 +138,8 @@ void AssetInventory::first_packet(const DecodedPacket& p) { seen(p.src, p.ts_ns,
 // answers (a directed broadcast, a host that is down) gives its responder nothing.
 void AssetInventory::service_confirmed(const Conn& c, unsigned module, uint64_t ts_ns) {
   const uint32_t proto = 1u << module;
-  if (c.orig.pkts) add_roles(c.id.orig_h, ts_ns, asset_roles_of(module, true), proto);
-  if (c.resp.pkts) add_roles(c.id.resp_h, ts_ns, asset_roles_of(module, false), proto);
+  if (c.orig.pkts) add_roles(c.id().orig_h, ts_ns, asset_roles_of(module, true), proto);
+  if (c.resp.pkts) add_roles(c.id().resp_h, ts_ns, asset_roles_of(module, false), proto);
 }
 
 void AssetInventory::flow_seen(const Conn& c) {
@@ -149,8 +149,8 @@ void AssetInventory::flow_seen(const Conn& c) {
     orig_roles |= asset_roles_of(m, true);
     resp_roles |= asset_roles_of(m, false);
   }
-  if (c.orig.pkts) add_roles(c.id.orig_h, c.last_ts_ns, orig_roles, c.services);
-  if (c.resp.pkts) add_roles(c.id.resp_h, c.last_ts_ns, resp_roles, c.services);
+  if (c.orig.pkts) add_roles(c.id().orig_h, c.last_ts_ns, orig_roles, c.services);
+  if (c.resp.pkts) add_roles(c.id().resp_h, c.last_ts_ns, resp_roles, c.services);
 }
 
 void AssetInventory::identity(const DeviceIdentity& id) {

@@ -16,7 +16,7 @@ void fill_rule_notice(const Rule& r, const Conn& c, const OperationEvent* ev, ui
   n.severity = r.severity;
   n.rule_id = r.id;
   n.mitre = r.mitre_text;
-  const std::string orig = c.id.orig_h.to_string(), resp = c.id.resp_h.to_string();
+  const std::string orig = c.id().orig_h.to_string(), resp = c.id().resp_h.to_string();
   n.msg = fmt::format("rule {} \"{}\": {}{}{} from {} to {}", r.id, r.name, n.protocol, ev ? " " : "",
                       ev ? ev->name : std::string_view(), orig, resp);
   if (ev) {
@@ -26,7 +26,7 @@ void fill_rule_notice(const Rule& r, const Conn& c, const OperationEvent* ev, ui
     if (ev->address >= 0) n.sub += fmt::format(" address {}", ev->address);
     if (ev->quantity >= 0) n.sub += fmt::format(" quantity {}", ev->quantity);
   } else {
-    n.sub = fmt::format("{} datagram {} {}/udp", rule_protocol_name(r.protocol), c.id.orig_p == port_only_udp_port(r.protocol) ? "from" : "to",
+    n.sub = fmt::format("{} datagram {} {}/udp", rule_protocol_name(r.protocol), c.orig_p() == port_only_udp_port(r.protocol) ? "from" : "to",
                         port_only_udp_port(r.protocol));
   }
 }

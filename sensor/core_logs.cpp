@@ -46,6 +46,7 @@ LogSchema make_conn_schema(std::string_view path) {
 void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t end_ns) {
   if (!sink.enabled(log)) return;
   const std::string uid = c.uid.to_string();
+  const ConnId id = c.id();
   const HistoryText history = c.history();
   std::string service;
   services_text(c.services, service);
@@ -57,11 +58,11 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones
   std::array<Value, 25> v = {
       Value{c.first_ts_ns},
       Value{std::string_view(uid)},
-      Value{c.id.orig_h},
-      Value{uint64_t{c.id.orig_p}},
-      Value{c.id.resp_h},
-      Value{uint64_t{c.id.resp_p}},
-      Value{std::string_view(transport_name(c.id.proto))},
+      Value{id.orig_h},
+      Value{uint64_t{id.orig_p}},
+      Value{id.resp_h},
+      Value{uint64_t{id.resp_p}},
+      Value{std::string_view(transport_name(id.proto))},
       service.empty() ? Value{Unset{}} : Value{std::string_view(service)},
       sized ? Value{duration} : Value{Unset{}},
       sized ? Value{c.orig.bytes} : Value{Unset{}},

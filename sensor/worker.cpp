@@ -50,10 +50,10 @@ namespace {
 
 // A UDP flow on the port of a protocol the rules know by port only (TriStation's 1502).
 bool on_port_only_port(const Conn& c) {
-  if (c.id.proto != Transport::Udp) return false;
+  if (c.proto() != Transport::Udp) return false;
   for (size_t p = 0; p < rules::kRuleProtocols; ++p) {
     const uint16_t port = rules::port_only_udp_port(static_cast<rules::RuleProtocol>(p));
-    if (port && (c.id.resp_p == port || c.id.orig_p == port)) return true;
+    if (port && (c.resp_p() == port || c.orig_p() == port)) return true;
   }
   return false;
 }
@@ -222,7 +222,7 @@ AppState& Worker::app_of(Conn& c) {
 }
 
 void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
-  switch (c.id.proto) {
+  switch (c.proto()) {
     case Transport::Tcp: ++stats_.active_tcp, ++stats_.tcp_conns; break;
     case Transport::Udp: ++stats_.active_udp, ++stats_.udp_conns; break;
     case Transport::Icmp:
@@ -240,15 +240,15 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
   for (size_t i = 0; i < mods.size(); ++i) {
     const DissectorModule& m = *mods[i];
     std::span<const uint16_t> ports;
-    if (c.id.proto == Transport::Tcp) ports = m.tcp_ports;
-    else if (c.id.proto == Transport::Udp) ports = m.udp_ports;
+    if (c.proto() == Transport::Tcp) ports = m.tcp_ports;
+    else if (c.proto() == Transport::Udp) ports = m.udp_ports;
     else continue;
     // Zeek selects analyzers by the responder port; a flow picked up midstream may have been flipped by
     // the flow table already, so the responder port is the server's.
-    if (std::find(ports.begin(), ports.end(), c.id.resp_p) == ports.end()) continue;
+    if (std::find(ports.begin(), ports.end(), c.resp_p()) == ports.end()) continue;
     if (!app) app = &app_of(c);
     if (app->count == AppState::kMax) break;
-    app->analyzers[app->count] = m.create(module_ctx_[i], c.id.proto);
+    app->analyzers[app->count] = m.create(module_ctx_[i], c.proto());
     app->module[app->count] = static_cast<uint8_t>(i);
     ++app->count;
   }
@@ -269,16 +269,16 @@ void Worker::on_new_flow(Conn& c, const DecodedPacket& first) {
 
 // Protocols the rules know by port only (no dissector): their datagrams go to the rules.
 uint8_t Worker::port_rules_of(const Conn& c) const {
-  if (!rules_ || c.id.proto != Transport::Udp) return static_cast<uint8_t>(rules::RuleProtocol::Count_);
-  rules::RuleProtocol rp = rules_->udp_port_protocol(c.id.resp_p);
-  if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.id.orig_p);
+  if (!rules_ || c.proto() != Transport::Udp) return static_cast<uint8_t>(rules::RuleProtocol::Count_);
+  rules::RuleProtocol rp = rules_->udp_port_protocol(c.resp_p());
+  if (rp == rules::RuleProtocol::Count_) rp = rules_->udp_port_protocol(c.orig_p());
   return static_cast<uint8_t>(rp);
 }
 
 // Stream rules see TCP only: a UDP datagram is a message of its own (PDU rules see it whole), and
 // concatenating datagrams would make matches depend on their loss and order.
 bool Worker::streamed(const Conn& c) const {
-  if (!matcher_ || c.id.proto != Transport::Tcp || !c.app) return false;
+  if (!matcher_ || c.proto() != Transport::Tcp || !c.app) return false;
   for (uint8_t i = 0; i < c.app->count; ++i) {
     if (matcher_->has_stream_rules(rules::rule_protocol(dissector_modules()[c.app->module[i]]->protocol))) return true;
   }
@@ -323,7 +323,8 @@ void Worker::attest_datagram(const Conn& c, const DecodedPacket& p) {
 // lies in a zone requiring attestation. One fact per connection and end; the stage keeps each address's
 // earliest (deduplicating here would make the kept connection depend on how flows spread over workers).
 void Worker::attest_ot_peers(const Conn& c) {
-  for (const IpAddr* a : {&c.id.orig_h, &c.id.resp_h}) {
+  const ConnId id = c.id();
+  for (const IpAddr* a : {&id.orig_h, &id.resp_h}) {
     const int16_t z = policy_->model().zone_of(*a).zone;
     if (z < 0 || !policy_->zones()[static_cast<size_t>(z)].require_attestation) continue;
     AttestEvent ev;
@@ -332,7 +333,7 @@ void Worker::attest_ot_peers(const Conn& c) {
     ev.meta.ts_ns = c.first_ts_ns;
     ev.meta.uid = c.uid;
     ev.addr = *a;
-    ev.id = c.id;
+    ev.id = id;
     attest_.outbox->put(std::move(ev));
   }
 }
@@ -426,7 +427,7 @@ void Worker::on_interim(Conn& c, uint64_t now_ns) {
 
 void Worker::on_flow_end(Conn& c, FlowEnd why) {
   (void)why;
-  switch (c.id.proto) {
+  switch (c.proto()) {
     case Transport::Tcp: --stats_.active_tcp; break;
     case Transport::Udp: --stats_.active_udp; break;
     case Transport::Icmp:
@@ -455,13 +456,13 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
   n.has_src = n.has_dst = false;  // chosen below: an Unknown_Host notice names only the unknown end
   set_notice_zones(n, policy_zones(fp));
   if (fp.protocol != FlowPolicy::kNoProtocol) n.protocol = protocol_name(static_cast<Protocol>(fp.protocol));
-  const std::string orig = c.id.orig_h.to_string(), resp = c.id.resp_h.to_string();
+  const std::string orig = c.id().orig_h.to_string(), resp = c.id().resp_h.to_string();
   const auto zone_text = [&](int16_t z) {
     if (z < 0) return std::string("no zone");
     return fmt::format("zone {} (SL {})", policy_->zone_name(z), policy_->zones()[z].security_level);
   };
   const std::string what = fmt::format("{} {}/{}", n.protocol.empty() ? "traffic" : std::string(n.protocol),
-                                       c.id.resp_p, transport_name(c.id.proto));
+                                       c.resp_p(), transport_name(c.proto()));
   switch (fp.verdict) {
     case FlowVerdict::UnknownHost: {
       // One notice per unknown address (per suppression window): src names it, dst is left out. When
@@ -473,7 +474,7 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
         flow_notice(c, resp_only, ts_ns);
       }
       n.has_src = true;
-      n.src = orig_unknown ? c.id.orig_h : c.id.resp_h;
+      n.src = orig_unknown ? c.id().orig_h : c.id().resp_h;
       n.msg = fmt::format("{} is in no zone of the site model but talks to {}", orig_unknown ? orig : resp,
                           orig_unknown ? resp : orig);
       n.sub = fmt::format("{} from {} to {}", what, orig, resp);
@@ -504,8 +505,8 @@ void Worker::flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns) {
   }
   if (!n.has_src) {
     n.has_src = n.has_dst = true;
-    n.src = c.id.orig_h;
-    n.dst = c.id.resp_h;
+    n.src = c.id().orig_h;
+    n.dst = c.id().resp_h;
   }
   if (n.sub.empty()) n.sub = std::string(verdict_name(fp.verdict));
   raise(std::move(n));
@@ -545,7 +546,7 @@ void Worker::on_operation(const OperationEvent& ev) {
   n.operation = ev.name;
   n.severity = ev.op_class == OpClass::Control ? Severity::Critical : Severity::High;
   n.msg = fmt::format("{} {} from {} (zone {}) to {} (zone {}) is not allowed by conduit {}", n.protocol, ev.name,
-                      c.id.orig_h.to_string(), n.zone_orig, c.id.resp_h.to_string(), n.zone_resp, n.conduit);
+                      c.id().orig_h.to_string(), n.zone_orig, c.id().resp_h.to_string(), n.zone_resp, n.conduit);
   n.sub = fmt::format("code {}{}{}", ev.code, ev.unit >= 0 ? fmt::format(" unit {}", ev.unit) : std::string(),
                       ev.address >= 0 ? fmt::format(" address {}", ev.address) : std::string());
   raise(std::move(n));
@@ -572,7 +573,7 @@ void Worker::match_rules_datagram(const Conn& c, bool is_orig, std::span<const u
   const rules::FlowZones z = rule_zones(c);
   const auto p = static_cast<rules::RuleProtocol>(c.app->port_rules);
   // The server is the end on the protocol's port.
-  const bool to_server = is_orig == (c.id.resp_p == rules::port_only_udp_port(p));
+  const bool to_server = is_orig == (c.resp_p() == rules::port_only_udp_port(p));
   for (const uint32_t i : matcher_->match_datagram(p, to_server, data, z)) {
     Notice n;
     rules::fill_rule_notice(rules_->rules()[i], c, nullptr, ts_ns, n);
@@ -602,7 +603,7 @@ void Worker::match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> 
                   : fmt::format("{} {} not scanned by stream rules: {} streams open", rules::rule_protocol_name(p),
                                 is_orig ? "to_server" : "to_client", stream_limits_.max_streams);
     ev.uid = c.uid;
-    ev.id = c.id;
+    ev.id = c.id();
     ev.has_addrs = true;
     ev.is_orig = is_orig;
     ev.source = "rules";

@@ -63,7 +63,7 @@ class Recorder : public FlowEvents, public WeirdSink {
   void on_flow_end(Conn& c, FlowEnd why) override {
     calls.push_back("end");
     EndedConn e;
-    e.id = c.id;
+    e.id = c.id();
     e.uid = c.uid;
     e.first_ts = c.first_ts_ns;
     e.last_ts = c.last_ts_ns;

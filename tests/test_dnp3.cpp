@@ -118,11 +118,7 @@ struct Harness {
     ids[kControlLog] = logs->add(control_log_schema());
     ids[kObjectsLog] = logs->add(objects_log_schema());
     sink = logs->make_sink();
-    IpAddr::parse("10.0.0.1", conn.id.orig_h);
-    IpAddr::parse("10.0.0.2", conn.id.resp_h);
-    conn.id.orig_p = 50000;
-    conn.id.resp_p = 20000;
-    conn.id.proto = t;
+    conn.set_id(ConnId{IpAddr::v4(0x0A000001u), IpAddr::v4(0x0A000002u), 50000, 20000, t});
     conn.uid = Uid{0x0123456789abcdefull, 0x2468ace0u};
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids};
     a = make_analyzer(ctx, t, opts);

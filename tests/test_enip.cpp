@@ -155,11 +155,7 @@ struct Harness {
       identities.back().device_type_name = {};
     };
     opts.on_io_binding = [this](const CipIoBinding& b) { bindings.push_back(*b.connection); };
-    conn.id.orig_h = IpAddr::v4(0x0A000009);
-    conn.id.resp_h = IpAddr::v4(0x0A000003);
-    conn.id.orig_p = 3082;
-    conn.id.resp_p = resp_port;
-    conn.id.proto = t;
+    conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, resp_port, t});
     conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
     uid = conn.uid.to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};
@@ -187,7 +183,7 @@ struct Harness {
   std::string corr(uint64_t n) const { return std::string(enip::make_correlation_id(conn.uid, n).view()); }
 
   std::string prefix(uint64_t t_us, bool is_orig) const {
-    const std::string o = "10.0.0.9\t3082", r = "10.0.0.3\t" + std::to_string(conn.id.resp_p);
+    const std::string o = "10.0.0.9\t3082", r = "10.0.0.3\t" + std::to_string(conn.resp_p());
     return ts_text(t_us) + "\t" + uid + "\t" + o + "\t" + r + "\t" + (is_orig ? "T\t" + o + "\t" + r : "F\t" + r + "\t" + o);
   }
   std::string enip_row(uint64_t t_us, bool is_orig, uint64_t n, const std::string& rest) const {

@@ -26,6 +26,18 @@ DecodedPacket udp_packet(IpAddr src, uint16_t sport, IpAddr dst, uint16_t dport,
   return p;
 }
 
+// A table of at most `max_flows` connections and its recorder, for the eviction tests.
+struct SmallTable {
+  explicit SmallTable(uint32_t max_flows) : t(config(max_flows), rec, rec) {}
+  static FlowTableConfig config(uint32_t max_flows) {
+    FlowTableConfig c;
+    c.max_flows = max_flows;
+    return c;
+  }
+  Recorder rec;
+  FlowTable t;
+};
+
 }  // namespace
 
 TEST_CASE("flow uid is a deterministic hash of the tuple and first packet time, never zero", "[flow]") {
@@ -356,7 +368,7 @@ TEST_CASE("flow VLANs keep otherwise identical tuples apart", "[flow]") {
   CHECK(rec.ended[1].uid != rec.ended[0].uid);
 }
 
-TEST_CASE("flow memory stays under 230 bytes per UDP connection at 100k connections", "[flow]") {
+TEST_CASE("flow memory stays under 205 bytes per UDP connection at 100k connections", "[flow]") {
   Recorder rec;
   FlowTable t({}, rec, rec);
   const IpAddr b = ip("10.9.9.9");
@@ -368,9 +380,9 @@ TEST_CASE("flow memory stays under 230 bytes per UDP connection at 100k connecti
   REQUIRE(st.active == 100'000);
   const double per_flow = static_cast<double>(st.memory_bytes) / static_cast<double>(st.active);
   INFO("bytes per UDP connection: " << per_flow);
-  // A 216-byte slot (slabs of 256), a 4-byte bucket head per connection or two, the table's fixed parts:
-  // about 222.
-  CHECK(per_flow < 230.0);
+  // A 192-byte slot (slabs of 256), a 4-byte bucket head per connection or two, the table's fixed parts:
+  // about 198.
+  CHECK(per_flow < 205.0);
   t.flush_all();
   CHECK(rec.ended.size() == 100'000);
 }
@@ -438,4 +450,124 @@ TEST_CASE("flow IPv4 and IPv6 connections on shared buckets are found again acro
   CHECK(answered == kN / 2);
   CHECK(rec.ended[kN].id.orig_h == client(0));
   CHECK(rec.ended[kN].history == "D");
+}
+
+TEST_CASE("flow IPv6 connections alone pay for 16-byte addresses and give them back on eviction and timeout",
+          "[flow]") {
+  SmallTable table(4);
+  Recorder& rec = table.rec;
+  FlowTable& t = table.t;
+  const IpAddr a4 = ip("10.0.0.1"), b4 = ip("10.0.0.2"), a6 = ip("fd00::1"), b6 = ip("2001:db8::ff:2");
+  auto v6 = [](DecodedPacket p) {
+    p.ip_version = 6;
+    return p;
+  };
+  t.process(udp_packet(a4, 1001, b4, 7, kT0 + 1));
+  const uint64_t m1 = t.stats().memory_bytes;
+  t.process(v6(udp_packet(a6, 1002, b6, 7, kT0 + 2)));
+  CHECK(t.stats().memory_bytes == m1 + 32);  // the IPv6 connection's address pair
+  t.process(v6(udp_packet(b6, 53, a6, 40000, kT0 + 3)));  // from a likely server port: flipped
+  CHECK(t.stats().memory_bytes == m1 + 64);
+  t.process(udp_packet(a4, 1004, b4, 7, kT0 + 4));
+  CHECK(t.stats().memory_bytes == m1 + 64);  // IPv4 connections pay nothing beside their slot
+  // Both directions of each still meet on one connection.
+  t.process(v6(udp_packet(b6, 7, a6, 1002, kT0 + 5)));
+  t.process(v6(udp_packet(a6, 40000, b6, 53, kT0 + 6)));
+  t.process(udp_packet(b4, 7, a4, 1004, kT0 + 7));
+  CHECK(t.stats().active == 4);
+  // The table is full: each new connection evicts the idlest, the IPv4 one first, then an IPv6 one.
+  t.process(udp_packet(a4, 1005, b4, 7, kT0 + 8));
+  REQUIRE(rec.ended.size() == 1);
+  CHECK(rec.ended[0].id.orig_h == a4);
+  CHECK(t.stats().memory_bytes == m1 + 64);
+  t.process(udp_packet(a4, 1006, b4, 7, kT0 + 9));
+  REQUIRE(rec.ended.size() == 2);
+  CHECK(rec.ended[1].why == FlowEnd::Evicted);
+  CHECK(rec.ended[1].id.orig_h == a6);
+  CHECK(rec.ended[1].id.resp_h == b6);
+  CHECK(rec.ended[1].id.orig_p == 1002);
+  CHECK(rec.ended[1].history == "Dd");
+  CHECK(t.stats().memory_bytes == m1 + 32);
+  t.advance_time(kT0 + 120 * kSec);  // udp_inactivity_timeout for the rest
+  REQUIRE(rec.ended.size() == 6);
+  bool flipped_seen = false;
+  for (const EndedConn& e : rec.ended) {
+    if (e.id.orig_p != 40000) continue;
+    flipped_seen = true;
+    CHECK(e.id.orig_h == a6);  // the originator is the client, the side not on port 53
+    CHECK(e.id.resp_h == b6);
+    CHECK(e.id.resp_p == 53);
+    CHECK(e.why == FlowEnd::Timeout);
+    CHECK(e.history == "^dD");
+  }
+  CHECK(flipped_seen);
+  CHECK(t.stats().active == 0);
+  CHECK(t.stats().memory_bytes == m1);
+}
+
+TEST_CASE("flow a connection's id round-trips IPv4 in 4 bytes and IPv6 in its own pair through copies and moves",
+          "[flow]") {
+  Conn c4;
+  c4.set_id(ConnId{ip("192.168.1.10"), ip("10.0.0.255"), 40000, 502, Transport::Tcp});
+  CHECK(c4.id() == ConnId{ip("192.168.1.10"), ip("10.0.0.255"), 40000, 502, Transport::Tcp});
+  CHECK_FALSE(c4.v6_);
+  CHECK(c4.orig_h_is(ip("192.168.1.10")));
+  CHECK_FALSE(c4.orig_h_is(ip("::192.168.1.10")));  // same low 4 bytes, not an IPv4 address
+  const ConnId id6{ip("fe80::1"), ip("10.0.0.1"), 1, 2, Transport::Udp};  // a mixed pair stays 16 bytes each
+  Conn c6;
+  c6.set_id(id6);
+  CHECK(c6.v6_);
+  CHECK(c6.id() == id6);
+  Conn copy = c6;
+  c6.flip_id();
+  CHECK(c6.id() == ConnId{ip("10.0.0.1"), ip("fe80::1"), 2, 1, Transport::Udp});
+  CHECK(copy.id() == id6);  // the copy owns its own pair
+  copy = c4;
+  CHECK(copy.id() == c4.id());
+  CHECK_FALSE(copy.v6_);
+  Conn moved = std::move(c6);
+  CHECK(moved.id().orig_h == ip("10.0.0.1"));
+  c4 = std::move(moved);
+  CHECK(c4.id().resp_h == ip("fe80::1"));
+  c4.clear_id();  // the pair is given back
+  CHECK(c4.id().orig_h == IpAddr::v4(0u));
+  CHECK_FALSE(c4.v6_);
+}
+
+TEST_CASE("flow UDP bad-checksum counters live beside the table only while their connection does",
+          "[flow]") {
+  SmallTable table(2);
+  Recorder& rec = table.rec;
+  FlowTable& t = table.t;
+  const IpAddr a = ip("10.0.0.1"), b = ip("10.0.0.2");
+  auto bad = [](DecodedPacket p) {
+    p.bad_checksum = true;
+    return p;
+  };
+  t.process(udp_packet(a, 1001, b, 7, kT0 + 1));
+  const uint64_t m1 = t.stats().memory_bytes;
+  // Connection 1001: 10 bad datagrams from the responder (c at the 1st and the 10th), 1 from the originator.
+  for (uint64_t k = 0; k < 10; ++k) t.process(bad(udp_packet(b, 7, a, 1001, kT0 + 2 + k)));
+  t.process(bad(udp_packet(a, 1001, b, 7, kT0 + 20)));
+  CHECK(t.stats().memory_bytes > m1);
+  // Connection 1002 has its own counters: its first bad datagram is a C again.
+  t.process(udp_packet(a, 1002, b, 7, kT0 + 21));
+  t.process(bad(udp_packet(a, 1002, b, 7, kT0 + 22)));
+  const uint64_t m_two = t.stats().memory_bytes;  // two connections with counters
+  // A third connection evicts the idlest (1001, whose bad datagrams were not activity).
+  t.process(udp_packet(a, 1003, b, 7, kT0 + 23));
+  REQUIRE(rec.ended.size() == 1);
+  CHECK(rec.ended[0].id.orig_p == 1001);
+  CHECK(rec.ended[0].why == FlowEnd::Evicted);
+  CHECK(rec.ended[0].history == "DccC");
+  CHECK(t.stats().memory_bytes == m_two - 32);  // its counters went with it
+  // 1001's slot is reused by 1003: its counters did not survive (a bad datagram is a first C again).
+  t.process(bad(udp_packet(a, 1003, b, 7, kT0 + 24)));
+  t.advance_time(kT0 + 120 * kSec);
+  REQUIRE(rec.ended.size() == 3);
+  for (size_t k = 1; k < 3; ++k) {
+    CHECK(rec.ended[k].why == FlowEnd::Timeout);
+    CHECK(rec.ended[k].history == "DC");
+  }
+  CHECK(t.stats().memory_bytes == m_two - 64);
 }

@@ -195,8 +195,7 @@ TEST_CASE("inventory: broadcast, multicast and unspecified addresses are not ass
 TEST_CASE("inventory: a confirmed service gives roles only to ends that sent packets", "[inventory]") {
   AssetInventory inv;
   Conn c;
-  c.id.orig_h = ip("10.0.0.9");
-  c.id.resp_h = ip("10.0.0.3");
+  c.set_id(ConnId{ip("10.0.0.9"), ip("10.0.0.3"), 0, 0, Transport::Unknown});
   c.orig.pkts = 1;  // a UDP request not (yet) answered
   const unsigned dnp3 = module_of(Protocol::Dnp3);
   inv.service_confirmed(c, dnp3, kT0);

@@ -116,11 +116,7 @@ struct Harness {
       objects_seen.push_back(std::move(objs));
       ids_seen.back().objects = {};
     };
-    conn.id.orig_h = IpAddr::v4(0x0A000009);
-    conn.id.resp_h = IpAddr::v4(0x0A000003);
-    conn.id.orig_p = 3082;
-    conn.id.resp_p = 502;
-    conn.id.proto = Transport::Tcp;
+    conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, 502, Transport::Tcp});
     conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
     uid = conn.uid.to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};
@@ -578,7 +574,7 @@ TEST_CASE("modbus non-Modbus traffic on 502 is rejected and not logged", "[modbu
   CHECK(g.weirds.count("modbus_bad_length") == 1);
   CHECK(g.weirds.seen[0].source == "modbus");
   CHECK(g.weirds.seen[0].uid == g.conn.uid);
-  CHECK(g.weirds.seen[0].id == g.conn.id);
+  CHECK(g.weirds.seen[0].id == g.conn.id());
   CHECK(g.weirds.seen[0].has_addrs);
   CHECK(g.weirds.seen[0].is_orig);
   CHECK(g.lines("modbus").empty());

@@ -155,10 +155,7 @@ TEST_CASE("rules engine: a hit is a Rule::Match notice with the rule's id, sever
                         "- { id: 42, name: \"stop\", severity: critical, protocol: s7comm, match: { operation: plc_stop }, "
                         "mitre: [T0858, T0881] }\n");
   Conn c;
-  IpAddr::parse("10.0.0.1", c.id.orig_h);
-  IpAddr::parse("10.0.0.2", c.id.resp_h);
-  c.id.orig_p = 50000;
-  c.id.resp_p = 102;
+  c.set_id(ConnId{IpAddr::v4(0x0A000001u), IpAddr::v4(0x0A000002u), 50000, 102, Transport::Unknown});
   OperationEvent ev;
   ev.conn = &c;
   ev.protocol = Protocol::S7comm;

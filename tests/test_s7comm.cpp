@@ -173,11 +173,7 @@ struct Harness {
       i.f["module_type"] = std::to_string(d.module_type_id);
       idents.push_back(i);
     };
-    conn.id.orig_h = IpAddr::v4(0x0A000009);
-    conn.id.resp_h = IpAddr::v4(0x0A000003);
-    conn.id.orig_p = 3082;
-    conn.id.resp_p = 102;
-    conn.id.proto = Transport::Tcp;
+    conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, 102, Transport::Tcp});
     conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
     uid = conn.uid.to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};

@@ -91,11 +91,7 @@ void parse_all(std::span<const uint8_t> in) {
 
 Conn make_conn(Transport t) {
   Conn c;
-  IpAddr::parse("192.0.2.1", c.id.orig_h);
-  IpAddr::parse("192.0.2.2", c.id.resp_h);
-  c.id.orig_p = 40000;
-  c.id.resp_p = 20000;
-  c.id.proto = t;
+  c.set_id(ConnId{IpAddr::v4(0xC0000201u), IpAddr::v4(0xC0000202u), 40000, 20000, t});
   c.uid = Uid{1, 2};
   return c;
 }

@@ -387,7 +387,7 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
       e.ts_ns = m.ts_ns;
       e.conn = &c;
       e.is_orig = m.is_orig;
-      e.sender = m.is_orig ? c.id.orig_h : c.id.resp_h;
+      e.sender = m.is_orig ? c.id().orig_h : c.id().resp_h;
       e.encapsulation_version = id.encapsulation_version;
       e.socket_addr = id.socket.addr;
       e.socket_port = id.socket.port;
@@ -671,7 +671,7 @@ void EnipAnalyzer::cip_response(Conn& c, const MsgCtx& m, std::span<const uint8_
       weird(c, m.is_orig, m.ts_ns, "cip_malformed_forward_close_reply");
       return;
     }
-    worker_connections().close(r.triad, c.id.orig_h, c.id.resp_h);
+    worker_connections().close(r.triad, c.id().orig_h, c.id().resp_h);
   }
 }
 
@@ -689,8 +689,8 @@ void EnipAnalyzer::connection_opened(Conn& c, const MsgCtx& m, const cip::Forwar
     k.large = p->open.large;
   }
   // The reply travels target → originator.
-  k.originator = m.is_orig ? c.id.resp_h : c.id.orig_h;
-  k.target = m.is_orig ? c.id.orig_h : c.id.resp_h;
+  k.originator = m.is_orig ? c.id().resp_h : c.id().orig_h;
+  k.target = m.is_orig ? c.id().orig_h : c.id().resp_h;
   k.opened_on = c.uid;
   k.opened_ns = m.ts_ns;
   k.last_seen_ns = m.ts_ns;
@@ -871,7 +871,7 @@ class CipIoAnalyzer final : public Analyzer {
       seen = &seen_.back();
     }
     seen->last_try_ns = ts;
-    CipConnection* k = worker_connections().find(id, c.id.orig_h, c.id.resp_h, ts);
+    CipConnection* k = worker_connections().find(id, c.id().orig_h, c.id().resp_h, ts);
     if (!k) return;
     seen->bound = true;
     if (!opts_.on_io_binding) return;

@@ -117,11 +117,8 @@ void parse_all(std::span<const uint8_t> in) {
 
 Conn make_conn(Transport t, uint16_t port) {
   Conn c;
-  IpAddr::parse("192.0.2.1", c.id.orig_h);
-  IpAddr::parse("192.0.2.2", c.id.resp_h);
-  c.id.orig_p = port;
-  c.id.resp_p = port == 2222 ? 2222 : 44818;
-  c.id.proto = t;
+  c.set_id(ConnId{IpAddr::v4(0xC0000201u), IpAddr::v4(0xC0000202u), port,
+                  static_cast<uint16_t>(port == 2222 ? 2222 : 44818), t});
   c.uid = Uid{1, 2};
   return c;
 }

@@ -34,7 +34,7 @@ struct ModbusDeviceIdentification {
   };
 
   uint64_t ts_ns = 0;
-  const Conn* conn = nullptr;        // the server is conn->id.resp_h
+  const Conn* conn = nullptr;        // the server is conn->id().resp_h
   uint16_t tid = 0;
   uint8_t unit = 0;
   uint8_t read_code = 0;             // 1 basic, 2 regular, 3 extended, 4 one specific object

@@ -705,7 +705,7 @@ void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const Mb
   // Responses come from the server. A basic read gives vendor, product code and revision, a regular one
   // the names: the inventory keeps each field's latest value, so the two add up.
   if (ctx_.identities) {
-    ctx_.identities->on_identity({.ts_ns = ts, .protocol = Protocol::Modbus, .conn = &c, .device = c.id.resp_h,
+    ctx_.identities->on_identity({.ts_ns = ts, .protocol = Protocol::Modbus, .conn = &c, .device = c.id().resp_h,
                                   .vendor = id.vendor_name(),
                                   .model = id.model_name().empty() ? id.product_name() : id.model_name(),
                                   .product_code = id.product_code(), .firmware = id.major_minor_revision(),

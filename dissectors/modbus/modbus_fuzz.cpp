@@ -104,11 +104,7 @@ void run_analyzer(std::span<const uint8_t> ctl, std::span<const uint8_t> payload
   AnalyzerContext ctx{&sink, &weirds, &ops, ids, &identities};
   auto a = make_modbus_analyzer(ctx, opts);
   Conn c;
-  c.id.orig_h = IpAddr::v4(0x0A000001);
-  c.id.resp_h = IpAddr::v4(0x0A000002);
-  c.id.orig_p = 40000;
-  c.id.resp_p = 502;
-  c.id.proto = Transport::Tcp;
+  c.set_id(ConnId{IpAddr::v4(0x0A000001), IpAddr::v4(0x0A000002), 40000, 502, Transport::Tcp});
   c.uid = Uid{1, 2};
   uint64_t ts = 1'000'000'000;
   size_t k = 0;

@@ -28,7 +28,7 @@ extern const DissectorModule kS7commModule;
 struct S7ModuleIdentification {
   uint64_t ts_ns = 0;
   const Conn* conn = nullptr;
-  bool plc_is_responder = true;   // the PLC (the SZL response's sender) is conn->id.resp_h
+  bool plc_is_responder = true;   // the PLC (the SZL response's sender) is conn->id().resp_h
   uint16_t szl_id = 0;            // the response that completed this event
   std::string_view order_number;  // MLFB, e.g. "6ES7 315-2EH14-0AB0" (xy11 index 0x0001)
   std::string_view firmware_version;  // "V3.2.6" (xy11 index 0x0007, else index 0x0001)

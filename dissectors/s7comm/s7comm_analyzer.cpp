@@ -831,7 +831,7 @@ void S7commAnalyzer::szl_finished(Conn& c, bool is_orig, SzlStream& s, uint64_t 
   if (opts_.on_module_identification) opts_.on_module_identification(ev);
   if (ctx_.identities) {  // the PLC is the response's sender
     ctx_.identities->on_identity({.ts_ns = ts, .protocol = Protocol::S7comm, .conn = &c,
-                                  .device = is_orig ? c.id.orig_h : c.id.resp_h,
+                                  .device = is_orig ? c.id().orig_h : c.id().resp_h,
                                   .vendor = szl_copyright_vendor(ev.copyright), .model = ev.module_type_name,
                                   .product_code = ev.order_number, .firmware = ev.firmware_version,
                                   .serial = ev.serial_number, .device_type = {}});
