@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "sensor/thread_cpu.hpp"
+
 namespace ots {
 
 namespace {

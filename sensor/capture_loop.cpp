@@ -17,7 +17,7 @@
 #include "sensor/packet_ring.hpp"
 #include "sensor/signals.hpp"
 #include "sensor/site_config.hpp"
-#include "sensor/stage_queue.hpp"
+#include "sensor/thread_cpu.hpp"
 
 namespace ots {
 

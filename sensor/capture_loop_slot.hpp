@@ -11,7 +11,7 @@
 
 #include "sensor/capture_loop.hpp"
 #include "sensor/packet_ring.hpp"
-#include "sensor/stage_queue.hpp"  // thread_cpu_seconds
+#include "sensor/thread_cpu.hpp"
 #include "sensor/worker.hpp"
 
 namespace ots {

@@ -27,6 +27,7 @@
 #include "sensor/source_merge.hpp"
 #include "sensor/site_config.hpp"
 #include "sensor/stage_queue.hpp"
+#include "sensor/thread_cpu.hpp"
 #include "sensor/stats_logs.hpp"
 #include "sensor/worker.hpp"
 

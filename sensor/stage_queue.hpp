@@ -8,8 +8,6 @@
 // close() ends the queue: the consumer gets what is left, then nothing.
 #pragma once
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -19,15 +17,6 @@
 #include <utility>
 
 namespace ots {
-
-// CPU time (user + system) of the calling thread, for the benchmark figures of --stats-json (the workers',
-// a stage thread's, the run loop's).
-inline double thread_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 struct StageQueueStats {
   size_t capacity = 0;
