@@ -119,9 +119,10 @@ class SbomDatabase {
   // PRAGMA integrity_check: true when it says "ok".
   bool integrity_ok(std::string& err);
 
-  // 2: the covering index devices_attested_by_device_id (docs/SBOM.md). A read-write open upgrades an older
+  // 2: the covering index devices_attested_by_device_id; 3: the generated column query_row and the index
+  // devices_attested_rows in its place (docs/SBOM.md). A read-write open upgrades an older
   // file in place; a read-only one refuses it, saying how to upgrade (`otsensor sbom upgrade`).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   struct Impl;

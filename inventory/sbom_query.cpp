@@ -5,10 +5,13 @@
 //      microseconds and needs no sortable version column;
 //   2. their devices: integer ids from the link table's primary key (component, device), grouped by id;
 //   3. those devices' rows: when they are more than 1/kScanRatio of the plant, one scan of the covering
-//      index devices_attested_by_device_id, which yields every attested device in device_id order with the
-//      printed columns (no table lookup, no sort); otherwise one lookup by id each, sorted here.
+//      index devices_attested_rows, which yields every attested device in device_id order with its printed
+//      columns in one value, query_row (no table lookup, no sort); otherwise one lookup by id each, sorted
+//      here.
 // Rows go to the sink as views into SQLite's row: nothing is copied that is not printed.
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <tuple>
 
 #include "inventory/sbom_db_impl.hpp"
@@ -23,7 +26,8 @@ using sqlite::Use;
 // On the benchmark's database (tools/bench_sbom.sh, 100,000 devices, file mapped and in the page cache) the
 // scan costs about 23 ms and a lookup by id about 50 us (a page fault on a random page of the table, mostly):
 // 1,221 devices took 76 ms by lookups and 37 ms by the scan, 9 devices 14 ms and 37 ms. So above one device
-// in 256 the scan wins.
+// in 256 the scan wins. (Measured with schema 2's seven-column index; schema 3's scan is cheaper, so the
+// true crossing is lower, and the ratio errs on the side of lookups only for a few hundred devices.)
 constexpr int64_t kScanRatio = 256;
 
 struct MatchedComponent {
@@ -31,18 +35,55 @@ struct MatchedComponent {
   std::string name, version, purl;
 };
 
-// The columns of Impl::device_by_id and Impl::devices_in_order: id, device_id, name, address, zone,
-// fw_version, last_attested.
-SbomMatchView device_view(Statement& s) {
-  SbomMatchView v;
-  v.device_id = s.text(1);
-  v.name = s.text(2);
-  v.address = s.text(3);
-  v.zone = s.text(4);
-  v.fw_version = s.text(5);
-  v.last_attested_ns = s.is_null(6) ? 0 : static_cast<uint64_t>(s.integer(6));
-  return v;
-}
+// A device's query_row (the generated column of schema 3, sbom_db.cpp): seven decimal numbers each followed
+// by a space (id, last_attested or 0, and the byte lengths of device_id, name, address, zone and fw_version),
+// then those five texts. The scan reads the id of every attested device and the rest only of the matching
+// ones. A value not of that shape was not written by SQLite from our schema (an edited or damaged file):
+// the query fails and says so.
+class QueryRow {
+ public:
+  explicit QueryRow(std::string_view row) : p_(row.data()), end_(row.data() + row.size()) {}
+
+  bool id(int64_t& out) {
+    uint64_t v = 0;
+    if (!number(v) || v > uint64_t{INT64_MAX}) return false;
+    out = static_cast<int64_t>(v);
+    return true;
+  }
+  // After id().
+  bool columns(SbomMatchView& v) {
+    std::array<uint64_t, 6> n{};
+    for (uint64_t& x : n) {
+      if (!number(x)) return false;
+    }
+    std::array<std::string_view, 5> texts;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (n[1 + i] > static_cast<uint64_t>(end_ - p_)) return false;
+      texts[i] = std::string_view(p_, n[1 + i]);
+      p_ += n[1 + i];
+    }
+    if (p_ != end_) return false;
+    v.device_id = texts[0];
+    v.name = texts[1];
+    v.address = texts[2];
+    v.zone = texts[3];
+    v.fw_version = texts[4];
+    v.last_attested_ns = n[0];
+    return true;
+  }
+
+ private:
+  // Digits and their space; at most 19 digits, so that the value fits.
+  bool number(uint64_t& x) {
+    const char* const start = p_;
+    const char* const stop = end_ - p_ > 20 ? p_ + 20 : end_;
+    while (p_ < stop && static_cast<unsigned>(*p_ - '0') < 10) x = x * 10 + static_cast<unsigned>(*p_++ - '0');
+    return p_ != start && p_ - start <= 19 && p_ < end_ && *p_++ == ' ';
+  }
+
+  const char* p_;
+  const char* end_;
+};
 
 bool version_matches(const SbomQuery& q, std::string_view version) {
   if (q.test == SbomQuery::VersionTest::Any) return true;
@@ -166,8 +207,14 @@ bool SbomDatabase::query(const SbomQuery& q, SbomMatchSink& sink, std::string& e
     Use u(d);
     int rc;
     while ((rc = d.step()) == SQLITE_ROW) {
-      const int64_t id = d.integer(0);
-      if (matched(id)) emit(device_view(d), id);
+      QueryRow row(d.blob(0));
+      int64_t id = 0;
+      SbomMatchView v;
+      if (!row.id(id) || (matched(id) && !row.columns(v))) {
+        err = fmt::format("{}: query failed (devices): an entry of devices_attested_rows is damaged", m.path);
+        return false;
+      }
+      if (matched(id)) emit(v, id);
     }
     if (rc != SQLITE_DONE) {
       err = m.error("query failed (devices)");
@@ -192,7 +239,13 @@ bool SbomDatabase::query(const SbomQuery& q, SbomMatchSink& sink, std::string& e
       err = m.error("query failed (devices)");
       return false;
     }
-    const SbomMatchView v = device_view(d);
+    QueryRow row(d.blob(0));
+    int64_t row_id = 0;
+    SbomMatchView v;
+    if (!row.id(row_id) || row_id != id || !row.columns(v)) {
+      err = fmt::format("{}: query failed (devices): the row of device {} is damaged", m.path, id);
+      return false;
+    }
     found.push_back({{std::string(v.device_id), std::string(v.name), std::string(v.address), std::string(v.zone),
                       std::string(v.fw_version), {}, {}, {}, v.last_attested_ns},
                      id});

@@ -46,6 +46,11 @@ class Statement {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
     return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string_view();
   }
+  // A BLOB column's bytes, without the conversion to text (and its copy) that text() may make.
+  std::string_view blob(int col) {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string_view();
+  }
   int64_t integer(int col) { return sqlite3_column_int64(stmt_.get(), col); }
   bool is_null(int col) { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -15,64 +17,108 @@ namespace ots {
 
 namespace {
 
-// A JSON string: RFC 8259 escapes; bytes that are not valid UTF-8 become \u00XX (their Latin-1 reading).
-// Runs of plain ASCII, nearly all of a row, are appended at once.
-void append_json_string(std::string& out, std::string_view s) {
+// Bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+constexpr std::array<bool, 256> kJsonPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
+
+// Whether 8 bytes are all plain (kJsonPlain), tested together: no byte below 0x20 or at or above 0x7f, no
+// quote, no backslash. A row is mostly such bytes; a word that fails is looked at byte by byte.
+bool plain8(const unsigned char* b) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, b, 8);
+  // (x - n) & ~x & high has a byte's high bit set where some byte of x is below n (n <= 0x80), the classic
+  // "has less" test; a zero byte of w ^ c is a byte equal to c.
+  const auto below = [](uint64_t x, uint64_t n) { return (x - kOnes * n) & ~x & kHigh; };
+  const uint64_t special = below(w, 0x20) | (w & kHigh) | below(w ^ (kOnes * '"'), 1) |
+                           below(w ^ (kOnes * '\\'), 1) | below(w ^ (kOnes * 0x7f), 1);
+  return special == 0;
+}
+
+// The inside of a JSON string (no quotes) at `p`, which has room for 6 bytes per byte of `s`: RFC 8259
+// escapes; bytes that are not valid UTF-8 become \u00XX (their Latin-1 reading). Runs of plain ASCII, nearly
+// all of a row, are copied at once. Returns the end.
+char* put_json_chars(char* p, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; };
-  out.push_back('"');
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
   for (size_t i = 0; i < s.size();) {
     size_t run = i;
-    while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) ++run;
-    out.append(s.substr(i, run - i));
+    while (run + 8 <= s.size() && plain8(b + run)) run += 8;
+    while (run < s.size() && kJsonPlain[b[run]]) ++run;
+    std::memcpy(p, s.data() + i, run - i);
+    p += run - i;
     i = run;
     if (i == s.size()) break;
-    const auto c = static_cast<unsigned char>(s[i]);
+    const unsigned char c = b[i];
     if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
+      *p++ = '\\';
+      *p++ = static_cast<char>(c);
       ++i;
-    } else if (c >= 0x80) {
-      if (const size_t n = text::utf8_ok_len(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i)) {
-        out.append(s.substr(i, n));
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const size_t n = text::utf8_ok_len(b + i, s.size() - i)) {
+        std::memcpy(p, s.data() + i, n);
+        p += n;
         i += n;
         continue;
       }
     }
-    if (c < 0x20 || c >= 0x7f) {
-      out.append("\\u00");
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-      ++i;
-    }
+    const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+    std::memcpy(p, esc, 6);
+    p += 6;
+    ++i;
   }
-  out.push_back('"');
+  return p;
 }
 
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// One row as a JSON object, appended to `out`. The room for the worst case (every byte escaped) is made
+// once, the row written into it through a pointer and the rest cut off: at 50,000 rows
+// (tools/bench_sbom.sh) a few appends per field cost as much as the query.
 void append_json_line(std::string& out, const sbom::SbomMatchView& r) {
-  const std::array<std::pair<std::string_view, std::string_view>, 8> fields = {{{"device_id", r.device_id},
-                                                                                {"name", r.name},
-                                                                                {"address", r.address},
-                                                                                {"zone", r.zone},
-                                                                                {"fw_version", r.fw_version},
-                                                                                {"component", r.component},
-                                                                                {"version", r.version},
-                                                                                {"purl", r.purl}}};
-  out.push_back('{');
-  bool first = true;
-  for (const auto& [k, v] : fields) {
-    if (v.empty()) continue;  // unset fields are left out, as in the JSON logs
-    if (!first) out.push_back(',');
-    first = false;
-    append_json_string(out, k);
-    out.push_back(':');
-    append_json_string(out, v);
+  static constexpr std::array<std::string_view, 8> kKeys = {
+      "\"device_id\":\"", "\"name\":\"",      "\"address\":\"", "\"zone\":\"",
+      "\"fw_version\":\"", "\"component\":\"", "\"version\":\"", "\"purl\":\""};
+  static constexpr std::string_view kTimeKey = "\"last_attested\":";
+  const std::array<std::string_view, 8> values = {r.device_id,  r.name,      r.address, r.zone,
+                                                  r.fw_version, r.component, r.version, r.purl};
+  size_t room = 64;  // braces, commas, the time's key and its 20 + 1 + 6 characters, the newline
+  for (size_t i = 0; i < values.size(); ++i) room += kKeys[i].size() + 2 + 6 * values[i].size();
+  const size_t at = out.size();
+  out.resize(at + room);
+  char* const start = out.data() + at;
+  char* p = start;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i].empty()) continue;  // unset fields are left out, as in the JSON logs
+    const char opening = p == start ? '{' : ',';
+    *p++ = opening;
+    p = put(p, kKeys[i]);
+    p = put_json_chars(p, values[i]);
+    *p++ = '"';
   }
   if (r.last_attested_ns) {
-    out.append(",\"last_attested\":");
-    text::append_fixed6_ns(out, false, r.last_attested_ns);  // epoch seconds, as the JSON logs' times
+    const char opening = p == start ? '{' : ',';
+    *p++ = opening;
+    p = put(p, kTimeKey);
+    // Epoch seconds with 6 decimals, as the JSON logs' times (text::append_fixed6_ns, whose digits these are).
+    const uint64_t ns = r.last_attested_ns, us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
+    p = std::to_chars(p, start + room, us / 1000000).ptr;
+    *p++ = '.';
+    for (int d = 5, f = static_cast<int>(us % 1000000); d >= 0; --d, f /= 10) p[d] = static_cast<char>('0' + f % 10);
+    p += 6;
   }
-  out.append("}\n");
+  if (p == start) *p++ = '{';
+  *p++ = '}';
+  *p++ = '\n';
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 // The answer is built in memory and written in large chunks: one write(2) per megabyte, not per row.
@@ -159,19 +205,19 @@ struct Table : sbom::SbomMatchSink {
       if (!out.flush()) return;
     }
   }
+  // One line: the row's width of spaces, each cell copied over its column's start (one resize and eight
+  // copies, not a pair of appends per cell).
   void line(std::string& out, const std::string_view* cells) const {
-    static constexpr std::string_view kSpaces =
-        "                                                                                                ";
+    size_t len = cells[kColumns - 1].size() + 1;
+    for (size_t i = 0; i + 1 < kColumns; ++i) len += width[i] + 2;
+    const size_t at = out.size();
+    out.resize(at + len, ' ');
+    char* p = out.data() + at;
     for (size_t i = 0; i < kColumns; ++i) {
-      out.append(cells[i]);
-      if (i + 1 == kColumns) break;
-      for (size_t pad = width[i] - cells[i].size() + 2; pad > 0;) {
-        const size_t n = std::min(pad, kSpaces.size());
-        out.append(kSpaces.data(), n);
-        pad -= n;
-      }
+      std::memcpy(p, cells[i].data(), cells[i].size());
+      p += i + 1 < kColumns ? width[i] + 2 : cells[i].size();
     }
-    out.push_back('\n');
+    *p = '\n';
   }
 };
 

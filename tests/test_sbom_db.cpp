@@ -236,17 +236,25 @@ TEST_CASE("sbom db: a new file gets the schema, its indexes, WAL mode and its ve
         "components\ndevice_components\ndevices\nschema_version");
   const std::string indexes = sql_text(file, "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
   for (const char* i : {"components_by_name", "components_by_purl", "device_components_by_device",
-                        "devices_attested_by_device_id"}) {
+                        "devices_attested_rows"}) {
     CHECK(indexes.find(i) != std::string::npos);
   }
-  // A common component's devices come from the covering index alone, in device_id order: no sort.
-  const std::string scan = sql_text(
-      file, "EXPLAIN QUERY PLAN SELECT id, device_id, name, address, zone, fw_version, last_attested FROM devices "
-            "INDEXED BY devices_attested_by_device_id WHERE attested = 1 ORDER BY device_id",
-      3);
+  CHECK(indexes.find("devices_attested_by_device_id") == std::string::npos);  // schema 2's, replaced
+  // A common component's devices come from the index alone, in device_id order: no sort, and the program
+  // reads query_row from the index's cursor, never from the table's (whose value SQLite would compute).
+  const std::string scan_sql =
+      "SELECT query_row FROM devices INDEXED BY devices_attested_rows WHERE attested = 1 ORDER BY device_id";
+  const std::string scan = sql_text(file, "EXPLAIN QUERY PLAN " + scan_sql, 3);
   INFO(scan);
-  CHECK(scan.find("devices_attested_by_device_id") != std::string::npos);
+  CHECK(scan.find("devices_attested_rows") != std::string::npos);
   CHECK(scan.find("TEMP B-TREE") == std::string::npos);
+  const std::string program = sql_text(file, "EXPLAIN " + scan_sql, 1);  // the opcodes
+  INFO(program);
+  CHECK(program.find("Function") == std::string::npos);  // printf() and length() are not run per row
+  CHECK(program.find("Column") != std::string::npos);
+  // The value is what sbom_query.cpp decodes: seven numbers, then the texts by their byte lengths.
+  CHECK(sql_text(file, "SELECT CAST(query_row AS TEXT) FROM devices") ==
+        "1 1710144100000000000 32 6 13 7 4 00000000000000000000000000000001plc-01192.168.110.1controlV1.0");
   // The lookups the query command makes use those indexes, not a scan.
   const std::string plan = sql_text(
       file, "EXPLAIN QUERY PLAN SELECT d.device_id FROM components AS c CROSS JOIN device_components AS dc "
@@ -271,13 +279,13 @@ TEST_CASE("sbom db: a schema 1 file is refused read-only, saying how to upgrade,
     std::string err;
     REQUIRE(db->update(devs, 1, err));
   }
-  // What otsensor 0.1 (schema 1) wrote: the same tables, without the covering index.
+  // What otsensor 0.1 (schema 1) wrote: the same tables, without the covering index and query_row.
   const auto downgrade = [](const fs::path& f) {
     sqlite3* raw = nullptr;
     REQUIRE(sqlite3_open(f.c_str(), &raw) == SQLITE_OK);
     REQUIRE(sqlite3_exec(raw,
-                         "DROP INDEX devices_attested_by_device_id; DELETE FROM schema_version WHERE version > 1; "
-                         "PRAGMA user_version = 1",
+                         "DROP INDEX devices_attested_rows; ALTER TABLE devices DROP COLUMN query_row; "
+                         "DELETE FROM schema_version WHERE version > 1; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(raw);
   };
@@ -285,7 +293,7 @@ TEST_CASE("sbom db: a schema 1 file is refused read-only, saying how to upgrade,
   fs::copy_file(file, dir / "second.sqlite");
   std::string err;
   CHECK_FALSE(SbomDatabase::open(file.string(), SbomDatabase::Mode::ReadOnly, err));
-  CHECK(err == file.string() + ": schema version 1 is older than this otsensor's (2): upgrade it with `otsensor sbom "
+  CHECK(err == file.string() + ": schema version 1 is older than this otsensor's (3): upgrade it with `otsensor sbom "
                                "upgrade --db " + file.string() + "` (the sensor also does at its next write)");
   auto r = run(fmt::format("{} sbom query --db {} --component openssl", otsensor(), file.string()));
   CHECK(r.exit_code == 2);
@@ -295,17 +303,17 @@ TEST_CASE("sbom db: a schema 1 file is refused read-only, saying how to upgrade,
   r = run(fmt::format("{} sbom upgrade --db {}", otsensor(), file.string()));
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output == file.string() + ": schema version 2\n");
+  CHECK(r.output == file.string() + ": schema version 3\n");
   CHECK(names(query(*open_ro(file), by_name("openssl"))) == std::set<std::string>{"plc-01", "plc-02"});
   CHECK(sql_text(file, "SELECT group_concat(version) FROM (SELECT version FROM schema_version ORDER BY version)") ==
-        "1,2");
+        "1,2,3");
   // The sensor's read-write open upgrades too; a second upgrade is nothing to do.
   open_rw(dir / "second.sqlite");
-  CHECK(sql_text(dir / "second.sqlite", "PRAGMA user_version") == "2");
+  CHECK(sql_text(dir / "second.sqlite", "PRAGMA user_version") == "3");
   CHECK(names(query(*open_ro(dir / "second.sqlite"), by_name("openssl", SbomQuery::VersionTest::Below, "3"))) ==
         std::set<std::string>{"plc-01"});
   CHECK(run(fmt::format("{} sbom upgrade --db {}", otsensor(), file.string())).exit_code == 0);
-  CHECK(sql_text(file, "SELECT count(*) FROM schema_version") == "2");
+  CHECK(sql_text(file, "SELECT count(*) FROM schema_version") == "3");
   CHECK(run(fmt::format("{} sbom upgrade --db {}", otsensor(), (dir / "missing.sqlite").string())).exit_code == 2);
   CHECK_FALSE(fs::exists(dir / "missing.sqlite"));
 }
@@ -426,6 +434,110 @@ TEST_CASE("sbom db: component, version and purl queries", "[sbom]") {
   CHECK(rows[1].purl == "pkg:generic/OpenSSL@1.1.1t");
   CHECK(rows[1].zone == "control");
   CHECK(rows[1].address == "192.168.110.2");
+}
+
+TEST_CASE("sbom db: a schema 2 file gets query_row and its index, and answers as before", "[sbom]") {
+  const fs::path file = scratch_dir("sbom_upgrade2") / "sbom.sqlite";
+  const std::vector<SbomDeviceRecord> devs = {device("01", "plc-01", true, {comp("openssl", "1.1.1w")}),
+                                              device("02", "plc-02", true, {comp("openssl", "3.0.13")}),
+                                              device("03", "plc-03", false, {comp("openssl", "1.0.2u")})};
+  {
+    auto db = open_rw(file);
+    std::string err;
+    REQUIRE(db->update(devs, 1, err));
+  }
+  // What otsensor wrote before schema 3: seven columns in the covering index, no query_row.
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "DROP INDEX devices_attested_rows; ALTER TABLE devices DROP COLUMN query_row; "
+                         "CREATE INDEX devices_attested_by_device_id ON devices (device_id, id, name, address, zone, "
+                         "fw_version, last_attested) WHERE attested = 1; "
+                         "DELETE FROM schema_version WHERE version > 2; PRAGMA user_version = 2",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  std::string err;
+  CHECK_FALSE(SbomDatabase::open(file.string(), SbomDatabase::Mode::ReadOnly, err));
+  CHECK(err.find("schema version 2 is older than this otsensor's (3)") != std::string::npos);
+  open_rw(file);
+  CHECK(sql_text(file, "PRAGMA user_version") == "3");
+  CHECK(sql_text(file, "SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE 'devices_attested%'") ==
+        "devices_attested_rows");
+  const auto rows = query(*open_ro(file), by_name("openssl"));
+  REQUIRE(rows.size() == 2);  // plc-03 is not attested
+  CHECK(rows[0].name == "plc-01");
+  CHECK(rows[0].address == "192.168.110.1");
+  CHECK(rows[0].zone == "control");
+  CHECK(rows[0].fw_version == "V1.0");
+  CHECK(rows[0].last_attested_ns == 1'710'144'100'000'000'000ull);
+  CHECK(rows[1].name == "plc-02");
+  CHECK(rows[1].version == "3.0.13");
+}
+
+TEST_CASE("sbom query command: any bytes in names come back whole in the table and in JSON", "[sbom]") {
+  // query_row holds the texts by their byte lengths, so spaces, digits and separators inside them cannot
+  // shift a field; JSON escapes what RFC 8259 asks and keeps valid UTF-8, with runs longer than the 8 bytes
+  // the writer tests at once and special bytes at every position of such a run.
+  const fs::path file = scratch_dir("sbom_bytes") / "sbom.sqlite";
+  const std::vector<std::string> names = {"12 34 56 ",
+                                          "plc \"quoted\" and back\\slash",
+                                          std::string("tab\there, newline\nthere, nul ") + '\0' + " and del \x7f",
+                                          "caf\xc3\xa9 \xe2\x82\xac 0123456789abcdef",
+                                          "bad \xff utf-8 \xc3",
+                                          "abcdefg\"abcdefgh\\abcdefghi\x01" "abcdefghij",
+                                          ""};
+  std::vector<SbomDeviceRecord> devs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    SbomDeviceRecord d = device(fmt::format("{:02x}", i + 1), names[i], true, {comp("zlib", "1.2.13")});
+    d.zone = i == 0 ? "" : "zone " + std::to_string(i);  // '' outside every zone
+    d.last_attested_ns = i == 1 ? 1'710'144'100'999'999'500ull : d.last_attested_ns + i;  // rounds up to .000000
+    devs.push_back(std::move(d));
+  }
+  {
+    auto db = open_rw(file);
+    std::string err;
+    REQUIRE(db->update(devs, 1, err));
+  }
+  const std::string q = fmt::format("{} sbom query --db {} --component zlib", otsensor(), file.string());
+  const auto r = run(q + " --json");
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.output);
+  size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    INFO(line);
+    REQUIRE(n < names.size());
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j["device_id"] == devs[n].device_id);
+    if (n == 4) {
+      CHECK(line.find("\"name\":\"bad \\u00ff utf-8 \\u00c3\"") != std::string::npos);  // Latin-1 readings
+    } else if (names[n].empty()) {
+      CHECK_FALSE(j.contains("name"));  // unset fields are left out
+    } else {
+      CHECK(j["name"] == names[n]);
+    }
+    CHECK(j.contains("zone") == (n != 0));
+    CHECK(j["address"] == devs[n].address);
+  }
+  CHECK(n == names.size());
+  CHECK(r.output.find("\"last_attested\":1710144101.000000}") != std::string::npos);  // 100.9999995 s rounded
+  CHECK(r.output.find("\"last_attested\":1710144100.000000}") != std::string::npos);  // device 1: +0 ns
+  CHECK(r.output.find("\"last_attested\":1710144100.000000}\n", r.output.find("\"device_id\":\"0000000000000000000000000000"
+                                                                               "0003\"")) != std::string::npos);
+
+  // The table: every line as wide as the widest name needs, the name's bytes as they are.
+  const auto t = run(q);
+  REQUIRE(t.exit_code == 0);
+  size_t widest = 0;
+  for (const auto& s : names) widest = std::max(widest, s.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) continue;
+    const size_t at = t.output.find(devs[i].device_id + "  " + names[i] + std::string(widest - names[i].size() + 2, ' ') +
+                                    devs[i].address);
+    CHECK(at != std::string::npos);
+  }
+  CHECK(t.output.find(devs[1].device_id) < t.output.find(devs[2].device_id));  // device_id order
 }
 
 TEST_CASE("sbom db: few devices are looked up one by one, many are scanned, both give device_id order", "[sbom]") {
