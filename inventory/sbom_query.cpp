@@ -73,12 +73,22 @@ class QueryRow {
   }
 
  private:
-  // Digits and their space; at most 19 digits, so that the value fits.
+  // Digits and their space; at most 19 digits, so that the value fits. Locals, not the members: a char read
+  // may alias them, so the compiler would reload both after every digit.
   bool number(uint64_t& x) {
-    const char* const start = p_;
-    const char* const stop = end_ - p_ > 20 ? p_ + 20 : end_;
-    while (p_ < stop && static_cast<unsigned>(*p_ - '0') < 10) x = x * 10 + static_cast<unsigned>(*p_++ - '0');
-    return p_ != start && p_ - start <= 19 && p_ < end_ && *p_++ == ' ';
+    const char* p = p_;
+    const char* const stop = end_ - p > 19 ? p + 19 : end_;
+    uint64_t v = 0;
+    while (p < stop) {
+      const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+      if (d > 9) break;
+      v = v * 10 + d;
+      ++p;
+    }
+    if (p == p_ || p == end_ || *p != ' ') return false;
+    x = v;
+    p_ = p + 1;
+    return true;
   }
 
   const char* p_;
