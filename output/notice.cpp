@@ -130,6 +130,9 @@ void NoticeWriter::advance(uint64_t now_ns) {
 }
 
 void NoticeWriter::flush() {
+  // The end of the run: what the forwarders were handed is taken in first, so that a notice about them (a
+  // SIEM spool that overflowed on the run's last notices) is raised and written here, not lost with the run.
+  if (forwarder_) forwarder_->drain();
   raise_forwarder_notices();
   std::vector<std::pair<uint64_t, uint64_t>> open;
   for (const auto& [k, w] : windows_) {
@@ -141,6 +144,11 @@ void NoticeWriter::flush() {
     write(w.first, w.suppressed, true);
   }
   windows_.clear();
+  // The summaries just forwarded can overflow a spool in turn.
+  if (forwarder_ && !open.empty()) {
+    forwarder_->drain();
+    raise_forwarder_notices();
+  }
 }
 
 void make_notice_record(const Notice& n, uint64_t count, uint64_t suppress_ns, NoticeRecord& r) {

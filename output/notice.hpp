@@ -79,6 +79,9 @@ class NoticeForwarder {
     (void)out;
     return false;
   }
+  // Before the writer's last notices: take in everything forwarded so far (a bounded wait), so that
+  // take_notice() reports what the run's last notices did to the forwarder too. Default: nothing to wait for.
+  virtual void drain() {}
 };
 
 // One notice.log record as NoticeWriter writes it. `n` as written (a summary's ts and msg are the

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -43,6 +45,15 @@ void SyslogOutputs::forward(const Notice& n, uint64_t suppressed_count) {
     msg_.clear();
     format_syslog_message(s->destination(), id_, n, suppressed_count, suppress_ns_, msg_);
     s->enqueue(msg_);
+  }
+}
+
+void SyslogOutputs::drain() {
+  // The senders work in parallel: the limit is the time left for each in turn.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (auto& s : senders_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    s->drain(std::max(left, std::chrono::milliseconds(0)));
   }
 }
 

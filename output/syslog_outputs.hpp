@@ -34,6 +34,8 @@ class SyslogOutputs final : public NoticeForwarder {
   void forward(const Notice& n, uint64_t suppressed_count) override;
   // Syslog::Spool_Full once a destination's spool has dropped messages since the last one.
   bool take_notice(Notice& out) override;
+  // Every destination's sender takes in what it was handed (at most 5 s in all, in parallel).
+  void drain() override;
 
   // End of the run: every destination sends what it can within `budget` (in parallel), then stops; what
   // is not delivered stays in its spool for the next run.

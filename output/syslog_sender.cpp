@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -64,6 +65,11 @@ struct SyslogSender::Impl {
   std::vector<std::string> queue;
   size_t queue_bytes = 0;
   bool stopping = false;
+  // drain(): messages accepted by enqueue(), and handled by this thread (spooled or sent); `exited` once
+  // the thread handles no more.
+  uint64_t accepted = 0, handled = 0;
+  bool exited = false;
+  std::condition_variable handled_cv;
   Clock::time_point deadline{};
 
   // Counters, read by counters() from other threads.
@@ -119,6 +125,15 @@ struct SyslogSender::Impl {
                            ? "messages are dropped (udp is best effort)"
                            : "messages wait in the spool";
     warn(fmt::format("warning: {}: {}; {}", label, problem, fate));
+  }
+
+  // After a batch from take_queue() is spooled or sent.
+  void mark_handled(size_t n) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      handled += n;
+    }
+    handled_cv.notify_all();
   }
 
   bool take_queue(std::vector<std::string>& batch, bool& stop, Clock::time_point& until) {
@@ -410,6 +425,7 @@ struct SyslogSender::Impl {
         if (lost && reported.find("spool is full") == std::string::npos)
           report(fmt::format("the spool is full ({} MB): the oldest messages are dropped", d.spool_max_bytes >> 20));
       }
+      mark_handled(batch.size());
       batch.clear();
       Clock::time_point now = Clock::now();
       if (stop && (now >= until || close_done)) break;
@@ -518,6 +534,7 @@ struct SyslogSender::Impl {
         if (fd < 0) next_resolve = now + milliseconds(5'000);
       }
       for (const std::string& m : batch) udp_send(m, stop ? until : now + milliseconds(100));
+      mark_handled(batch.size());
       batch.clear();
       if (stop) break;
       pollfd p{wake_fd, POLLIN, 0};
@@ -581,6 +598,11 @@ SyslogSender::SyslogSender(const SyslogDestination& d, SyslogTiming timing)
     } else {
       impl_->run_stream();
     }
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      impl_->exited = true;
+    }
+    impl_->handled_cv.notify_all();
   });
 }
 
@@ -601,10 +623,22 @@ void SyslogSender::enqueue(std::string msg) {
       return;
     }
     was_empty = s.queue.empty();
+    ++s.accepted;
     s.queue_bytes += msg.size();
     s.queue.push_back(std::move(msg));
   }
   if (was_empty) s.wake();
+}
+
+void SyslogSender::drain(std::chrono::milliseconds limit) {
+  Impl& s = *impl_;
+  std::unique_lock<std::mutex> lock(s.mu);
+  const uint64_t target = s.accepted;
+  if (s.handled >= target || s.exited) return;
+  lock.unlock();
+  s.wake();
+  lock.lock();
+  s.handled_cv.wait_for(lock, limit, [&] { return s.handled >= target || s.exited; });
 }
 
 void SyslogSender::stop(std::chrono::steady_clock::time_point deadline) {

@@ -55,6 +55,10 @@ class SyslogSender {
 
   // Takes one message (no framing); never blocks. A full queue drops it (counted).
   void enqueue(std::string msg);
+  // Waits (at most `limit`) until the thread has handled every message enqueued before the call: tcp and tls
+  // have it in the spool (or dropped the oldest of a full one, counted), udp has sent it. Not its delivery:
+  // the end of a run calls it so that the counters, and Syslog::Spool_Full, include the last notices.
+  void drain(std::chrono::milliseconds limit);
   // Asks the thread to send what it can until `deadline` and stop (without waiting); then wait().
   void stop(std::chrono::steady_clock::time_point deadline);
   void wait();

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "output/syslog_sender.hpp"
 #include "tests/rsyslog_receiver.hpp"
 #include "tests/syslog_parse.hpp"
 #include "tests/test_support.hpp"
@@ -548,6 +549,39 @@ TEST_CASE("syslog over TCP: a full spool drops the oldest messages, counts them 
   for (const auto& e : fs::directory_iterator(dir / "spool" / "soc"))
     if (e.path().extension() == ".seg") bytes += fs::file_size(e.path());
   CHECK(bytes <= (1u << 20));
+}
+
+TEST_CASE("syslog sender: drain returns once every message handed over is in the spool or dropped from it",
+          "[syslog]") {
+  // What the end of a run relies on to raise Syslog::Spool_Full for its last notices: right after the
+  // enqueues the thread may not have looked at them; after drain() the spool has taken all of them.
+  const fs::path dir = scratch_dir("syslog_drain");
+  const RefusingPort refusing;
+  ots::SyslogDestination d;
+  d.name = "soc";
+  d.host = "127.0.0.1";
+  d.port = static_cast<uint16_t>(refusing.port());
+  d.transport = ots::SyslogTransport::Tcp;
+  d.spool_dir = (dir / "spool").string();
+  d.spool_max_bytes = 1u << 20;
+  ots::SyslogSender sender(d);
+  const std::string msg(1000, 'x');
+  constexpr uint64_t kMessages = 3000;  // about 3 MB into a 1 MB spool
+  for (uint64_t i = 0; i < kMessages; ++i) sender.enqueue(msg);
+  sender.drain(std::chrono::seconds(30));
+  const ots::SyslogCounters c = sender.counters();
+  CHECK(c.dropped == c.dropped_spool_full);  // none lost in the queue
+  CHECK(c.dropped_spool_full > kMessages / 2);
+  CHECK(c.sent == 0);
+  // A drain with nothing new to take returns at once, and one after the thread stopped does too.
+  sender.drain(std::chrono::seconds(30));
+  sender.stop(std::chrono::steady_clock::now());
+  sender.wait();
+  sender.enqueue(msg);
+  const auto t0 = std::chrono::steady_clock::now();
+  sender.drain(std::chrono::seconds(30));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  CHECK(sender.counters().pending + sender.counters().dropped_spool_full == kMessages);
 }
 
 TEST_CASE("syslog: stats.log has a row per destination every interval with its sent, spooled, dropped, "
