@@ -69,7 +69,8 @@ bool write_run(const std::string& path, const std::vector<Batch>& batches, int& 
   }
   refs.reserve(n);
   for_each_record(batches, [&](const RecordRef& r) { refs.push_back(r); });
-  std::sort(refs.begin(), refs.end(), run_less);
+  // Through a lambda, not the function's address: std::sort then inlines the comparison.
+  std::sort(refs.begin(), refs.end(), [](const RecordRef& a, const RecordRef& b) { return run_less(a, b); });
   RunWriter w;
   bool ok = w.open(path);
   for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
@@ -161,6 +162,7 @@ class Sink final : public LogSink {
  public:
   explicit Sink(std::shared_ptr<SharedLogState> sh) : sh_(std::move(sh)) {
     seen_gen_ = sh_->handoff_gen.load(std::memory_order_acquire);
+    if (!sh_->json) record_cache_ = std::make_unique<TsvRecordCache>();
     refresh_schemas();
   }
 
@@ -172,12 +174,23 @@ class Sink final : public LogSink {
     }
     if (!enabled_[log]) return;
     LogBuffer& b = logs_[log];
-    if (const size_t want = std::min(kSinkReserve, sh_->sink_limit); b.bytes.capacity() < want) b.bytes.reserve(want);
+    const size_t want = std::min(kSinkReserve, sh_->sink_limit);
+    // A full buffer is set aside for the next hand-over and a fresh one started, instead of growing it:
+    // growing copies every record written so far, again at each doubling. The manager sorts a log's
+    // records whatever buffer they are in, so the files are the same.
+    if (b.bytes.capacity() - b.bytes.size() < want / 32 && !b.entries.empty()) {
+      sealed_.emplace_back(log, std::move(b));
+      b = LogBuffer{};
+    }
+    if (b.bytes.capacity() < want) {
+      b.bytes.reserve(want);
+      b.entries.reserve(want / 128);  // records are 100-200 bytes
+    }
     const size_t off = b.bytes.size();
     if (sh_->json) {
       format_json(*schemas_[log], values, b.bytes);
     } else {
-      format_tsv(*schemas_[log], values, b.bytes);
+      format_tsv(*schemas_[log], values, b.bytes, *record_cache_, conn_columns_[log]);
     }
     const size_t len = b.bytes.size() - off;
     b.entries.push_back(Entry{ts_ns, uid.hi, seq_++, static_cast<uint32_t>(off), uid.lo, static_cast<uint32_t>(len)});
@@ -190,6 +203,8 @@ class Sink final : public LogSink {
     if (bytes_ == 0) return;
     Batch batch;
     batch.bytes = bytes_;
+    batch.logs = std::move(sealed_);
+    sealed_.clear();
     for (size_t id = 0; id < logs_.size(); ++id) {
       if (logs_[id].entries.empty()) continue;
       batch.logs.emplace_back(static_cast<LogId>(id), std::move(logs_[id]));
@@ -210,6 +225,8 @@ class Sink final : public LogSink {
     std::lock_guard lk(sh_->mu);
     schemas_ = sh_->schemas;
     enabled_ = sh_->enabled;
+    conn_columns_.resize(schemas_.size());
+    for (size_t id = 0; id < schemas_.size(); ++id) conn_columns_[id] = TsvRecordCache::columns_of(*schemas_[id]);
     if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
   }
 
@@ -217,6 +234,9 @@ class Sink final : public LogSink {
   std::vector<const LogSchema*> schemas_;  // a copy: add() may grow the manager's while we write
   std::vector<char> enabled_;              // a copy, as schemas_
   std::vector<LogBuffer> logs_;            // by LogId
+  std::vector<std::pair<LogId, LogBuffer>> sealed_;  // full buffers, for the next hand-over
+  std::vector<uint8_t> conn_columns_;      // by LogId: TsvRecordCache::columns_of its schema
+  std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
   size_t bytes_ = 0;
   uint64_t seq_ = 0;
   uint64_t seen_gen_ = 0;
@@ -373,7 +393,9 @@ struct LogManager::Impl {
     for_each_record(batches, [&](const RecordRef& r) {
       if (r.log < mem.size()) mem[r.log].push_back(r);
     });
-    for (auto& v : mem) std::sort(v.begin(), v.end(), record_less);
+    for (auto& v : mem) {
+      std::sort(v.begin(), v.end(), [](const RecordRef& a, const RecordRef& b) { return record_less(a, b); });
+    }
 
     while (run_paths.size() > kMaxFanIn) {
       std::vector<std::string> merged;

@@ -229,6 +229,9 @@ void ModbusAnalyzer::drain(Conn& c, bool is_orig, uint64_t ts) {
       size_t i = 0;
       Plausible found = Plausible::No;
       for (; i < rest.size(); ++i) {
+        // plausible_adu_start refuses a nonzero protocol id (bytes 2-3) before anything else; most
+        // offsets of the scan fail there, so test it here without the call and the header parse.
+        if (rest.size() - i >= 4 && (rest[i + 2] | rest[i + 3]) != 0) continue;
         found = plausible_adu_start(rest.subspan(i));
         if (found != Plausible::No) break;
       }
