@@ -31,25 +31,12 @@ void put_json_string(TextOut& out, std::string_view s) {
     const size_t stop = i + std::min(n - i, kChunk);
     char* q = out.room(5 * (kChunk + 3));
     while (i < stop) {
-      if (stop - i >= 8 && text::plain8(text::load8(p + i), '"', '\\')) {
-        std::memcpy(q, p + i, 8);
-        q += 8;
-        i += 8;
-        continue;
-      }
+      if (text::copy_passing(q, p, i, stop, n, '"', '\\')) continue;
       const unsigned c = p[i];
       if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
         *q++ = static_cast<char>(c);
         ++i;
         continue;
-      }
-      if (c >= 0x80) {
-        if (const size_t k = text::utf8_ok_len(p + i, n - i)) {
-          std::memcpy(q, p + i, k);
-          q += k;
-          i += k;
-          continue;
-        }
       }
       char esc = 0;
       switch (c) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "output/value_text.hpp"
+
 namespace ots::text {
 
 class TextOut {
@@ -74,6 +76,27 @@ inline uint64_t load8(const unsigned char* p) {
   uint64_t x;
   std::memcpy(&x, p, 8);
   return x;
+}
+
+// The two pass-through steps the TSV and JSON escapes share, for p[i..n) written at q (room for at
+// least eight bytes): eight plain bytes at once (none of b1, b2, controls, DEL, non-ASCII) before
+// `stop`, or one UTF-8 character Zeek lets through (check_ok_utf8). True, with q and i moved past what
+// was copied, when one applied.
+inline bool copy_passing(char*& q, const unsigned char* p, size_t& i, size_t stop, size_t n, unsigned char b1,
+                         unsigned char b2) {
+  if (stop - i >= 8 && plain8(load8(p + i), b1, b2)) {
+    std::memcpy(q, p + i, 8);
+    q += 8;
+    i += 8;
+    return true;
+  }
+  if (p[i] < 0x80) return false;
+  const size_t k = utf8_ok_len(p + i, n - i);
+  if (k == 0) return false;
+  std::memcpy(q, p + i, k);
+  q += k;
+  i += k;
+  return true;
 }
 
 }  // namespace ots::text
