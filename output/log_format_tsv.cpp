@@ -81,6 +81,19 @@ void put_string(TextOut& out, std::string_view s, bool in_container) {
       return;
     }
   }
+  // Short ones (codes, "REQ", "DT Data"): one table test per byte, then a plain copy.
+  if (const size_t n = s.size(); n >= 2 && n < 8 && s != "(empty)") {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const uint8_t want = in_container ? 2 : 1;
+    uint8_t pass = want;
+    for (size_t i = 0; i < n; ++i) pass &= kPass[p[i]];
+    if (pass) {
+      char* q = out.room(n);
+      for (size_t i = 0; i < n; ++i) q[i] = s[i];
+      out.commit(q + n);
+      return;
+    }
+  }
   if (s.empty()) {
     out.put("(empty)");
   } else if (s.size() == 1 && s[0] == '-') {

@@ -323,14 +323,19 @@ struct LogManager::Impl {
     return (std::filesystem::path(sh->dir) / (std::string(s.path) + ".log")).string();
   }
 
-  void write_record(LogId id, const LogSchema& schema, const RecordRef& r) {
+  // Writes `text` (one record, or several whole records in order) to the log's file, opening it first.
+  void write_text(LogId id, const LogSchema& schema, std::string_view text) {
     Output& o = outs[id];
     if (!o.file.is_open()) {
       o.file.open(file_path(schema), !o.opened_before);
       o.opened_before = true;
       if (!sh->json) o.file.write(tsv_header(schema, static_cast<int64_t>(std::time(nullptr))));
     }
-    o.file.write(std::string_view(r.line, r.len));
+    o.file.write(text);
+  }
+
+  void write_record(LogId id, const LogSchema& schema, const RecordRef& r) {
+    write_text(id, schema, std::string_view(r.line, r.len));
   }
 
   uint64_t merge_log(LogId id, const LogSchema& schema, const std::vector<RecordRef>& mem,
@@ -343,7 +348,15 @@ struct LogManager::Impl {
     }
     uint64_t written = 0;
     if (src.size() == 1 && src[0].mem) {
-      for (const RecordRef& r : mem) write_record(id, schema, r);
+      // Sorted records mostly lie one after the other in their sink's buffer, as they were written:
+      // such a run goes to the file in one piece.
+      size_t i = 0;
+      while (i < mem.size()) {
+        const char* begin = mem[i].line;
+        const char* end = begin + mem[i].len;
+        for (++i; i < mem.size() && mem[i].line == end; ++i) end += mem[i].len;
+        write_text(id, schema, std::string_view(begin, static_cast<size_t>(end - begin)));
+      }
       return mem.size();
     }
     std::vector<MergeSource*> heap;
