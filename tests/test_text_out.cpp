@@ -12,11 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "log_format_support.hpp"
 #include "output/log_format.hpp"
 #include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
 using namespace ots;
+using ots::test::json_val;
+using ots::test::tsv1;
 
 namespace {
 
@@ -84,25 +87,6 @@ std::string ref_json_string(std::string_view s) {
   return out;
 }
 
-std::string tsv_field(FieldType t, const Value& v) {
-  const LogSchema s{"x", {{"x", t}}};
-  std::string out;
-  format_tsv(s, std::span<const Value>(&v, 1), out);
-  REQUIRE(out.size() >= 1);
-  REQUIRE(out.back() == '\n');
-  out.pop_back();
-  return out;
-}
-
-std::string json_field(FieldType t, const Value& v) {
-  const LogSchema s{"x", {{"x", t}}};
-  std::string out;
-  format_json(s, std::span<const Value>(&v, 1), out);
-  REQUIRE(out.rfind("{\"x\":", 0) == 0);
-  REQUIRE(out.size() >= 8);
-  return out.substr(5, out.size() - 7);  // without {"x": and }\n
-}
-
 // Bytes that exercise every branch: plain ASCII, the separators, controls, DEL, a lone high byte, and
 // the lead bytes of valid and refused UTF-8.
 const std::vector<std::string> kPieces = {
@@ -146,9 +130,9 @@ TEST_CASE("tsv strings escape as the byte-wise rule at every offset and length",
   for (int i = 0; i < 20000; ++i) {
     const std::string s = random_text(rng, static_cast<size_t>(rng() % 40));
     INFO("input of " << s.size() << " bytes, case " << i);
-    REQUIRE(tsv_field(FieldType::String, Value{std::string_view(s)}) == ref_tsv_string(s, false));
+    REQUIRE(tsv1(FieldType::String, Value{std::string_view(s)}) == ref_tsv_string(s, false));
     const std::string_view one[1] = {s};
-    REQUIRE(tsv_field(FieldType::SetString, Value{std::span<const std::string_view>(one)}) ==
+    REQUIRE(tsv1(FieldType::SetString, Value{std::span<const std::string_view>(one)}) ==
             ref_tsv_string(s, true));
   }
 }
@@ -158,7 +142,7 @@ TEST_CASE("json strings escape as the byte-wise rule at every offset and length"
   for (int i = 0; i < 20000; ++i) {
     const std::string s = random_text(rng, static_cast<size_t>(rng() % 40));
     INFO("input of " << s.size() << " bytes, case " << i);
-    REQUIRE(json_field(FieldType::String, Value{std::string_view(s)}) == ref_json_string(s));
+    REQUIRE(json_val(FieldType::String, Value{std::string_view(s)}) == ref_json_string(s));
   }
 }
 
@@ -167,16 +151,16 @@ TEST_CASE("strings and lines longer than the staging buffer are written whole", 
   const std::string ctl(3 * text::TextOut::kCap + 7, '\x01');
   std::string want;
   for (size_t i = 0; i < ctl.size(); ++i) want += "\\x01";
-  CHECK(tsv_field(FieldType::String, Value{std::string_view(ctl)}) == want);
+  CHECK(tsv1(FieldType::String, Value{std::string_view(ctl)}) == want);
   std::string jwant = "\"";
   for (size_t i = 0; i < ctl.size(); ++i) jwant += "\\\\x01";
-  CHECK(json_field(FieldType::String, Value{std::string_view(ctl)}) == jwant + "\"");
+  CHECK(json_val(FieldType::String, Value{std::string_view(ctl)}) == jwant + "\"");
   // A UTF-8 character across a chunk's end, in a long string.
   std::string mixed(63, 'a');
   mixed += "\xe2\x82\xa1";
   mixed += std::string(2000, 'b');
-  CHECK(tsv_field(FieldType::String, Value{std::string_view(mixed)}) == mixed);
-  CHECK(json_field(FieldType::String, Value{std::string_view(mixed)}) == "\"" + mixed + "\"");
+  CHECK(tsv1(FieldType::String, Value{std::string_view(mixed)}) == mixed);
+  CHECK(json_val(FieldType::String, Value{std::string_view(mixed)}) == "\"" + mixed + "\"");
   // Many fields: the line outgrows the buffer between fields.
   LogSchema s{"x", {}};
   std::vector<Value> vals;
@@ -208,8 +192,8 @@ TEST_CASE("integers are their decimal digits at every length boundary", "[logwri
     REQUIRE(std::string(b, text::write_u64(b, v)) == std::to_string(v));
     const auto s = static_cast<int64_t>(v);
     REQUIRE(std::string(b, text::write_i64(b, s)) == std::to_string(s));
-    REQUIRE(tsv_field(FieldType::Count, Value{v}) == std::to_string(v));
-    REQUIRE(json_field(FieldType::Int, Value{s}) == std::to_string(s));
+    REQUIRE(tsv1(FieldType::Count, Value{v}) == std::to_string(v));
+    REQUIRE(json_val(FieldType::Int, Value{s}) == std::to_string(s));
   }
   char b[text::kMaxI64Text];
   CHECK(std::string(b, text::write_i64(b, std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
@@ -232,11 +216,11 @@ TEST_CASE("times have six decimals rounded half away from zero at any magnitude"
     std::string shortest = want;
     while (shortest.back() == '0' && shortest[shortest.size() - 2] != '.') shortest.pop_back();
     REQUIRE(std::string(b, text::write_shortest_us_ns(b, false, v)) == shortest);
-    REQUIRE(json_field(FieldType::Time, Value{v}) == shortest);
+    REQUIRE(json_val(FieldType::Time, Value{v}) == shortest);
   }
-  CHECK(tsv_field(FieldType::Time, Value{uint64_t{1'700'000'000'000'000'000}}) == "1700000000.000000");
-  CHECK(json_field(FieldType::Interval, Value{int64_t{-1'500'000}}) == "-0.0015");
-  CHECK(tsv_field(FieldType::Interval, Value{int64_t{-1'500'000}}) == "-0.001500");
+  CHECK(tsv1(FieldType::Time, Value{uint64_t{1'700'000'000'000'000'000}}) == "1700000000.000000");
+  CHECK(json_val(FieldType::Interval, Value{int64_t{-1'500'000}}) == "-0.0015");
+  CHECK(tsv1(FieldType::Interval, Value{int64_t{-1'500'000}}) == "-0.001500");
 }
 
 TEST_CASE("every IPv4 octet and IPv6 zero runs render as inet_ntop", "[logwriter][text_out]") {
@@ -261,8 +245,8 @@ TEST_CASE("every IPv4 octet and IPv6 zero runs render as inet_ntop", "[logwriter
       if (a.is_v4()) continue;
       inet_ntop(AF_INET6, b, want, sizeof want);
       INFO(want);
-      REQUIRE(tsv_field(FieldType::Addr, Value{a}) == want);
-      REQUIRE(json_field(FieldType::Addr, Value{a}) == std::string("\"") + want + "\"");
+      REQUIRE(tsv1(FieldType::Addr, Value{a}) == want);
+      REQUIRE(json_val(FieldType::Addr, Value{a}) == std::string("\"") + want + "\"");
     }
   }
 }
