@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
 #include "output/log_schema.hpp"
+#include "output/value_text.hpp"
 
 namespace ots {
 
@@ -13,6 +15,36 @@ namespace ots {
 // separators and non-printable bytes as \xHH, "(empty)" for empty strings and containers, "-" for unset,
 // 6-decimal times and intervals, T/F, a leading '#' written as \x23.
 void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out);
+
+// What consecutive TSV records repeat, kept between them by a sink: the text of each connection's columns
+// (uid and id.*, and ICSNPP's is_orig, source_h/p and destination_h/p where the log has them), the same on
+// every record of a connection and about half of a protocol log's row; and the seconds of the last ts.
+// A connection's text is reused only while the values are exactly those it was made from (compared on
+// every record, not assumed from the uid); slots are direct-mapped by uid, so the records of interleaved
+// connections mostly find theirs. Thread-confined (one per sink); allocated once.
+class TsvRecordCache {
+ public:
+  TsvRecordCache();
+  ~TsvRecordCache();
+  TsvRecordCache(const TsvRecordCache&) = delete;
+  TsvRecordCache& operator=(const TsvRecordCache&) = delete;
+
+  // How many columns after ts this cache can stand for in a log of this schema: 10 (the conn and ICSNPP
+  // columns), 5 (the conn columns) or 0.
+  static uint8_t columns_of(const LogSchema& schema);
+
+  struct Slot;
+
+ private:
+  friend void format_tsv(const LogSchema&, std::span<const Value>, std::string&, TsvRecordCache&, uint8_t);
+  std::unique_ptr<Slot[]> slots_;
+  text::TimeText ts_;
+};
+
+// format_tsv, with the `columns` (TsvRecordCache::columns_of(schema)) after ts copied from `cache` when it
+// holds them and the ts seconds kept from the last record: the same bytes as format_tsv.
+void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out, TsvRecordCache& cache,
+                uint8_t columns);
 
 // Appends one record as a JSON object line (with its '\n') as Zeek's LogAscii::use_json=T writes it:
 // flattened keys, unset fields omitted, times as epoch seconds with 6 decimals, Zeek's HEX string escape

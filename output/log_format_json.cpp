@@ -2,62 +2,100 @@
 // TS_EPOCH, json_include_unset_fields F, json_string_escape_policy HEX. Zeek builds each line with
 // rapidjson's Writer; the number and string layouts below are that writer's.
 #include <algorithm>
+#include <cstring>
 
 #include "output/log_format.hpp"
+#include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
 namespace ots {
 
 namespace {
 
+using text::TextOut;
+
+// Input bytes escaped per room request: each becomes at most 5 bytes ("\\xHH"), and a UTF-8 character
+// that starts in the chunk may run 3 bytes past it (copied as is).
+constexpr size_t kChunk = 64;
+static_assert(5 * (kChunk + 3) + 2 <= TextOut::kCap);
+
 // util::escape_utf8(s, ESCAPE_UNPRINTABLE_CONTROLS) (the HEX policy) followed by rapidjson's string
 // escaping: bytes that are not valid UTF-8 and control characters other than \b \f \n \r \t become the
 // text \xHH, whose backslash JSON then doubles; '"' and '\' get their JSON escapes; valid UTF-8 passes.
-void append_json_string(std::string& out, std::string_view s) {
+void put_json_string(TextOut& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  out.push_back('"');
-  size_t run = 0;
+  out.put('"');
   size_t i = 0;
   while (i < n) {
-    const unsigned c = p[i];
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (const size_t k = text::utf8_ok_len(p + i, n - i)) {
-        i += k;
+    const size_t stop = i + std::min(n - i, kChunk);
+    char* q = out.room(5 * (kChunk + 3));
+    while (i < stop) {
+      if (text::copy_passing(q, p, i, stop, n, '"', '\\')) continue;
+      const unsigned c = p[i];
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        *q++ = static_cast<char>(c);
+        ++i;
         continue;
       }
+      char esc = 0;
+      switch (c) {
+        case '"': esc = '"'; break;
+        case '\\': esc = '\\'; break;
+        case '\b': esc = 'b'; break;
+        case '\f': esc = 'f'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case '\t': esc = 't'; break;
+        default: break;
+      }
+      *q++ = '\\';
+      if (esc) {
+        *q++ = esc;
+      } else {
+        q = text::write_hex_escape(q, static_cast<uint8_t>(c));
+      }
+      ++i;
     }
-    out.append(s.data() + run, i - run);
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        out.push_back('\\');
-        text::append_hex_escape(out, static_cast<uint8_t>(c));
-        break;
-    }
-    run = ++i;
+    out.commit(q);
   }
-  out.append(s.data() + run, n - run);
-  out.push_back('"');
+  out.put('"');
 }
 
-// Appends `"name":value` and returns true, or appends nothing and returns false when the value is unset
-// (or of a kind the field type cannot hold): Zeek omits unset fields.
-bool append_member(std::string& out, const FieldDef& f, const Value& v) {
-  if (std::holds_alternative<Unset>(v)) return false;
-  const size_t mark = out.size();
-  append_json_string(out, f.name);
-  out.push_back(':');
+template <size_t N, typename Fn>
+void put_with(TextOut& out, Fn&& write) {
+  char* q = out.room(N);
+  out.commit(write(q));
+}
+
+// Whether a field's value is written at all: Zeek omits unset fields, and a value of a kind the field
+// type cannot hold is written as unset.
+bool writable(FieldType t, const Value& v) {
+  switch (t) {
+    case FieldType::Time:
+    case FieldType::Interval:
+    case FieldType::Port:
+    case FieldType::Count:
+    case FieldType::Int:
+      return std::holds_alternative<uint64_t>(v) || std::holds_alternative<int64_t>(v);
+    case FieldType::Double: return std::holds_alternative<double>(v);
+    case FieldType::Bool: return std::holds_alternative<bool>(v);
+    case FieldType::Addr: return std::holds_alternative<IpAddr>(v);
+    case FieldType::String:
+    case FieldType::Enum:
+    case FieldType::Subnet: return std::holds_alternative<std::string_view>(v);
+    case FieldType::SetString:
+    case FieldType::SetEnum:
+    case FieldType::VectorString: return std::holds_alternative<std::span<const std::string_view>>(v);
+    case FieldType::VectorCount: return std::holds_alternative<std::span<const uint64_t>>(v);
+  }
+  return false;
+}
+
+// `"name":value`, for a value writable() accepted.
+void put_member(TextOut& out, const FieldDef& f, const Value& v) {
+  put_json_string(out, f.name);
+  out.put(':');
   const auto* u = std::get_if<uint64_t>(&v);
   const auto* i = std::get_if<int64_t>(&v);
   switch (f.type) {
@@ -66,100 +104,88 @@ bool append_member(std::string& out, const FieldDef& f, const Value& v) {
       // Zeek writes both as double seconds (writer.Double); ours are nanosecond integers rounded to the
       // microsecond Zeek's timestamps carry.
       if (u) {
-        text::append_shortest_us_ns(out, false, *u);
-        return true;
+        put_with<text::kMaxFixed6Text>(out, [u](char* q) { return text::write_shortest_us_ns(q, false, *u); });
+      } else {
+        const bool neg = *i < 0;
+        const uint64_t mag = neg ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i);
+        put_with<text::kMaxFixed6Text>(out,
+                                       [neg, mag](char* q) { return text::write_shortest_us_ns(q, neg, mag); });
       }
-      if (i) {
-        text::append_shortest_us_ns(out, *i < 0,
-                                    *i < 0 ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i));
-        return true;
-      }
-      break;
+      return;
     case FieldType::Port:
     case FieldType::Count:
     case FieldType::Int:
       if (u) {
-        text::append_u64(out, *u);
-        return true;
+        put_with<text::kMaxU64Text>(out, [u](char* q) { return text::write_u64(q, *u); });
+      } else {
+        put_with<text::kMaxI64Text>(out, [i](char* q) { return text::write_i64(q, *i); });
       }
-      if (i) {
-        text::append_i64(out, *i);
-        return true;
-      }
-      break;
-    case FieldType::Double:
-      if (const auto* d = std::get_if<double>(&v)) {
-        text::append_json_double(out, *d);
-        return true;
-      }
-      break;
+      return;
+    case FieldType::Double: {
+      std::string tmp;  // rare: a few logs' ratios
+      text::append_json_double(tmp, std::get<double>(v));
+      out.put(tmp);
+      return;
+    }
     case FieldType::Bool:
-      if (const auto* b = std::get_if<bool>(&v)) {
-        out.append(*b ? "true" : "false");
-        return true;
-      }
-      break;
-    case FieldType::Addr:
-      if (const auto* a = std::get_if<IpAddr>(&v)) {
-        out.push_back('"');
-        text::append_addr(out, *a);
-        out.push_back('"');
-        return true;
-      }
-      break;
+      out.put(std::get<bool>(v) ? std::string_view("true") : std::string_view("false"));
+      return;
+    case FieldType::Addr: {
+      const IpAddr& a = std::get<IpAddr>(v);
+      put_with<text::kMaxAddrText + 2>(out, [&a](char* q) {
+        *q++ = '"';
+        q = text::write_addr(q, a);
+        *q++ = '"';
+        return q;
+      });
+      return;
+    }
     case FieldType::String:
     case FieldType::Enum:
     case FieldType::Subnet:
-      if (const auto* s = std::get_if<std::string_view>(&v)) {
-        append_json_string(out, *s);
-        return true;
-      }
-      break;
+      put_json_string(out, std::get<std::string_view>(v));
+      return;
     case FieldType::SetString:
     case FieldType::SetEnum:
-    case FieldType::VectorString:
-      if (const auto* xs = std::get_if<std::span<const std::string_view>>(&v)) {
-        out.push_back('[');
-        for (size_t k = 0; k < xs->size(); ++k) {
-          if (k) out.push_back(',');
-          append_json_string(out, (*xs)[k]);
-        }
-        out.push_back(']');
-        return true;
+    case FieldType::VectorString: {
+      const auto xs = std::get<std::span<const std::string_view>>(v);
+      out.put('[');
+      for (size_t k = 0; k < xs.size(); ++k) {
+        if (k) out.put(',');
+        put_json_string(out, xs[k]);
       }
-      break;
-    case FieldType::VectorCount:
-      if (const auto* xs = std::get_if<std::span<const uint64_t>>(&v)) {
-        out.push_back('[');
-        for (size_t k = 0; k < xs->size(); ++k) {
-          if (k) out.push_back(',');
-          text::append_u64(out, (*xs)[k]);
-        }
-        out.push_back(']');
-        return true;
+      out.put(']');
+      return;
+    }
+    case FieldType::VectorCount: {
+      const auto xs = std::get<std::span<const uint64_t>>(v);
+      out.put('[');
+      for (size_t k = 0; k < xs.size(); ++k) {
+        if (k) out.put(',');
+        const uint64_t x = xs[k];
+        put_with<text::kMaxU64Text>(out, [x](char* q) { return text::write_u64(q, x); });
       }
-      break;
+      out.put(']');
+      return;
+    }
   }
-  out.resize(mark);
-  return false;
 }
 
 }  // namespace
 
 void format_json(const LogSchema& schema, std::span<const Value> values, std::string& out) {
-  out.push_back('{');
+  TextOut o(out);
+  o.put('{');
   bool first = true;
   const size_t n = std::min(schema.fields.size(), values.size());
   for (size_t k = 0; k < n; ++k) {
-    if (!first) out.push_back(',');
-    const bool wrote = append_member(out, schema.fields[k], values[k]);
-    if (wrote) {
-      first = false;
-    } else if (!first) {
-      out.pop_back();
-    }
+    if (!writable(schema.fields[k].type, values[k])) continue;
+    if (!first) o.put(',');
+    put_member(o, schema.fields[k], values[k]);
+    first = false;
   }
-  out.append("}\n");
+  o.put("}\n");
+  o.finish();
 }
 
 }  // namespace ots

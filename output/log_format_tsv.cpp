@@ -1,9 +1,12 @@
 // Zeek's ASCII writer (src/logging/writers/ascii/Ascii.cc) with its default options, and the value rules of
 // its formatter (src/threading/formatters/Ascii.cc) and ODesc escaping (src/Desc.cc) with enable_utf_8=T.
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <ctime>
 
 #include "output/log_format.hpp"
+#include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
 namespace ots {
@@ -11,65 +14,108 @@ namespace ots {
 namespace {
 
 using text::append_hex_escape;
+using text::TextOut;
+
+// Bit 0: passes as is in a plain field; bit 1: passes as is inside a set or vector. One table lookup
+// per byte instead of four comparisons: string columns are most of every log's bytes.
+constexpr auto kPass = [] {
+  std::array<uint8_t, 256> t{};
+  for (unsigned c = 0x20; c < 0x7f; ++c) t[c] = c == '\\' ? 0 : c == ',' ? 1 : 3;
+  return t;
+}();
+
+// Input bytes escaped per room request: each becomes at most 4 bytes ("\xHH"), and a UTF-8 character
+// that starts in the chunk may run 3 bytes past it (copied as is).
+constexpr size_t kChunk = 64;
+static_assert(4 * (kChunk + 3) <= TextOut::kCap);
 
 // ODesc::AddBytes with escaping and UTF-8 on: a backslash becomes "\\" (get_escaped_string writes it
 // doubled), the separator (and, inside a set or vector, the set separator) becomes \xHH, valid UTF-8
 // passes through, and every other byte that is not printable ASCII becomes \xHH.
-void append_escaped(std::string& out, std::string_view s, bool in_container) {
+void put_escaped(TextOut& out, std::string_view s, bool in_container) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  // Bit 0: passes as is in a plain field; bit 1: passes as is inside a set or vector. One table lookup
-  // per byte instead of four comparisons: string columns are most of every log's bytes.
-  static constexpr auto kPass = [] {
-    std::array<uint8_t, 256> t{};
-    for (unsigned c = 0x20; c < 0x7f; ++c) t[c] = c == '\\' ? 0 : c == ',' ? 1 : 3;
-    return t;
-  }();
   const uint8_t want = in_container ? 2 : 1;
-  size_t run = 0;
+  // The tab separator is a control byte, which plain8 already refuses.
+  const unsigned char also = in_container ? ',' : '\\';
   size_t i = 0;
   while (i < n) {
-    const unsigned c = p[i];
-    if (kPass[c] & want) {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (const size_t k = text::utf8_ok_len(p + i, n - i)) {
-        i += k;
+    const size_t stop = i + std::min(n - i, kChunk);
+    char* q = out.room(4 * (kChunk + 3));
+    while (i < stop) {
+      if (text::copy_passing(q, p, i, stop, n, '\\', also)) continue;
+      const unsigned c = p[i];
+      if (kPass[c] & want) {
+        *q++ = static_cast<char>(c);
+        ++i;
         continue;
       }
+      if (c == '\\') {
+        q[0] = '\\';
+        q[1] = '\\';
+        q += 2;
+      } else {
+        q = text::write_hex_escape(q, static_cast<uint8_t>(c));
+      }
+      ++i;
     }
-    out.append(s.data() + run, i - run);
-    if (c == '\\') {
-      out.append("\\\\");
-    } else {
-      append_hex_escape(out, static_cast<uint8_t>(c));
-    }
-    run = ++i;
+    out.commit(q);
   }
-  out.append(s.data() + run, n - run);
 }
 
 // Ascii::Describe for strings and enums: "(empty)" for zero length; a value equal to the unset or empty
 // marker gets its first byte hex-escaped so that it reads back as itself.
-void append_string(std::string& out, std::string_view s, bool in_container) {
+void put_string(TextOut& out, std::string_view s, bool in_container) {
+  // Most strings are names and codes with nothing to escape: checked and copied eight bytes at a time
+  // (the last word overlapping the one before). Eight bytes or more are neither "-" nor "(empty)".
+  if (const size_t n = s.size(); n >= 8 && n <= kChunk) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const unsigned char also = in_container ? ',' : '\\';
+    bool plain = text::plain8(text::load8(p + n - 8), '\\', also);
+    for (size_t i = 0; plain && i + 8 < n; i += 8) plain = text::plain8(text::load8(p + i), '\\', also);
+    if (plain) {
+      char* q = out.room(n);
+      for (size_t i = 0; i + 8 < n; i += 8) std::memcpy(q + i, p + i, 8);
+      std::memcpy(q + n - 8, p + n - 8, 8);
+      out.commit(q + n);
+      return;
+    }
+  }
+  // Short ones (codes, "REQ", "DT Data"): one table test per byte, then a plain copy.
+  if (const size_t n = s.size(); n >= 2 && n < 8 && s != "(empty)") {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const uint8_t want = in_container ? 2 : 1;
+    uint8_t pass = want;
+    for (size_t i = 0; i < n; ++i) pass &= kPass[p[i]];
+    if (pass) {
+      char* q = out.room(n);
+      for (size_t i = 0; i < n; ++i) q[i] = s[i];
+      out.commit(q + n);
+      return;
+    }
+  }
   if (s.empty()) {
-    out.append("(empty)");
-  } else if (s == "-") {
-    out.append("\\x2d");
+    out.put("(empty)");
+  } else if (s.size() == 1 && s[0] == '-') {
+    out.put("\\x2d");
   } else if (s == "(empty)") {
-    out.append("\\x28empty)");
+    out.put("\\x28empty)");
   } else {
-    append_escaped(out, s, in_container);
+    put_escaped(out, s, in_container);
   }
 }
 
-void append_unset(std::string& out) { out.push_back('-'); }
+void put_unset(TextOut& out) { out.put('-'); }
 
-void append_value(std::string& out, FieldType t, const Value& v) {
+template <size_t N, typename Fn>
+void put_with(TextOut& out, Fn&& write) {
+  char* q = out.room(N);
+  out.commit(write(q));
+}
+
+void put_value(TextOut& out, FieldType t, const Value& v) {
   if (std::holds_alternative<Unset>(v)) {
-    append_unset(out);
+    put_unset(out);
     return;
   }
   const auto* u = std::get_if<uint64_t>(&v);
@@ -78,52 +124,57 @@ void append_value(std::string& out, FieldType t, const Value& v) {
     case FieldType::Time:
     case FieldType::Interval:
       if (u) {
-        text::append_fixed6_ns(out, false, *u);
+        put_with<text::kMaxFixed6Text>(out, [u](char* q) { return text::write_fixed6_ns(q, false, *u); });
       } else if (i) {
-        text::append_fixed6_ns(out, *i < 0, *i < 0 ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i));
+        const bool neg = *i < 0;
+        const uint64_t mag = neg ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i);
+        put_with<text::kMaxFixed6Text>(out, [neg, mag](char* q) { return text::write_fixed6_ns(q, neg, mag); });
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::Port:
     case FieldType::Count:
     case FieldType::Int:
       if (u) {
-        text::append_u64(out, *u);
+        put_with<text::kMaxU64Text>(out, [u](char* q) { return text::write_u64(q, *u); });
       } else if (i) {
-        text::append_i64(out, *i);
+        put_with<text::kMaxI64Text>(out, [i](char* q) { return text::write_i64(q, *i); });
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::Double:
       if (const auto* d = std::get_if<double>(&v)) {
-        text::append_tsv_double(out, *d);
+        // Rare (a few logs' ratios): through a string, as before.
+        std::string tmp;
+        text::append_tsv_double(tmp, *d);
+        out.put(tmp);
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::Bool:
       if (const auto* b = std::get_if<bool>(&v)) {
-        out.push_back(*b ? 'T' : 'F');
+        out.put(*b ? 'T' : 'F');
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::Addr:
       if (const auto* a = std::get_if<IpAddr>(&v)) {
-        text::append_addr(out, *a);
+        put_with<text::kMaxAddrText>(out, [a](char* q) { return text::write_addr(q, *a); });
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::String:
     case FieldType::Enum:
     case FieldType::Subnet:
       if (const auto* s = std::get_if<std::string_view>(&v)) {
-        append_string(out, *s, false);
+        put_string(out, *s, false);
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::SetString:
@@ -131,33 +182,34 @@ void append_value(std::string& out, FieldType t, const Value& v) {
     case FieldType::VectorString:
       if (const auto* xs = std::get_if<std::span<const std::string_view>>(&v)) {
         if (xs->empty()) {
-          out.append("(empty)");
+          out.put("(empty)");
           return;
         }
         for (size_t k = 0; k < xs->size(); ++k) {
-          if (k) out.push_back(',');
-          append_string(out, (*xs)[k], true);
+          if (k) out.put(',');
+          put_string(out, (*xs)[k], true);
         }
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
     case FieldType::VectorCount:
       if (const auto* xs = std::get_if<std::span<const uint64_t>>(&v)) {
         if (xs->empty()) {
-          out.append("(empty)");
+          out.put("(empty)");
           return;
         }
         for (size_t k = 0; k < xs->size(); ++k) {
-          if (k) out.push_back(',');
-          text::append_u64(out, (*xs)[k]);
+          if (k) out.put(',');
+          const uint64_t x = (*xs)[k];
+          put_with<text::kMaxU64Text>(out, [x](char* q) { return text::write_u64(q, x); });
         }
       } else {
-        append_unset(out);
+        put_unset(out);
       }
       return;
   }
-  append_unset(out);
+  put_unset(out);
 }
 
 // Ascii::Timestamp: the wall clock in local time.
@@ -184,20 +236,206 @@ void append_meta_escaped(std::string& out, std::string_view s) {
 
 }  // namespace
 
-void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out) {
-  const size_t start = out.size();
-  const size_t n = schema.fields.size();
-  for (size_t k = 0; k < n; ++k) {
-    if (k) out.push_back('\t');
+namespace {
+
+// Fields [from, n) of a record, each after a tab, and the line's end; then the line (from `start` in
+// `out`) as Ascii::DoWrite leaves it: a data line must not read as a meta line. Inlined: as a call it
+// cost some 30 instructions a record.
+[[gnu::always_inline]] inline void put_fields_from(TextOut& o, const LogSchema& schema, std::span<const Value> values, size_t from,
+                     std::string& out, size_t start) {
+  for (size_t k = from; k < schema.fields.size(); ++k) {
+    o.put('\t');
     if (k < values.size()) {
-      append_value(out, schema.fields[k].type, values[k]);
+      put_value(o, schema.fields[k].type, values[k]);
     } else {
-      append_unset(out);
+      put_unset(o);
     }
   }
-  out.push_back('\n');
-  // Ascii::DoWrite: a data line must not read as a meta line.
+  o.put('\n');
+  o.finish();
   if (out[start] == '#') out.replace(start, 1, "\\x23");
+}
+
+}  // namespace
+
+void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out) {
+  const size_t start = out.size();
+  TextOut o(out);
+  if (!schema.fields.empty()) {
+    if (values.empty()) {
+      put_unset(o);
+    } else {
+      put_value(o, schema.fields[0].type, values[0]);
+    }
+  }
+  put_fields_from(o, schema, values, 1, out, start);
+}
+
+// ---- the connection columns' text, kept per connection ----
+
+namespace {
+
+constexpr unsigned kConnSlotBits = 10;
+constexpr size_t kConnSlots = size_t{1} << kConnSlotBits;
+constexpr size_t kMaxUid = 23;       // Uid::text is "C" and at most 17 base62 digits
+constexpr size_t kMaxConnText = 192;
+// The longest text write_conn_columns writes: the uid, four addresses and ports, the bool, nine tabs.
+constexpr size_t kMaxCoveredText = kMaxUid + 4 * text::kMaxAddrText + 4 * text::kMaxU64Text + 1 + 9;
+static_assert(kMaxCoveredText <= TextOut::kCap);
+
+// The values of a record's covered columns, when they are of the kinds the cache keeps; a record with
+// anything else there (an unset uid, a port held as int64) is written field by field.
+struct ConnKey {
+  std::string_view uid;
+  const IpAddr* addr[4] = {};
+  uint64_t port[4] = {};
+  bool is_orig = false;
+  int pairs = 0;
+};
+
+// Columns 1..5 are uid, (addr, port) x 2; columns 6..10 are is_orig, (addr, port) x 2.
+bool conn_key(std::span<const Value> v, uint8_t columns, ConnKey& k) {
+  if (v.size() <= columns) return false;
+  const auto* uid = std::get_if<std::string_view>(&v[1]);
+  if (uid == nullptr || uid->size() < 8 || uid->size() > kMaxUid) return false;
+  k.uid = *uid;
+  k.pairs = columns == 10 ? 4 : 2;
+  for (int j = 0; j < k.pairs; ++j) {
+    const size_t at = static_cast<size_t>(2 + 2 * j + (j >= 2 ? 1 : 0));
+    const auto* a = std::get_if<IpAddr>(&v[at]);
+    const auto* p = std::get_if<uint64_t>(&v[at + 1]);
+    if (a == nullptr || p == nullptr) return false;
+    k.addr[j] = a;
+    k.port[j] = *p;
+  }
+  if (columns == 10) {
+    const auto* b = std::get_if<bool>(&v[6]);
+    if (b == nullptr) return false;
+    k.is_orig = *b;
+  }
+  return true;
+}
+
+// A uid that the string rule writes unchanged: letters and digits only (so neither "-" nor "(empty)",
+// and nothing to escape). Uid::text always is; anything else takes the field-by-field path.
+bool verbatim_uid(std::string_view s) {
+  for (const char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+  }
+  return true;
+}
+
+// The covered columns exactly as put_value writes them, tab-separated, for a verbatim uid.
+char* write_conn_columns(char* q, const ConnKey& k) {
+  std::memcpy(q, k.uid.data(), k.uid.size());
+  q += k.uid.size();
+  for (int j = 0; j < k.pairs; ++j) {
+    *q++ = '\t';
+    if (j == 2) {
+      *q++ = k.is_orig ? 'T' : 'F';
+      *q++ = '\t';
+    }
+    q = text::write_addr(q, *k.addr[j]);
+    *q++ = '\t';
+    q = text::write_u64(q, k.port[j]);
+  }
+  return q;
+}
+
+}  // namespace
+
+struct TsvRecordCache::Slot {
+  IpAddr addr[4];
+  uint64_t port[4] = {};
+  char uid[kMaxUid] = {};
+  uint8_t uid_len = 0;  // 0: nothing kept
+  uint8_t columns = 0;
+  bool is_orig = false;
+  uint8_t text_len = 0;
+  char text[kMaxConnText] = {};
+
+  bool holds(const ConnKey& k, uint8_t cols) const {
+    if (uid_len != k.uid.size() || columns != cols || is_orig != k.is_orig) return false;
+    if (std::memcmp(uid, k.uid.data(), uid_len) != 0) return false;
+    for (int j = 0; j < k.pairs; ++j) {
+      if (!(addr[j] == *k.addr[j]) || port[j] != k.port[j]) return false;
+    }
+    return true;
+  }
+
+  void keep(const ConnKey& k, uint8_t cols, const char* t, size_t len) {
+    for (int j = 0; j < k.pairs; ++j) {
+      addr[j] = *k.addr[j];
+      port[j] = k.port[j];
+    }
+    std::memcpy(uid, k.uid.data(), k.uid.size());
+    uid_len = static_cast<uint8_t>(k.uid.size());
+    columns = cols;
+    is_orig = k.is_orig;
+    std::memcpy(text, t, len);
+    text_len = static_cast<uint8_t>(len);
+  }
+};
+static_assert(kMaxConnText <= 255, "Slot::text_len is a byte");
+
+TsvRecordCache::TsvRecordCache() : slots_(std::make_unique<Slot[]>(kConnSlots)) {}
+TsvRecordCache::~TsvRecordCache() = default;
+
+uint8_t TsvRecordCache::columns_of(const LogSchema& schema) {
+  static constexpr FieldType kConn[] = {FieldType::String, FieldType::Addr, FieldType::Port, FieldType::Addr,
+                                        FieldType::Port};
+  static constexpr FieldType kIcsnpp[] = {FieldType::Bool, FieldType::Addr, FieldType::Port, FieldType::Addr,
+                                          FieldType::Port};
+  const auto& f = schema.fields;
+  const auto matches = [&f](size_t from, const FieldType(&types)[5]) {
+    for (size_t i = 0; i < 5; ++i) {
+      if (f[from + i].type != types[i]) return false;
+    }
+    return true;
+  };
+  // At least one column after the covered ones, so that a record is never only ts and cached text.
+  if (f.size() < 7 || !matches(1, kConn)) return 0;
+  if (f.size() >= 12 && matches(6, kIcsnpp)) return 10;
+  return 5;
+}
+
+void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out, TsvRecordCache& cache,
+                uint8_t columns) {
+  ConnKey k;
+  if (columns == 0 || !conn_key(values, columns, k)) {
+    format_tsv(schema, values, out);
+    return;
+  }
+  const size_t start = out.size();
+  TextOut o(out);
+  if (const auto* ts = std::get_if<uint64_t>(&values[0]); ts && schema.fields[0].type == FieldType::Time) {
+    char* q = o.room(text::kMaxFixed6Text);
+    o.commit(cache.ts_.write(q, *ts));
+  } else {
+    put_value(o, schema.fields[0].type, values[0]);
+  }
+  o.put('\t');
+  // The uid's last eight characters are its low base62 digits: well spread.
+  const uint64_t h = (text::load8(reinterpret_cast<const unsigned char*>(k.uid.data() + k.uid.size() - 8)) ^
+                      (k.is_orig ? 0x5555 : 0)) *
+                     0x9e3779b97f4a7c15ull;
+  TsvRecordCache::Slot& s = cache.slots_[h >> (64 - kConnSlotBits)];
+  if (s.holds(k, columns)) {
+    char* q = o.room(s.text_len);
+    std::memcpy(q, s.text, s.text_len);
+    o.commit(q + s.text_len);
+  } else if (verbatim_uid(k.uid)) {
+    char* q = o.room(kMaxCoveredText);
+    char* e = write_conn_columns(q, k);
+    if (static_cast<size_t>(e - q) <= kMaxConnText) s.keep(k, columns, q, static_cast<size_t>(e - q));
+    o.commit(e);
+  } else {
+    for (size_t f = 1; f <= columns; ++f) {
+      if (f > 1) o.put('\t');
+      put_value(o, schema.fields[f].type, values[f]);
+    }
+  }
+  put_fields_from(o, schema, values, size_t{columns} + 1, out, start);
 }
 
 std::string tsv_header(const LogSchema& schema, int64_t open_time_unix_s) {

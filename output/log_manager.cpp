@@ -69,7 +69,8 @@ bool write_run(const std::string& path, const std::vector<Batch>& batches, int& 
   }
   refs.reserve(n);
   for_each_record(batches, [&](const RecordRef& r) { refs.push_back(r); });
-  std::sort(refs.begin(), refs.end(), run_less);
+  // Through a lambda, not the function's address: std::sort then inlines the comparison.
+  std::sort(refs.begin(), refs.end(), [](const RecordRef& a, const RecordRef& b) { return run_less(a, b); });
   RunWriter w;
   bool ok = w.open(path);
   for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
@@ -161,6 +162,7 @@ class Sink final : public LogSink {
  public:
   explicit Sink(std::shared_ptr<SharedLogState> sh) : sh_(std::move(sh)) {
     seen_gen_ = sh_->handoff_gen.load(std::memory_order_acquire);
+    if (!sh_->json) record_cache_ = std::make_unique<TsvRecordCache>();
     refresh_schemas();
   }
 
@@ -172,12 +174,23 @@ class Sink final : public LogSink {
     }
     if (!enabled_[log]) return;
     LogBuffer& b = logs_[log];
-    if (const size_t want = std::min(kSinkReserve, sh_->sink_limit); b.bytes.capacity() < want) b.bytes.reserve(want);
+    const size_t want = std::min(kSinkReserve, sh_->sink_limit);
+    // A full buffer is set aside for the next hand-over and a fresh one started, instead of growing it:
+    // growing copies every record written so far, again at each doubling. The manager sorts a log's
+    // records whatever buffer they are in, so the files are the same.
+    if (b.bytes.capacity() - b.bytes.size() < want / 32 && !b.entries.empty()) {
+      sealed_.emplace_back(log, std::move(b));
+      b = LogBuffer{};
+    }
+    if (b.bytes.capacity() < want) {
+      b.bytes.reserve(want);
+      b.entries.reserve(want / 128);  // records are 100-200 bytes
+    }
     const size_t off = b.bytes.size();
     if (sh_->json) {
       format_json(*schemas_[log], values, b.bytes);
     } else {
-      format_tsv(*schemas_[log], values, b.bytes);
+      format_tsv(*schemas_[log], values, b.bytes, *record_cache_, conn_columns_[log]);
     }
     const size_t len = b.bytes.size() - off;
     b.entries.push_back(Entry{ts_ns, uid.hi, seq_++, static_cast<uint32_t>(off), uid.lo, static_cast<uint32_t>(len)});
@@ -190,6 +203,8 @@ class Sink final : public LogSink {
     if (bytes_ == 0) return;
     Batch batch;
     batch.bytes = bytes_;
+    batch.logs = std::move(sealed_);
+    sealed_.clear();
     for (size_t id = 0; id < logs_.size(); ++id) {
       if (logs_[id].entries.empty()) continue;
       batch.logs.emplace_back(static_cast<LogId>(id), std::move(logs_[id]));
@@ -210,6 +225,8 @@ class Sink final : public LogSink {
     std::lock_guard lk(sh_->mu);
     schemas_ = sh_->schemas;
     enabled_ = sh_->enabled;
+    conn_columns_.resize(schemas_.size());
+    for (size_t id = 0; id < schemas_.size(); ++id) conn_columns_[id] = TsvRecordCache::columns_of(*schemas_[id]);
     if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
   }
 
@@ -217,6 +234,9 @@ class Sink final : public LogSink {
   std::vector<const LogSchema*> schemas_;  // a copy: add() may grow the manager's while we write
   std::vector<char> enabled_;              // a copy, as schemas_
   std::vector<LogBuffer> logs_;            // by LogId
+  std::vector<std::pair<LogId, LogBuffer>> sealed_;  // full buffers, for the next hand-over
+  std::vector<uint8_t> conn_columns_;      // by LogId: TsvRecordCache::columns_of its schema
+  std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
   size_t bytes_ = 0;
   uint64_t seq_ = 0;
   uint64_t seen_gen_ = 0;
@@ -303,14 +323,19 @@ struct LogManager::Impl {
     return (std::filesystem::path(sh->dir) / (std::string(s.path) + ".log")).string();
   }
 
-  void write_record(LogId id, const LogSchema& schema, const RecordRef& r) {
+  // Writes `text` (one record, or several whole records in order) to the log's file, opening it first.
+  void write_text(LogId id, const LogSchema& schema, std::string_view text) {
     Output& o = outs[id];
     if (!o.file.is_open()) {
       o.file.open(file_path(schema), !o.opened_before);
       o.opened_before = true;
       if (!sh->json) o.file.write(tsv_header(schema, static_cast<int64_t>(std::time(nullptr))));
     }
-    o.file.write(std::string_view(r.line, r.len));
+    o.file.write(text);
+  }
+
+  void write_record(LogId id, const LogSchema& schema, const RecordRef& r) {
+    write_text(id, schema, std::string_view(r.line, r.len));
   }
 
   uint64_t merge_log(LogId id, const LogSchema& schema, const std::vector<RecordRef>& mem,
@@ -323,7 +348,15 @@ struct LogManager::Impl {
     }
     uint64_t written = 0;
     if (src.size() == 1 && src[0].mem) {
-      for (const RecordRef& r : mem) write_record(id, schema, r);
+      // Sorted records mostly lie one after the other in their sink's buffer, as they were written:
+      // such a run goes to the file in one piece.
+      size_t i = 0;
+      while (i < mem.size()) {
+        const char* begin = mem[i].line;
+        const char* end = begin + mem[i].len;
+        for (++i; i < mem.size() && mem[i].line == end; ++i) end += mem[i].len;
+        write_text(id, schema, std::string_view(begin, static_cast<size_t>(end - begin)));
+      }
       return mem.size();
     }
     std::vector<MergeSource*> heap;
@@ -373,7 +406,9 @@ struct LogManager::Impl {
     for_each_record(batches, [&](const RecordRef& r) {
       if (r.log < mem.size()) mem[r.log].push_back(r);
     });
-    for (auto& v : mem) std::sort(v.begin(), v.end(), record_less);
+    for (auto& v : mem) {
+      std::sort(v.begin(), v.end(), [](const RecordRef& a, const RecordRef& b) { return record_less(a, b); });
+    }
 
     while (run_paths.size() > kMaxFanIn) {
       std::vector<std::string> merged;

@@ -1,5 +1,6 @@
 #include "output/value_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -10,90 +11,221 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// "00" ... "99": two digits per division, half the divisions of one digit at a time.
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// An IPv4 octet's decimal text, padded to four bytes so that one 4-byte copy writes it (the length says
+// how much of it counts): addresses are in most rows of every log.
+struct Octet {
+  char text[4];
+  uint32_t len;
+};
+constexpr auto kOctets = [] {
+  std::array<Octet, 256> t{};
+  for (unsigned v = 0; v < 256; ++v) {
+    Octet& o = t[v];
+    uint32_t n = 0;
+    if (v >= 100) o.text[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) o.text[n++] = static_cast<char>('0' + v / 10 % 10);
+    o.text[n++] = static_cast<char>('0' + v % 10);
+    o.len = n;
+  }
+  return t;
+}();
+
 // Microseconds, rounded half away from zero, without overflowing near UINT64_MAX.
 uint64_t ns_to_us(uint64_t ns) { return ns / 1000 + (ns % 1000 >= 500 ? 1 : 0); }
 
-void append_6_digits(std::string& out, uint32_t v) {
-  char b[6];
-  for (int i = 5; i >= 0; --i) {
-    b[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
+unsigned decimal_digits(uint64_t v) {
+  unsigned n = 1;
+  for (;;) {
+    if (v < 10) return n;
+    if (v < 100) return n + 1;
+    if (v < 1000) return n + 2;
+    if (v < 10000) return n + 3;
+    v /= 10000;
+    n += 4;
   }
-  out.append(b, 6);
 }
 
-void append_hex_word(std::string& out, uint16_t w) {
-  char b[4];
-  int n = 0;
+// `v` < 10^n, written as exactly n digits (leading zeros kept).
+void put_digits(char* p, uint64_t v, unsigned n) {
+  char* q = p + n;
+  while (n >= 2) {
+    q -= 2;
+    std::memcpy(q, &kDigitPairs[static_cast<size_t>(v % 100) * 2], 2);
+    v /= 100;
+    n -= 2;
+  }
+  if (n) *--q = static_cast<char>('0' + v);
+}
+
+// Six digits of v < 10^6 in 32-bit arithmetic: the decimals of every time.
+char* write_6_digits(char* p, uint32_t v) {
+  std::memcpy(p + 4, &kDigitPairs[(v % 100) * 2], 2);
+  v /= 100;
+  std::memcpy(p + 2, &kDigitPairs[(v % 100) * 2], 2);
+  v /= 100;
+  std::memcpy(p, &kDigitPairs[v * 2], 2);
+  return p + 6;
+}
+
+char* write_hex_word(char* p, uint16_t w) {
   for (int shift = 12; shift >= 0; shift -= 4) {
-    const unsigned nib = (w >> shift) & 0xfu;
-    if (n == 0 && nib == 0 && shift != 0) continue;
-    b[n++] = kHex[nib];
+    // No leading zeros (RFC 5952 section 4.1); a zero word is one "0".
+    if (shift != 0 && (w >> shift) == 0) continue;
+    *p++ = kHex[(w >> shift) & 0xfu];
   }
-  out.append(b, static_cast<size_t>(n));
+  return p;
 }
 
-void append_dotted_quad(std::string& out, const uint8_t* p) {
-  char b[15];
-  size_t n = 0;
+char* write_dotted_quad(char* p, const uint8_t* b) {
   for (int i = 0; i < 4; ++i) {
-    if (i) b[n++] = '.';
-    const unsigned v = p[i];
-    if (v >= 100) b[n++] = static_cast<char>('0' + v / 100);
-    if (v >= 10) b[n++] = static_cast<char>('0' + v / 10 % 10);
-    b[n++] = static_cast<char>('0' + v % 10);
+    const Octet& o = kOctets[b[i]];
+    std::memcpy(p, o.text, 4);
+    p += o.len;
+    if (i < 3) *p++ = '.';
   }
-  out.append(b, n);
+  return p;
 }
 
 }  // namespace
 
-void append_u64(std::string& out, uint64_t v) {
-  char b[20];
-  const auto r = std::to_chars(b, b + sizeof b, v);
-  out.append(b, static_cast<size_t>(r.ptr - b));
+char* write_u64(char* p, uint64_t v) {
+  const unsigned n = decimal_digits(v);
+  put_digits(p, v, n);
+  return p + n;
 }
 
-void append_i64(std::string& out, int64_t v) {
-  char b[20];
-  const auto r = std::to_chars(b, b + sizeof b, v);
-  out.append(b, static_cast<size_t>(r.ptr - b));
+char* write_i64(char* p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return write_u64(p, 0 - static_cast<uint64_t>(v));
+  }
+  return write_u64(p, static_cast<uint64_t>(v));
 }
 
-void append_hex_escape(std::string& out, uint8_t byte) {
-  const char b[4] = {'\\', 'x', kHex[byte >> 4], kHex[byte & 0xf]};
-  out.append(b, 4);
+char* write_hex_escape(char* p, uint8_t byte) {
+  p[0] = '\\';
+  p[1] = 'x';
+  p[2] = kHex[byte >> 4];
+  p[3] = kHex[byte & 0xf];
+  return p + 4;
 }
 
-void append_fixed6_ns(std::string& out, bool negative, uint64_t magnitude_ns) {
+char* write_fixed6_ns(char* p, bool negative, uint64_t magnitude_ns) {
   const uint64_t us = ns_to_us(magnitude_ns);
-  if (negative) out.push_back('-');
-  append_u64(out, us / 1000000);
-  out.push_back('.');
-  append_6_digits(out, static_cast<uint32_t>(us % 1000000));
+  if (negative) *p++ = '-';
+  p = write_u64(p, us / 1000000);
+  *p++ = '.';
+  return write_6_digits(p, static_cast<uint32_t>(us % 1000000));
 }
 
-void append_shortest_us_ns(std::string& out, bool negative, uint64_t magnitude_ns) {
+char* TimeText::write(char* p, uint64_t ns) {
+  const uint64_t us = ns_to_us(ns);
+  const uint64_t sec = us / 1000000;
+  if (sec != sec_) {
+    len_ = static_cast<size_t>(write_u64(text_, sec) - text_);
+    sec_ = sec;
+  }
+  // A fixed-size copy (the seconds have at most 11 digits): no call for a variable length. What it
+  // writes past len_ is overwritten below or left beyond the returned end, within kMaxFixed6Text.
+  static_assert(kMaxFixed6Text >= 12 && sizeof text_ >= 12);
+  std::memcpy(p, text_, 12);
+  p += len_;
+  *p++ = '.';
+  return write_6_digits(p, static_cast<uint32_t>(us % 1000000));
+}
+
+char* write_shortest_us_ns(char* p, bool negative, uint64_t magnitude_ns) {
   const uint64_t us = ns_to_us(magnitude_ns);
-  if (negative) out.push_back('-');
-  append_u64(out, us / 1000000);
-  out.push_back('.');
+  if (negative) *p++ = '-';
+  p = write_u64(p, us / 1000000);
+  *p++ = '.';
   uint32_t frac = static_cast<uint32_t>(us % 1000000);
   if (frac == 0) {
-    out.push_back('0');
-    return;
+    *p++ = '0';
+    return p;
   }
-  int digits = 6;
+  unsigned digits = 6;
   while (frac % 10 == 0) {
     frac /= 10;
     --digits;
   }
-  char b[6];
-  for (int i = digits - 1; i >= 0; --i) {
-    b[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
+  put_digits(p, frac, digits);
+  return p + digits;
+}
+
+char* write_addr(char* p, const IpAddr& a) {
+  const uint8_t* b = a.bytes.data();
+  if (a.is_v4()) return write_dotted_quad(p, b + 12);
+  uint16_t w[8];
+  for (int i = 0; i < 8; ++i) w[i] = static_cast<uint16_t>(b[2 * i] << 8 | b[2 * i + 1]);
+  // The first longest run of two or more zero words becomes "::" (RFC 5952 section 4.2).
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (w[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && w[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
   }
-  out.append(b, static_cast<size_t>(digits));
+  if (best_len < 2) best = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (best >= 0 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    // inet_ntop keeps the deprecated IPv4-compatible form ::a.b.c.d.
+    if (i == 6 && best == 0 && best_len == 6) return write_dotted_quad(p, b + 12);
+    p = write_hex_word(p, w[i]);
+  }
+  if (best >= 0 && best + best_len == 8) *p++ = ':';
+  return p;
+}
+
+void append_u64(std::string& out, uint64_t v) {
+  char b[kMaxU64Text];
+  out.append(b, static_cast<size_t>(write_u64(b, v) - b));
+}
+
+void append_i64(std::string& out, int64_t v) {
+  char b[kMaxI64Text];
+  out.append(b, static_cast<size_t>(write_i64(b, v) - b));
+}
+
+void append_hex_escape(std::string& out, uint8_t byte) {
+  char b[4];
+  out.append(b, static_cast<size_t>(write_hex_escape(b, byte) - b));
+}
+
+void append_fixed6_ns(std::string& out, bool negative, uint64_t magnitude_ns) {
+  char b[kMaxFixed6Text];
+  out.append(b, static_cast<size_t>(write_fixed6_ns(b, negative, magnitude_ns) - b));
+}
+
+void append_shortest_us_ns(std::string& out, bool negative, uint64_t magnitude_ns) {
+  char b[kMaxFixed6Text];
+  out.append(b, static_cast<size_t>(write_shortest_us_ns(b, negative, magnitude_ns) - b));
+}
+
+void append_addr(std::string& out, const IpAddr& a) {
+  char b[kMaxAddrText];
+  out.append(b, static_cast<size_t>(write_addr(b, a) - b));
 }
 
 void append_tsv_double(std::string& out, double d) {
@@ -167,46 +299,6 @@ void append_json_double(std::string& out, double d) {
     out.push_back('e');
     append_i64(out, kk - 1);  // rapidjson writes no '+' and no leading zeros
   }
-}
-
-void append_addr(std::string& out, const IpAddr& a) {
-  const uint8_t* b = a.bytes.data();
-  if (a.is_v4()) {
-    append_dotted_quad(out, b + 12);
-    return;
-  }
-  uint16_t w[8];
-  for (int i = 0; i < 8; ++i) w[i] = static_cast<uint16_t>(b[2 * i] << 8 | b[2 * i + 1]);
-  // The first longest run of two or more zero words becomes "::" (RFC 5952 section 4.2).
-  int best = -1, best_len = 0;
-  for (int i = 0; i < 8;) {
-    if (w[i] != 0) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < 8 && w[j] == 0) ++j;
-    if (j - i > best_len) {
-      best = i;
-      best_len = j - i;
-    }
-    i = j;
-  }
-  if (best_len < 2) best = -1;
-  for (int i = 0; i < 8; ++i) {
-    if (best >= 0 && i >= best && i < best + best_len) {
-      if (i == best) out.push_back(':');
-      continue;
-    }
-    if (i != 0) out.push_back(':');
-    // inet_ntop keeps the deprecated IPv4-compatible form ::a.b.c.d.
-    if (i == 6 && best == 0 && best_len == 6) {
-      append_dotted_quad(out, b + 12);
-      return;
-    }
-    append_hex_word(out, w[i]);
-  }
-  if (best >= 0 && best + best_len == 8) out.push_back(':');
 }
 
 size_t utf8_ok_len(const unsigned char* s, size_t avail) {

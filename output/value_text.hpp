@@ -12,6 +12,35 @@
 
 namespace ots::text {
 
+// The writers below put their text at `p` and return its end; they write no terminating NUL and never
+// more than the kMax* bytes named beside them, so a caller that has that much room needs no checks per
+// byte. The append_* functions are the same renderings onto a std::string: the formatters of every log
+// record use the writers (one room check per field instead of one capacity check per character).
+inline constexpr size_t kMaxU64Text = 20;     // 18446744073709551615
+inline constexpr size_t kMaxI64Text = 20;     // -9223372036854775808
+inline constexpr size_t kMaxFixed6Text = 19;  // '-', 11 digits (UINT64_MAX ns in seconds), '.', 6 digits
+inline constexpr size_t kMaxAddrText = 45;    // INET6_ADDRSTRLEN less the NUL (ours: at most 39)
+
+char* write_u64(char* p, uint64_t v);
+char* write_i64(char* p, int64_t v);
+char* write_hex_escape(char* p, uint8_t byte);
+char* write_fixed6_ns(char* p, bool negative, uint64_t magnitude_ns);
+char* write_shortest_us_ns(char* p, bool negative, uint64_t magnitude_ns);
+char* write_addr(char* p, const IpAddr& a);
+
+// write_fixed6_ns(p, false, ns) for times that come in order: the times within one second share their
+// integer digits (ten of the sixteen), which this keeps from the last call instead of converting them
+// again. Thread-confined: one per formatter that owns it.
+class TimeText {
+ public:
+  char* write(char* p, uint64_t ns);
+
+ private:
+  uint64_t sec_ = UINT64_MAX;  // no second has this many: UINT64_MAX ns is 1.8e10 s
+  size_t len_ = 0;
+  char text_[kMaxU64Text] = {};
+};
+
 void append_u64(std::string& out, uint64_t v);
 void append_i64(std::string& out, int64_t v);
 

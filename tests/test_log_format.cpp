@@ -12,10 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "log_format_support.hpp"
 #include "output/log_format.hpp"
 #include "test_support.hpp"
 
 using namespace ots;
+using ots::test::json1;
+using ots::test::json_val;
+using ots::test::tsv1;
 using F = FieldType;
 
 namespace {
@@ -58,34 +62,6 @@ std::vector<std::string> lines_of(const std::string& s) {
     b = e + 1;
   }
   return out;
-}
-
-// One value in a one-column log, without the line's '\n'.
-std::string tsv1(FieldType t, const Value& v) {
-  const LogSchema s{"x", {{"x", t}}};
-  std::string out;
-  format_tsv(s, std::span<const Value>(&v, 1), out);
-  REQUIRE(!out.empty());
-  REQUIRE(out.back() == '\n');
-  out.pop_back();
-  return out;
-}
-
-std::string json1(FieldType t, const Value& v) {
-  const LogSchema s{"x", {{"x", t}}};
-  std::string out;
-  format_json(s, std::span<const Value>(&v, 1), out);
-  REQUIRE(out.back() == '\n');
-  out.pop_back();
-  return out;
-}
-
-// The value part of {"x":...}: the text Zeek would put after the key.
-std::string json_val(FieldType t, const Value& v) {
-  const std::string o = json1(t, v);
-  REQUIRE(o.rfind("{\"x\":", 0) == 0);
-  REQUIRE(o.back() == '}');
-  return o.substr(5, o.size() - 6);
 }
 
 Value str(std::string_view s) { return Value{s}; }

@@ -229,6 +229,15 @@ void ModbusAnalyzer::drain(Conn& c, bool is_orig, uint64_t ts) {
       size_t i = 0;
       Plausible found = Plausible::No;
       for (; i < rest.size(); ++i) {
+        // plausible_adu_start refuses a nonzero protocol id (bytes 2-3), then a length field (bytes 4-5)
+        // out of range, before anything else; most offsets of the scan fail there, so test both here
+        // without the call and the header parse.
+        const size_t left = rest.size() - i;
+        if (left >= 4 && (rest[i + 2] | rest[i + 3]) != 0) continue;
+        if (left >= kMbapSize) {
+          const unsigned length = static_cast<unsigned>(rest[i + 4]) << 8 | rest[i + 5];
+          if (length < kMinLength || length > kMaxLength) continue;
+        }
         found = plausible_adu_start(rest.subspan(i));
         if (found != Plausible::No) break;
       }

@@ -4,6 +4,7 @@
 // from SZL responses. The wire grammar is cotp_parser.cpp's, s7comm_parser.cpp's and
 // s7comm_plus_parser.cpp's.
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -258,6 +259,14 @@ void S7commAnalyzer::drain_resync(Conn& c, bool is_orig, uint64_t ts) {
   Direction& d = dir_[is_orig];
   size_t off = 0;
   while (off < d.buf.size()) {
+    // plausible_tpkt_start refuses every offset whose first byte is not the TPKT version: go straight
+    // to the next one that is (or to the end, where the scan would have arrived one byte at a time).
+    const void* v = std::memchr(d.buf.data() + off, kTpktVersion, d.buf.size() - off);
+    if (v == nullptr) {
+      off = d.buf.size();
+      break;
+    }
+    off = static_cast<size_t>(static_cast<const uint8_t*>(v) - d.buf.data());
     const Plausible p = plausible_tpkt_start({d.buf.data() + off, d.buf.size() - off});
     if (p == Plausible::Maybe) break;
     if (p == Plausible::No) {
