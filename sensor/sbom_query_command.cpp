@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -11,6 +10,7 @@
 
 #include "inventory/sbom_db.hpp"
 #include "output/syslog_message.hpp"
+#include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
 namespace ots {
@@ -24,20 +24,6 @@ constexpr std::array<bool, 256> kJsonPlain = [] {
   return t;
 }();
 
-// Whether 8 bytes are all plain (kJsonPlain), tested together: no byte below 0x20 or at or above 0x7f, no
-// quote, no backslash. A row is mostly such bytes; a word that fails is looked at byte by byte.
-bool plain8(const unsigned char* b) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  uint64_t w;
-  std::memcpy(&w, b, 8);
-  // (x - n) & ~x & high has a byte's high bit set where some byte of x is below n (n <= 0x80), the classic
-  // "has less" test; a zero byte of w ^ c is a byte equal to c.
-  const auto below = [](uint64_t x, uint64_t n) { return (x - kOnes * n) & ~x & kHigh; };
-  const uint64_t special = below(w, 0x20) | (w & kHigh) | below(w ^ (kOnes * '"'), 1) |
-                           below(w ^ (kOnes * '\\'), 1) | below(w ^ (kOnes * 0x7f), 1);
-  return special == 0;
-}
-
 // The inside of a JSON string (no quotes) at `p`, which has room for 6 bytes per byte of `s`: RFC 8259
 // escapes; bytes that are not valid UTF-8 become \u00XX (their Latin-1 reading). Runs of plain ASCII, nearly
 // all of a row, are copied at once. Returns the end.
@@ -46,7 +32,7 @@ char* put_json_chars(char* p, std::string_view s) {
   const auto* b = reinterpret_cast<const unsigned char*>(s.data());
   for (size_t i = 0; i < s.size();) {
     size_t run = i;
-    while (run + 8 <= s.size() && plain8(b + run)) run += 8;
+    while (run + 8 <= s.size() && text::plain8(text::load8(b + run), '"', '\\')) run += 8;
     while (run < s.size() && kJsonPlain[b[run]]) ++run;
     std::memcpy(p, s.data() + i, run - i);
     p += run - i;
@@ -108,12 +94,7 @@ void append_json_line(std::string& out, const sbom::SbomMatchView& r) {
     const char opening = p == start ? '{' : ',';
     *p++ = opening;
     p = put(p, kTimeKey);
-    // Epoch seconds with 6 decimals, as the JSON logs' times (text::append_fixed6_ns, whose digits these are).
-    const uint64_t ns = r.last_attested_ns, us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
-    p = std::to_chars(p, start + room, us / 1000000).ptr;
-    *p++ = '.';
-    for (int d = 5, f = static_cast<int>(us % 1000000); d >= 0; --d, f /= 10) p[d] = static_cast<char>('0' + f % 10);
-    p += 6;
+    p = text::write_fixed6_ns(p, false, r.last_attested_ns);  // epoch seconds, as the JSON logs' times
   }
   if (p == start) *p++ = '{';
   *p++ = '}';
