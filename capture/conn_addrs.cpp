@@ -2,9 +2,11 @@
 // heap pair for IPv6 ones. Here are the writes and the ownership of that pair; the reads are inline.
 
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "capture/flow.hpp"
+#include "capture/flow_key.hpp"
 
 namespace ots {
 
@@ -24,7 +26,16 @@ void Conn::set_id(const ConnId& id) {
   }
   orig_p_ = id.orig_p;
   resp_p_ = id.resp_p;
-  proto_ = id.proto;
+  proto_code_ = 0;
+  for (uint8_t k = 0; k < std::size(kTransports); ++k) {
+    if (kTransports[k] == id.proto) proto_code_ = k & 7u;
+  }
+}
+
+Uid Conn::uid() const {
+  const ConnId i = id();
+  const flow::PacketEnds e{&i.orig_h, &i.resp_h, i.orig_p, i.resp_p, one_way_};
+  return flow::make_uid(flow::make_key(e, vlan, inner_vlan, ip_proto), first_ts_ns);
 }
 
 void Conn::flip_id() {

@@ -60,8 +60,9 @@ struct EndpointCounters {
 
 // One tracked connection. The flow table owns it; pointers stay valid until on_flow_end returns.
 struct Conn {
-  // 136 bytes, in an order without padding holes (a static_assert below keeps it so): with the TCP
-  // endpoints it is most of a tracked connection's memory.
+  // 120 bytes, in an order without padding holes (a static_assert below keeps it so): with the TCP
+  // endpoints it is most of a tracked connection's memory. The uid is not kept: uid() hashes it again
+  // from the key and the first packet's time (12 bytes a connection, for a hash when a record is written).
   Conn() = default;
   ~Conn() { clear_id(); }
   Conn(const Conn& o);
@@ -81,11 +82,11 @@ struct Conn {
     }
     r.orig_p = orig_p_;
     r.resp_p = resp_p_;
-    r.proto = proto_;
+    r.proto = proto();
     return r;
   }
   void set_id(const ConnId& id);
-  Transport proto() const { return proto_; }
+  Transport proto() const { return kTransports[proto_code_]; }
   uint16_t orig_p() const { return orig_p_; }
   uint16_t resp_p() const { return resp_p_; }
   // Address compares without building an IpAddr (the flow table's lookup runs them on every packet).
@@ -106,11 +107,19 @@ struct Conn {
   } addrs_ = {{0, 0}};
   uint16_t orig_p_ = 0;
   uint16_t resp_p_ = 0;
-  Transport proto_ = Transport::Unknown;
-  bool v6_ = false;
   uint16_t vlan = 0;
-  Uid uid;
-  uint32_t services = 0;          // bit per confirmed application protocol (the pipeline's numbering)
+  uint16_t inner_vlan = 0;
+  // Bit per confirmed application protocol (the pipeline's numbering; dissectors/registry.cpp asserts
+  // that there are at most 16).
+  uint16_t services = 0;
+  uint8_t ip_proto = 0;
+  uint8_t proto_code_ : 3 = 0;     // proto() as an index into kTransports (set_id)
+  bool v6_ : 1 = false;
+  bool one_way_ : 1 = false;       // one-way ICMP, keyed in the direction seen (part of the uid's key)
+  bool has_macs : 1 = false;
+  bool wants_payload : 1 = false;  // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
+  uint8_t orig_mac[6] = {};
+  uint8_t resp_mac[6] = {};
   uint64_t first_ts_ns = 0;
   uint64_t last_ts_ns = 0;
   EndpointCounters orig, resp;
@@ -119,12 +128,10 @@ struct Conn {
   // Opaque TCP tracking state, owned by the flow table's TCP code.
   struct TcpState;
   TcpState* tcp = nullptr;
-  uint8_t orig_mac[6] = {};
-  uint8_t resp_mac[6] = {};
-  uint8_t ip_proto = 0;
-  bool has_macs : 1 = false;
-  bool wants_payload : 1 = false;  // set by on_new_flow: deliver payload (TCP reassembled) to on_payload
-  uint16_t inner_vlan = 0;
+
+  // Zeek's uid: flow::make_uid over the canonical key and first_ts_ns, as the flow table made it when
+  // the connection started (the key and first_ts_ns never change after that).
+  Uid uid() const;
 
   // Zeek's conn_state string (S0, S1, SF, REJ, ... OTH) and history letters for this connection now.
   // Only for connections a FlowTable created (the history lives beside the Conn in the table's slab).
@@ -132,6 +139,8 @@ struct Conn {
   HistoryText history() const;
 
  private:
+  static constexpr Transport kTransports[] = {Transport::Unknown, Transport::Icmp, Transport::Tcp, Transport::Udp,
+                                              Transport::Icmp6};
   static IpAddr v4_addr(uint32_t stored) {
     IpAddr a;
     a.bytes[10] = 0xff;
@@ -152,7 +161,7 @@ struct Conn {
     return ((low ^ addrs_.v4[which]) | (mid ^ kMappedMid) | head) == 0;
   }
 };
-static_assert(sizeof(Conn) == 136, "Conn grew or gained a padding hole: every tracked connection pays for it");
+static_assert(sizeof(Conn) == 120, "Conn grew or gained a padding hole: every tracked connection pays for it");
 
 // What the flow table tells the pipeline. Called on the worker's thread.
 class FlowEvents {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -26,8 +27,9 @@ namespace {
 
 constexpr uint32_t kNil = UINT32_MAX;
 constexpr uint64_t kTcpConnectionLingerNs = 5'000'000'000ull;  // tcp_connection_linger (base/init-bare.zeek)
-// 256 connections per slab: the slabs round the peak up to a multiple of this, and a slab is 55 KiB.
-constexpr unsigned kChunkShift = 8;
+// 64 connections per slab: the slabs round the peak up to a multiple of this (with 256, 1.2% of the perf
+// capture's peak were empty slots), and a slab is 10.5 KiB.
+constexpr unsigned kChunkShift = 6;
 constexpr uint32_t kChunkSlots = 1u << kChunkShift;
 constexpr uint32_t kTcpChunk = 256;
 
@@ -38,7 +40,7 @@ enum TimeoutClass : uint8_t { kTcpHandshake, kTcpActive, kUdp, kIcmp, kOtherIp, 
 
 enum SlotFlag : uint8_t {
   kLive = 1,
-  kOneWay = 2,       // one-way ICMP: keyed in the direction seen
+  kInterims = 2,     // interim records were written: their count is in the table's side map
   kOrigActive = 4,   // UDP_ACTIVE for the originator (a datagram with a good checksum)
   kRespActive = 8,
   kCloseDone = 16,   // TCP close complete: only the close/reset timers end it
@@ -47,28 +49,29 @@ enum SlotFlag : uint8_t {
 
 enum TimerKind : uint8_t { kAttempt, kClose, kReset };
 
-// 184 bytes, the 32-bit members before the 1-aligned history so that nothing pads.
+// 160 bytes (a 120-byte Conn), the 32-bit members before the 1-aligned history so that nothing pads. The
+// generation that told stale timers from a reused slot's new connection is the TCP state's serial (only
+// TCP connections have timers), and the interim record count, which only connections older than
+// interim_interval need, is in a side map: 8 bytes a connection.
 struct Slot {
   Conn conn;  // first member: Conn::history() finds the slot from the Conn
   uint32_t prev = kNil, next = kNil;    // inactivity list (the free list uses `next`)
   uint32_t iprev = kNil, inext = kNil;  // interim list
   uint32_t hnext = kNil;                // the next slot in this one's hash bucket
-  uint32_t gen = 0;                     // bumps when the slot is freed: stale timers are ignored
-  uint32_t interims = 0;
   flow::ConnHistory hist;
   uint8_t tclass = kUdp;
   uint8_t epoch = 0;                    // bumps when Zeek would cancel the connection's timers
   uint8_t flags = 0;
 };
 static_assert(std::is_standard_layout_v<Slot>, "Conn::history() relies on Slot being standard-layout");
-static_assert(sizeof(Slot) <= 184, "a table slot grew: every tracked connection pays for it");
+static_assert(sizeof(Slot) <= 160, "a table slot grew: every tracked connection pays for it");
 
 const Slot& slot_of(const Conn& c) { return *reinterpret_cast<const Slot*>(&c); }
 
 struct Timer {
   uint64_t when;
   uint32_t slot;
-  uint32_t gen;
+  uint32_t serial;  // the TCP state's: a stale timer's connection is gone, even if its slot is in use
   uint8_t kind;
   uint8_t epoch;
 };
@@ -149,27 +152,40 @@ struct FlowTable::Impl {
 
   Conn::TcpState& tcp_at(uint32_t i) { return tcp_chunks[i / kTcpChunk][i % kTcpChunk]; }
 
+  // Free TCP states are linked through their first endpoint's start_seq (index + 1 of the next free one,
+  // 0 ends the list), which means nothing while the state is free: a link member cost 4 bytes in every
+  // state. alloc_tcp() clears it.
   Conn::TcpState* alloc_tcp() {
     if (tcp_free_head == 0) {
       const auto base = static_cast<uint32_t>(tcp_chunks.size()) * kTcpChunk;
       tcp_chunks.push_back(std::make_unique<Conn::TcpState[]>(kTcpChunk));
       for (uint32_t k = kTcpChunk; k-- > 0;) {
-        tcp_chunks.back()[k].pool_link = tcp_free_head;
+        tcp_chunks.back()[k].ep[0].start_seq = tcp_free_head;
         tcp_free_head = base + k + 1;
       }
     }
-    const uint32_t link = tcp_free_head;
-    Conn::TcpState* s = &tcp_at(link - 1);
-    tcp_free_head = s->pool_link;
-    s->pool_link = link;
+    Conn::TcpState* s = &tcp_at(tcp_free_head - 1);
+    tcp_free_head = s->ep[0].start_seq;
+    s->ep[0].start_seq = 0;
+    s->serial = ++tcp_serial;
     return s;
   }
 
   void free_tcp(Conn::TcpState* s) {
-    const uint32_t link = s->pool_link;
-    s->reset();
-    s->pool_link = tcp_free_head;
-    tcp_free_head = link;
+    counters.forget(*s);
+    s->reset(streams);
+    // The state's index, from the chunk that holds it: a scan of the chunks (one per 256 states) once per
+    // TCP connection, instead of 4 bytes in every state.
+    uint32_t index = 0;
+    for (uint32_t ci = 0; ci < tcp_chunks.size(); ++ci) {
+      const Conn::TcpState* first = tcp_chunks[ci].get();
+      if (std::less_equal<>{}(first, s) && std::less<>{}(s, first + kTcpChunk)) {
+        index = ci * kTcpChunk + static_cast<uint32_t>(s - first);
+        break;
+      }
+    }
+    s->ep[0].start_seq = tcp_free_head;
+    tcp_free_head = index + 1;
   }
 
   // ---- key table ---------------------------------------------------------------------------------
@@ -177,7 +193,7 @@ struct FlowTable::Impl {
   flow::FlowKey key_of(const Slot& s) const {
     const Conn& c = s.conn;
     const ConnId id = c.id();
-    const flow::PacketEnds e{&id.orig_h, &id.resp_h, id.orig_p, id.resp_p, (s.flags & kOneWay) != 0};
+    const flow::PacketEnds e{&id.orig_h, &id.resp_h, id.orig_p, id.resp_p, c.one_way_};
     return flow::make_key(e, c.vlan, c.inner_vlan, c.ip_proto);
   }
 
@@ -189,7 +205,7 @@ struct FlowTable::Impl {
   static bool same_flow(const Slot& s, const flow::PacketEnds& e, const DecodedPacket& p) {
     const Conn& c = s.conn;
     if (c.ip_proto != p.ip_proto || c.vlan != p.vlan || c.inner_vlan != p.inner_vlan ||
-        ((s.flags & kOneWay) != 0) != e.one_way) {
+        c.one_way_ != e.one_way) {
       return false;
     }
     if (c.orig_p() == e.sport && c.resp_p() == e.dport && c.orig_h_is(*e.src) && c.resp_h_is(*e.dst)) {
@@ -299,39 +315,57 @@ struct FlowTable::Impl {
     s.iprev = s.inext = kNil;
   }
 
-  uint64_t interim_due(const Slot& s) const {
-    return s.conn.first_ts_ns + (uint64_t(s.interims) + 1) * cfg.interim_interval_ns;
+  uint64_t interim_due(uint32_t i) {
+    const Slot& s = slot(i);
+    const uint64_t written = (s.flags & kInterims) ? interim_counts.find(i)->second : 0;
+    return s.conn.first_ts_ns + (written + 1) * cfg.interim_interval_ns;
   }
 
   // ---- timers ------------------------------------------------------------------------------------
 
   void push_timer(uint64_t when, uint32_t i, TimerKind kind) {
     const Slot& s = slot(i);
-    heap.push_back(Timer{when, i, s.gen, static_cast<uint8_t>(kind), s.epoch});
+    heap.push_back(Timer{when, i, s.conn.tcp->serial, static_cast<uint8_t>(kind), s.epoch});
     std::push_heap(heap.begin(), heap.end(), TimerLater{});
   }
 
   bool timer_valid(const Timer& t) {
     const Slot& s = slot(t.slot);
-    return (s.flags & kLive) && s.gen == t.gen && s.epoch == t.epoch;
+    return (s.flags & kLive) && s.conn.tcp && s.conn.tcp->serial == t.serial && s.epoch == t.epoch;
   }
 
   // ---- weirds and stream delivery ----------------------------------------------------------------
 
+  // The uid of a TCP connection's weird. Conn::uid() hashes it again at each call, and a connection that
+  // has one weird tends to have many (the perf capture: 459,494 weirds, 15,737 of them logged, once per
+  // connection), so the last uids are kept, by the TCP state's serial and the first packet's time (a
+  // connection instance: serials repeat only after 2^32 TCP connections).
+  Uid tcp_uid(const Conn& c) {
+    if (!c.tcp) return c.uid();
+    UidMemo& m = uid_memo[c.tcp->serial % kUidMemo];
+    if (!m.set || m.serial != c.tcp->serial || m.first_ts != c.first_ts_ns) {
+      m.uid = c.uid();
+      m.serial = c.tcp->serial;
+      m.first_ts = c.first_ts_ns;
+      m.set = true;
+    }
+    return m.uid;
+  }
+
   struct ConnWeirds final : tcp::Weirds {
-    ConnWeirds(WeirdSink& s, const Conn& c, uint64_t t, bool o) : sink(s), conn(c), ts(t), is_orig(o) {}
+    ConnWeirds(Impl& t, const Conn& c, uint64_t time, bool o) : table(t), conn(c), ts(time), is_orig(o) {}
     void weird(std::string_view name) override {
       WeirdEvent ev;
       ev.ts_ns = ts;
       ev.name = name;
-      ev.uid = conn.uid;
+      ev.uid = table.tcp_uid(conn);
       ev.id = conn.id();
       ev.has_addrs = true;
       ev.is_orig = is_orig;
       ev.source = "tcp";
-      sink.weird(ev);
+      table.weirds.weird(ev);
     }
-    WeirdSink& sink;
+    Impl& table;
     const Conn& conn;
     uint64_t ts;
     bool is_orig;
@@ -353,15 +387,15 @@ struct FlowTable::Impl {
                            tcp::established_or_cleanly_closing(*c.tcp);
       if (counted) {
         c.missed_bytes += len;
-        tcp::content_gap(*c.tcp, ep, s.hist);
+        tcp::content_gap(*c.tcp, ep, s.hist, table.counters);
       }
       if (why == flow::GapCause::BufferLimit) {
-        ConnWeirds(table.weirds, c, ts, is_orig).weird("excessive_data_without_further_acks");
+        ConnWeirds(table, c, ts, is_orig).weird("excessive_data_without_further_acks");
       }
       if (c.wants_payload) table.events.on_gap(c, is_orig, len, ts);
     }
     void inconsistent() override {
-      ConnWeirds(table.weirds, s.conn, ts, is_orig).weird("rexmit_inconsistency");
+      ConnWeirds(table, s.conn, ts, is_orig).weird("rexmit_inconsistency");
     }
     Impl& table;
     Slot& s;
@@ -372,7 +406,7 @@ struct FlowTable::Impl {
   };
 
   size_t stream_bytes(const Conn& c) const {
-    return c.tcp ? c.tcp->ep[0].stream.footprint() + c.tcp->ep[1].stream.footprint() : 0;
+    return c.tcp ? c.tcp->ep[0].stream.footprint(streams) + c.tcp->ep[1].stream.footprint(streams) : 0;
   }
 
   // ---- connection life ---------------------------------------------------------------------------
@@ -394,7 +428,7 @@ struct FlowTable::Impl {
     return false;
   }
 
-  uint32_t create(const DecodedPacket& p, const flow::PacketEnds& e, const flow::FlowKey& key, uint32_t h,
+  uint32_t create(const DecodedPacket& p, const flow::PacketEnds& e, uint32_t h,
                   bool& flipped) {
     if (stats.active >= cfg.max_flows) evict_one();
     const uint32_t i = alloc_slot();
@@ -402,11 +436,11 @@ struct FlowTable::Impl {
     s.conn = Conn{};
     s.hist.clear();
     s.prev = s.next = s.iprev = s.inext = s.hnext = kNil;
-    s.interims = 0;
     s.epoch = 0;
-    s.flags = static_cast<uint8_t>(kLive | (e.one_way ? kOneWay : 0));
+    s.flags = kLive;
 
     Conn& c = s.conn;
+    c.one_way_ = e.one_way;
     flipped = want_flip(p, e);
     c.set_id(ConnId{flipped ? *e.dst : *e.src, flipped ? *e.src : *e.dst, flipped ? e.dport : e.sport,
                     flipped ? e.sport : e.dport, p.l4});
@@ -420,7 +454,6 @@ struct FlowTable::Impl {
     c.inner_vlan = p.inner_vlan;
     c.ip_proto = p.ip_proto;
     c.first_ts_ns = c.last_ts_ns = p.ts_ns;
-    c.uid = flow::make_uid(key, p.ts_ns);
     if (flipped) s.hist.add('^');  // Connection::FlipRoles
 
     uint8_t cls = kOtherIp;
@@ -451,7 +484,7 @@ struct FlowTable::Impl {
       const uint64_t ts = c.last_ts_ns;
       for (tcp::Endpoint& e : c.tcp->ep) {
         Delivery d(*this, s, e, ts);
-        e.stream.finish(c.wants_payload, d);
+        e.stream.finish(streams, c.wants_payload, d);
       }
     }
     const uint32_t h = hash32(key_of(s));
@@ -470,10 +503,10 @@ struct FlowTable::Impl {
     }
     c.app = nullptr;
     if (s.flags & kBadChecksums) udp_bad_checksums.erase(i);
+    if (s.flags & kInterims) interim_counts.erase(i);
     if (c.v6_) --v6_live;
     c.clear_id();  // gives an IPv6 connection's address pair back now, not when the slot is reused
     s.flags = 0;
-    ++s.gen;
     s.next = free_head;
     free_head = i;
     --stats.active;
@@ -514,18 +547,18 @@ struct FlowTable::Impl {
     Slot& s = slot(i);
     Conn& c = s.conn;
     Conn::TcpState& st = *c.tcp;
-    ConnWeirds w(weirds, c, p.ts_ns, is_orig);
+    ConnWeirds w(*this, c, p.ts_ns, is_orig);
 
     if (p.bad_checksum) {
       // TCPAnalyzer::ValidateChecksum: the packet stops here (not even counted); the decoder reported it.
-      tcp::checksum_error(st, is_orig ? st.orig() : st.resp(), s.hist);
+      tcp::checksum_error(st, is_orig ? st.orig() : st.resp(), s.hist, counters);
       events.on_packet(c, is_orig, p);
       return;
     }
 
     const size_t heap_before = stream_bytes(c);
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
-    const tcp::Outcome o = tcp::process(st, s.hist, tp, w);
+    const tcp::Outcome o = tcp::process(st, s.hist, tp, w, counters);
     if (o.flipped) flip_conn(c);
     if (o.update_last_time) c.last_ts_ns = p.ts_ns;
 
@@ -542,15 +575,15 @@ struct FlowTable::Impl {
     // The ACK first (it may reveal a gap in the peer's stream), then this packet's data, as Zeek does.
     if (o.have_ack) {
       uint64_t up_to = o.rel_ack;
-      if (peer.fin_seen && up_to >= peer.fin_seq) up_to = peer.fin_seq - 1;  // not the FIN's octet
+      if (peer.fin_seen && up_to >= peer.fin_seq()) up_to = peer.fin_seq() - 1;  // not the FIN's octet
       // TCP_Reassembler::Undelivered: a partial connection's first ACK (1 or 2) is not a gap.
-      const bool report = !(up_to <= 2 && st.is_partial);
+      const bool report = !(up_to <= 2 && st.is_partial());
       // TCP_Reassembler::AckReceived's capture-loss counters (get_gap_stats, capture_loss.log): an ACK
       // of new data while both ends are established, and a gap when data below it was never seen.
       const bool count_ack = up_to > peer.stream.trim_seq() && peer.state == tcp::EpState::Established &&
                              e.state == tcp::EpState::Established;
       Delivery d(*this, s, peer, p.ts_ns);
-      peer.stream.ack(up_to, c.wants_payload, report, d);
+      peer.stream.ack(streams, up_to, c.wants_payload, report, d);
       if (count_ack) {
         ++stats.ack_events;
         if (d.acked_missing) ++stats.gap_events;
@@ -559,7 +592,7 @@ struct FlowTable::Impl {
     if (o.deliver) {
       if (p.payload.size() < p.payload_len) w.weird("truncated_tcp_payload");
       Delivery d(*this, s, e, p.ts_ns);
-      e.stream.segment(o.rel_data_seq, p.payload, p.payload_len, e.rel_ack(), c.wants_payload, peer.active,
+      e.stream.segment(streams, o.rel_data_seq, p.payload, p.payload_len, e.rel_ack(), c.wants_payload, peer.active,
                        limits, d);
     }
 
@@ -636,8 +669,8 @@ struct FlowTable::Impl {
         // Its inactivity timer is due: Zeek would have expired it before this packet.
         end(i, FlowEnd::Timeout);
         i = kNil;
-      } else if (c.tcp) {
-        ConnWeirds w(weirds, c, p.ts_ns, is_orig);
+      } else if (c.tcp && (p.tcp_flags & tcp_flag::SYN)) {  // only a SYN can reuse (is_reuse's first test)
+        ConnWeirds w(*this, c, p.ts_ns, is_orig);
         const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
         if (tcp::is_reuse(*c.tcp, tp, p.ts_ns, c.last_ts_ns, kTcpConnectionLingerNs, w)) {
           end(i, FlowEnd::Closed);
@@ -647,7 +680,7 @@ struct FlowTable::Impl {
     }
     if (i == kNil) {
       bool flipped = false;
-      i = create(p, e, key, h, flipped);
+      i = create(p, e, h, flipped);
       is_orig = !flipped;
     }
     switch (p.l4) {
@@ -681,8 +714,8 @@ struct FlowTable::Impl {
           who = heads[cls];
         }
       }
-      if (ihead != kNil && interim_due(slot(ihead)) < best) {
-        best = interim_due(slot(ihead));
+      if (ihead != kNil && interim_due(ihead) < best) {
+        best = interim_due(ihead);
         src = kInterim;
         who = ihead;
       }
@@ -707,7 +740,8 @@ struct FlowTable::Impl {
         end(who, FlowEnd::Timeout);
       } else {
         Slot& s = slot(who);
-        ++s.interims;
+        s.flags |= kInterims;
+        ++interim_counts[who];
         ++stats.interim;
         interim_unlink(who);
         interim_push(who);
@@ -718,20 +752,35 @@ struct FlowTable::Impl {
   }
 
   void flush_all() {
-    std::vector<uint32_t> live;
-    live.reserve(stats.active);
+    // By first packet, then uid. The uid is hashed again at each call (Conn::uid), so only for connections
+    // that share their first packet's time with another.
+    struct Order {
+      uint64_t first_ts;
+      uint32_t slot;
+      Uid uid;
+    };
+    std::vector<Order> order;
+    order.reserve(stats.active);
     for (size_t ci = 0; ci < chunks.size(); ++ci) {
       for (uint32_t k = 0; k < kChunkSlots; ++k) {
-        if (chunks[ci][k].flags & kLive) live.push_back(static_cast<uint32_t>(ci << kChunkShift) + k);
+        const Slot& s = chunks[ci][k];
+        if (s.flags & kLive) {
+          order.push_back(Order{s.conn.first_ts_ns, static_cast<uint32_t>(ci << kChunkShift) + k, {}});
+        }
       }
     }
-    std::sort(live.begin(), live.end(), [this](uint32_t a, uint32_t b) {
-      const Conn& x = slot(a).conn;
-      const Conn& y = slot(b).conn;
-      if (x.first_ts_ns != y.first_ts_ns) return x.first_ts_ns < y.first_ts_ns;
-      return x.uid < y.uid;
-    });
-    for (uint32_t i : live) end(i, FlowEnd::Shutdown);
+    std::sort(order.begin(), order.end(), [](const Order& x, const Order& y) { return x.first_ts < y.first_ts; });
+    for (size_t a = 0; a < order.size();) {
+      size_t b = a + 1;
+      while (b < order.size() && order[b].first_ts == order[a].first_ts) ++b;
+      if (b - a > 1) {
+        for (size_t k = a; k < b; ++k) order[k].uid = slot(order[k].slot).conn.uid();
+        std::sort(order.begin() + static_cast<std::ptrdiff_t>(a), order.begin() + static_cast<std::ptrdiff_t>(b),
+                  [](const Order& x, const Order& y) { return x.uid < y.uid; });
+      }
+      a = b;
+    }
+    for (const Order& o : order) end(o.slot, FlowEnd::Shutdown);
     heap.clear();
   }
 
@@ -743,10 +792,11 @@ struct FlowTable::Impl {
     m += tcp_chunks.capacity() * sizeof(tcp_chunks[0]);
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
     m += heap.capacity() * sizeof(Timer);
-    m += stream_heap;
+    m += stream_heap + streams.footprint() + counters.footprint();
     m += v6_live * 2 * sizeof(IpAddr);
     // A node of the side map (link, key, counters, malloc's header) and its bucket pointer.
     m += udp_bad_checksums.size() * 32 + udp_bad_checksums.bucket_count() * sizeof(void*);
+    m += interim_counts.size() * 32 + interim_counts.bucket_count() * sizeof(void*);
     st.memory_bytes = m;
     st.reassembly_bytes = stream_heap;
     return st;
@@ -769,10 +819,24 @@ struct FlowTable::Impl {
   uint32_t tcp_free_head = 0;  // index + 1 of the first free TcpState; 0 = none
   std::vector<Timer> heap;
   uint64_t stream_heap = 0;  // bytes held by reassembly buffers
+  flow::StreamStore streams;  // the reassembly buffers, by handle (a TCP endpoint holds 4 bytes, not 8)
+  tcp::CounterStore counters;  // history-letter counters few connections need (C, W, G; T past 65,535)
   uint64_t v6_live = 0;      // live connections whose addresses are a heap pair (Conn::set_id)
   // UDP bad-checksum counters per direction (C / c), by slot: in the slot, 8 bytes every connection paid
   // for what few UDP connections ever see. An entry lives while its connection does (kBadChecksums).
   std::unordered_map<uint32_t, std::array<uint32_t, 2>> udp_bad_checksums;
+  // Interim records written so far, by slot, for connections that had one (kInterims).
+  std::unordered_map<uint32_t, uint32_t> interim_counts;
+  uint32_t tcp_serial = 0;  // the last serial given to a TCP state (Timer::serial)
+  // tcp_uid()'s last answers and the connections they were for, by serial.
+  struct UidMemo {
+    uint64_t first_ts = 0;
+    Uid uid;
+    uint32_t serial = 0;
+    bool set = false;
+  };
+  static constexpr uint32_t kUidMemo = 64;
+  std::array<UidMemo, kUidMemo> uid_memo{};
   Stats stats;
 };
 

@@ -5,25 +5,50 @@
 
 namespace ots::flow {
 
-TcpStream::Buffers& TcpStream::buffers() {
-  if (!buf_) {
-    buf_ = std::make_unique<Buffers>();
-    buf_->kept_base = next_;
+uint32_t StreamStore::acquire() {
+  if (!free_.empty()) {
+    const uint32_t h = free_.back();
+    free_.pop_back();
+    return h;  // reset when it was given back
   }
-  return *buf_;
+  if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<StreamBuffers[]>(kChunk));
+  return ++used_;
 }
 
-void TcpStream::reset() {
-  next_ = trim_ = 1;
-  buf_.reset();
+void StreamStore::release(uint32_t h) {
+  at(h) = StreamBuffers{};  // a fresh state for the next stream, its heap parts freed now
+  free_.push_back(h);
 }
 
-size_t TcpStream::buffers_footprint() const {
-  return sizeof(Buffers) + buf_->blocks.capacity() * sizeof(Block) + buf_->data_bytes + buf_->kept.capacity();
+StreamBuffers& TcpStream::buffers(StreamStore& store) {
+  if (!buf_) {
+    buf_ = store.acquire();
+    store.at(buf_).kept_base = next_seq();
+  }
+  return store.at(buf_);
 }
 
-void TcpStream::segment(uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked, bool keep,
-                        bool peer_active, const StreamLimits& limits, StreamSink& sink) {
+void TcpStream::reset(StreamStore& store) {
+  set_next(1);
+  set_trim(1);
+  if (buf_) store.release(buf_);
+  buf_ = 0;
+}
+
+size_t TcpStream::buffers_footprint(const StreamBuffers& b) {
+  const size_t waiting =
+      b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) + b.waiting->data_bytes
+                : 0;
+  return waiting + b.kept.capacity();
+}
+
+StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
+  if (!b.waiting) b.waiting = std::make_unique<StreamBuffers::Waiting>();
+  return *b.waiting;
+}
+
+void TcpStream::segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                        uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
   if (captured.size() > len) captured = captured.first(len);  // link-layer padding is not payload
   auto cut = [&](uint64_t n) {
     seq += n;
@@ -39,42 +64,46 @@ void TcpStream::segment(uint64_t seq, std::span<const uint8_t> captured, uint64_
     cut(acked - seq);
   }
   // Reassembler::NewBlock: old data.
-  if (upper <= trim_) return;
+  const uint64_t trim = trim_seq();
+  if (upper <= trim) return;
 
-  if (keep && limits.keep_unacked_bytes > 0) buffers().keep_limit = limits.keep_unacked_bytes;
-  if (keep && buf_) check_overlap(seq, captured, peer_active, sink);
+  if (keep && limits.keep_unacked_bytes > 0) buffers(store).keep_limit = limits.keep_unacked_bytes;
+  if (keep && buf_) check_overlap(store.at(buf_), seq, captured, peer_active, sink);
 
-  if (seq < trim_) cut(trim_ - seq);
-  if (seq < next_) {  // the leading part was delivered already: first bytes win
-    if (upper <= next_) {
-      release_if_empty();
+  if (seq < trim) cut(trim - seq);
+  const uint64_t next = next_seq();
+  if (seq < next) {  // the leading part was delivered already: first bytes win
+    if (upper <= next) {
+      release_if_empty(store);
       return;
     }
-    cut(next_ - seq);
+    cut(next - seq);
   }
 
   const uint64_t cap = captured.size();
-  if (cap > 0) insert(seq, cap, keep ? captured.data() : nullptr, false, keep, sink);
-  if (cap < len) insert(seq + cap, len - cap, nullptr, true, keep, sink);
+  if (cap > 0) insert(store, seq, cap, keep ? captured.data() : nullptr, false, keep, sink);
+  if (cap < len) insert(store, seq + cap, len - cap, nullptr, true, keep, sink);
 
   // Too much waiting on a hole: Zeek gives up on the stream ("excessive_data_without_further_acks"); we
   // give up on the hole instead and go on with the data after it.
-  while (buf_ && !buf_->blocks.empty() &&
-         (buf_->buffered > limits.max_ooo_bytes || buf_->blocks.size() > kMaxBlocks)) {
-    skip_to(buf_->blocks.front().seq, GapCause::BufferLimit, keep, sink);
+  for (StreamBuffers* b = buffers_if_any(store);
+       b && b->has_blocks() &&
+       (b->waiting->buffered > limits.max_ooo_bytes || b->waiting->blocks.size() > kMaxBlocks);
+       b = buffers_if_any(store)) {
+    skip_to(store, b->waiting->blocks.front().seq, GapCause::BufferLimit, keep, sink);
   }
-  release_if_empty();
+  release_if_empty(store);
 }
 
-void TcpStream::insert(uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep,
+void TcpStream::insert(StreamStore& store, uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep,
                        StreamSink& sink) {
   const uint64_t end = seq + len;
-  if (!has_buffered() && seq == next_) {  // the common case: in order, straight from the packet
-    emit(len, data, missing, keep, sink);
+  if (!has_buffered(store) && seq == next_seq()) {  // the common case: in order, straight from the packet
+    emit(store, len, data, missing, keep, sink);
     return;
   }
 
-  Buffers& b = buffers();
+  StreamBuffers::Waiting& b = waiting(buffers(store));
   size_t i = 0;
   while (i < b.blocks.size() && b.blocks[i].end() <= seq) ++i;
   uint64_t pos = seq;
@@ -88,8 +117,8 @@ void TcpStream::insert(uint64_t seq, uint64_t len, const uint8_t* data, bool mis
     const uint64_t piece_end = i < b.blocks.size() ? std::min(end, b.blocks[i].seq) : end;
     const uint64_t piece_len = piece_end - pos;
     const uint8_t* piece = data ? data + (pos - seq) : nullptr;
-    if (pos == next_) {
-      emit(piece_len, piece, missing, keep, sink);
+    if (pos == next_seq()) {
+      emit(store, piece_len, piece, missing, keep, sink);
       delivered = true;
     } else {
       Block blk;
@@ -107,10 +136,11 @@ void TcpStream::insert(uint64_t seq, uint64_t len, const uint8_t* data, bool mis
     }
     pos = piece_end;
   }
-  if (delivered) pump(keep, sink);
+  if (delivered) pump(store, keep, sink);
 }
 
-void TcpStream::emit(uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink) {
+void TcpStream::emit(StreamStore& store, uint64_t len, const uint8_t* data, bool missing, bool keep,
+                     StreamSink& sink) {
   if (missing) {
     sink.gap(len, GapCause::Truncated);
   } else if (data == nullptr) {
@@ -118,17 +148,17 @@ void TcpStream::emit(uint64_t len, const uint8_t* data, bool missing, bool keep,
   } else if (keep) {
     sink.deliver({data, static_cast<size_t>(len)});
   }
-  keep_bytes(missing ? nullptr : data, len, keep);
-  next_ += len;
+  keep_bytes(store, missing ? nullptr : data, len, keep);
+  set_next(next_seq() + len);
 }
 
-void TcpStream::pump(bool keep, StreamSink& sink) {
-  if (!buf_) return;
-  Buffers& b = *buf_;
+void TcpStream::pump(StreamStore& store, bool keep, StreamSink& sink) {
+  if (!buf_ || !store.at(buf_).waiting) return;
+  StreamBuffers::Waiting& b = *store.at(buf_).waiting;
   size_t n = 0;
-  while (n < b.blocks.size() && b.blocks[n].seq == next_) {
+  while (n < b.blocks.size() && b.blocks[n].seq == next_seq()) {
     Block& blk = b.blocks[n];
-    emit(blk.len, blk.data.get(), blk.missing, keep, sink);
+    emit(store, blk.len, blk.data.get(), blk.missing, keep, sink);
     b.buffered -= blk.len;
     if (blk.data) b.data_bytes -= blk.len;
     ++n;
@@ -136,31 +166,33 @@ void TcpStream::pump(bool keep, StreamSink& sink) {
   if (n > 0) b.blocks.erase(b.blocks.begin(), b.blocks.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-void TcpStream::skip_to(uint64_t seq, GapCause why, bool keep, StreamSink& sink) {
-  if (seq > next_) {
-    const uint64_t len = seq - next_;
+void TcpStream::skip_to(StreamStore& store, uint64_t seq, GapCause why, bool keep, StreamSink& sink) {
+  const uint64_t next = next_seq();
+  if (seq > next) {
+    const uint64_t len = seq - next;
     sink.gap(len, why);
-    keep_bytes(nullptr, len, keep);
-    next_ = seq;
+    keep_bytes(store, nullptr, len, keep);
+    set_next(seq);
   }
-  pump(keep, sink);
+  pump(store, keep, sink);
 }
 
-void TcpStream::keep_bytes(const uint8_t* data, uint64_t len, bool keep) {
+void TcpStream::keep_bytes(StreamStore& store, const uint8_t* data, uint64_t len, bool keep) {
   if (!buf_) return;
-  Buffers& b = *buf_;
-  // The kept bytes always end at next_; anything not kept (a hole, unwanted payload) restarts them.
-  if (!keep || data == nullptr || b.keep_limit == 0 || b.kept_base + b.kept.size() != next_) {
+  StreamBuffers& b = store.at(buf_);
+  const uint64_t next = next_seq();
+  // The kept bytes always end at next_seq(); anything not kept (a hole, unwanted payload) restarts them.
+  if (!keep || data == nullptr || b.keep_limit == 0 || b.kept_base + b.kept.size() != next) {
     b.kept.clear();
-    b.kept_base = next_;
+    b.kept_base = next;
     if (!keep || data == nullptr || b.keep_limit == 0) {
-      b.kept_base = next_ + len;
+      b.kept_base = next + len;
       return;
     }
   }
   if (len >= b.keep_limit) {
     b.kept.assign(data + (len - b.keep_limit), data + len);
-    b.kept_base = next_ + len - b.keep_limit;
+    b.kept_base = next + len - b.keep_limit;
     return;
   }
   const uint64_t total = b.kept.size() + len;
@@ -172,17 +204,17 @@ void TcpStream::keep_bytes(const uint8_t* data, uint64_t len, bool keep) {
   b.kept.insert(b.kept.end(), data, data + len);
 }
 
-void TcpStream::drop_kept_below(uint64_t seq) {
-  if (!buf_ || seq <= buf_->kept_base) return;
-  Buffers& b = *buf_;
+void TcpStream::drop_kept_below(StreamStore& store, uint64_t seq) {
+  if (!buf_) return;
+  StreamBuffers& b = store.at(buf_);
+  if (seq <= b.kept_base) return;
   const uint64_t drop = std::min<uint64_t>(seq - b.kept_base, b.kept.size());
   b.kept.erase(b.kept.begin(), b.kept.begin() + static_cast<std::ptrdiff_t>(drop));
   b.kept_base += drop;
 }
 
-void TcpStream::check_overlap(uint64_t seq, std::span<const uint8_t> data, bool peer_active,
-                              StreamSink& sink) const {
-  const Buffers& b = *buf_;
+void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
+                              bool peer_active, StreamSink& sink) const {
   const uint64_t end = seq + data.size();
   // TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer
   // never sent anything (a keep-alive probe carrying one garbage byte).
@@ -197,7 +229,8 @@ void TcpStream::check_overlap(uint64_t seq, std::span<const uint8_t> data, bool 
       return;
     }
   }
-  for (const Block& blk : b.blocks) {
+  if (!b.waiting) return;
+  for (const Block& blk : b.waiting->blocks) {
     if (blk.seq >= end) break;
     if (blk.end() <= seq || !blk.data) continue;
     const uint64_t lo = std::max(seq, blk.seq), hi = std::min(end, blk.end());
@@ -208,33 +241,43 @@ void TcpStream::check_overlap(uint64_t seq, std::span<const uint8_t> data, bool 
   }
 }
 
-void TcpStream::ack(uint64_t up_to, bool keep, bool report, StreamSink& sink) {
-  if (up_to <= trim_) return;
-  trim_ = up_to;
-  drop_kept_below(up_to);
-  if (up_to <= next_ || !report) {
-    release_if_empty();
+void TcpStream::ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+  if (up_to <= trim_seq()) return;
+  set_trim(up_to);
+  drop_kept_below(store, up_to);
+  if (up_to <= next_seq() || !report) {
+    release_if_empty(store);
     return;
   }
   // TCP_Reassembler::Undelivered: blocks below the ACK are delivered after the holes before them.
-  while (buf_ && !buf_->blocks.empty() && buf_->blocks.front().seq < up_to) {
-    skip_to(buf_->blocks.front().seq, GapCause::Acked, keep, sink);
+  for (StreamBuffers* b = buffers_if_any(store); b && b->has_blocks() && b->waiting->blocks.front().seq < up_to;
+       b = buffers_if_any(store)) {
+    skip_to(store, b->waiting->blocks.front().seq, GapCause::Acked, keep, sink);
   }
-  if (up_to > next_) skip_to(up_to, GapCause::Acked, keep, sink);
-  release_if_empty();
+  if (up_to > next_seq()) skip_to(store, up_to, GapCause::Acked, keep, sink);
+  release_if_empty(store);
 }
 
-void TcpStream::release_if_empty() {
+void TcpStream::release_if_empty(StreamStore& store) {
   // Nothing buffered and nothing kept: the buffers are in the state a fresh allocation starts in (kept
-  // bytes restart at next_), so freeing them changes nothing but memory. Without this, every connection
-  // that once saw one out-of-order segment, or delivered payload, kept its buffers (and their capacity)
-  // for life: 145 of the 578 bytes per flow at the perf capture's peak.
-  if (buf_ && buf_->blocks.empty() && buf_->kept.empty()) buf_.reset();
+  // bytes restart at next_seq()), so freeing them changes nothing but memory. Without this, every
+  // connection that once saw one out-of-order segment, or delivered payload, kept its buffers (and their
+  // capacity) for life: 145 of the 578 bytes per flow at the perf capture's peak.
+  if (!buf_) return;
+  StreamBuffers& b = store.at(buf_);
+  if (b.waiting && b.waiting->blocks.empty()) b.waiting.reset();  // nothing waits: the part goes first
+  if (!b.waiting && b.kept.empty()) {
+    store.release(buf_);
+    buf_ = 0;
+  }
 }
 
-void TcpStream::finish(bool keep, StreamSink& sink) {
-  while (buf_ && !buf_->blocks.empty()) skip_to(buf_->blocks.front().seq, GapCause::End, keep, sink);
-  buf_.reset();
+void TcpStream::finish(StreamStore& store, bool keep, StreamSink& sink) {
+  for (StreamBuffers* b = buffers_if_any(store); b && b->has_blocks(); b = buffers_if_any(store)) {
+    skip_to(store, b->waiting->blocks.front().seq, GapCause::End, keep, sink);
+  }
+  if (buf_) store.release(buf_);
+  buf_ = 0;
 }
 
 }  // namespace ots::flow

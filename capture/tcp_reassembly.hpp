@@ -37,9 +37,70 @@ class StreamSink {
 
 struct StreamLimits {
   uint64_t max_ooo_bytes = 1u << 20;     // out-of-order bytes (or ranges) buffered before a hole is abandoned
-  uint64_t keep_unacked_bytes = 16384;   // delivered bytes kept until acknowledged, for overlap checks
+  uint32_t keep_unacked_bytes = 16384;   // delivered bytes kept until acknowledged, for overlap checks
 };
 
+// A stream's buffers: the delivered bytes kept for the retransmission check and, apart, the segments
+// waiting beyond a hole. Only streams with something kept or waiting have them (TcpStream gives them back
+// when nothing is left); at the perf capture's peak 3,400 streams had buffers, one in seven with segments
+// waiting, so the waiting part is allocated only for those: 48 bytes here instead of 80.
+struct StreamBuffers {
+  struct Block {
+    uint64_t seq = 0;
+    uint64_t len = 0;
+    bool missing = false;               // known never-captured bytes (a truncated segment's tail)
+    std::unique_ptr<uint8_t[]> data;    // null for ranges tracked without bytes
+    uint64_t end() const { return seq + len; }
+  };
+  struct Waiting {
+    std::vector<Block> blocks;          // sorted, disjoint, all at or beyond the stream's next_seq()
+    uint64_t buffered = 0;              // sum of block lengths
+    uint64_t data_bytes = 0;            // bytes held in blocks
+  };
+  bool has_blocks() const { return waiting && !waiting->blocks.empty(); }
+
+  std::unique_ptr<Waiting> waiting;     // null while nothing waits
+  std::vector<uint8_t> kept;            // delivered bytes [kept_base, next_seq())
+  uint64_t kept_base = 1;
+  uint32_t keep_limit = 16384;
+};
+static_assert(sizeof(StreamBuffers) <= 48, "stream buffers grew: every stream with kept bytes pays for them");
+
+// Owns the buffers of a set of streams (one store per flow table), in chunks of 64, and hands out 32-bit
+// handles: a TCP endpoint holds a 4-byte handle, not an 8-byte pointer, and most endpoints hold none at a
+// time. A handle given back is reused first, its buffers reset to a fresh state (and their heap parts
+// freed) when it is given back.
+class StreamStore {
+ public:
+  StreamStore() = default;
+  StreamStore(const StreamStore&) = delete;
+  StreamStore& operator=(const StreamStore&) = delete;
+
+  // Bytes of the store: its chunks of buffers and its tables (a stream's footprint() counts the heap
+  // parts of its own buffers).
+  size_t footprint() const {
+    return chunks_.capacity() * sizeof(chunks_[0]) + chunks_.size() * size_t{kChunk} * sizeof(StreamBuffers) +
+           free_.capacity() * sizeof(free_[0]);
+  }
+  // Buffers in use now.
+  size_t live() const { return used_ - free_.size(); }
+
+ private:
+  friend class TcpStream;
+  static constexpr uint32_t kChunk = 64;
+  // Handle h (1-based; 0 = none).
+  StreamBuffers& at(uint32_t h) { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
+  const StreamBuffers& at(uint32_t h) const { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
+  uint32_t acquire();
+  void release(uint32_t h);
+
+  std::vector<std::unique_ptr<StreamBuffers[]>> chunks_;
+  std::vector<uint32_t> free_;  // handles given back, reused last-in first-out
+  uint32_t used_ = 0;           // handles handed out so far: 1 .. used_
+};
+
+// 16 bytes (two in every TCP connection): the next and trim points are 64-bit relative sequence numbers
+// kept in 48 bits (see join below), the buffers a handle into the table's StreamStore.
 class TcpStream {
  public:
   TcpStream() = default;
@@ -48,62 +109,74 @@ class TcpStream {
 
   // Next relative sequence number to deliver (Zeek's last_reassem_seq) and the highest acknowledged one
   // already processed (trim_seq).
-  uint64_t next_seq() const { return next_; }
-  uint64_t trim_seq() const { return trim_; }
-  bool has_buffered() const { return buf_ && !buf_->blocks.empty(); }
+  uint64_t next_seq() const { return join(next_lo_, next_hi_); }
+  uint64_t trim_seq() const { return join(trim_lo_, trim_hi_); }
+  bool has_buffered(const StreamStore& store) const { return buf_ != 0 && store.at(buf_).has_blocks(); }
 
   // A segment's payload at relative sequence `seq`: `captured` are the bytes present, `len` the length
   // the headers give (longer when the snaplen cut it). `acked` is the highest relative sequence the peer
   // has acknowledged: bytes below it were delivered (or given up) long ago and are dropped, as Zeek's
   // DataSent does. `keep` = deliver and keep bytes (the connection wants payload); otherwise only ranges
   // are tracked. `peer_active` tells a one-byte keep-alive probe (not an inconsistency) from a rewrite.
-  void segment(uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked, bool keep,
-               bool peer_active, const StreamLimits& limits, StreamSink& sink);
+  void segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked,
+               bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
 
   // The peer acknowledged everything below `up_to`: anything still missing below it never arrives.
   // `report` = false applies Zeek's partial-connection quirk (an ACK of 1 or 2 is not a gap).
-  void ack(uint64_t up_to, bool keep, bool report, StreamSink& sink);
+  void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
 
   // The connection ends: deliver what waits beyond holes, reporting the holes (GapCause::End).
-  void finish(bool keep, StreamSink& sink);
+  void finish(StreamStore& store, bool keep, StreamSink& sink);
 
   // Heap bytes held by this stream (buffers, blocks, kept bytes); 0 in the common in-order case.
-  size_t footprint() const { return buf_ ? buffers_footprint() : 0; }
+  size_t footprint(const StreamStore& store) const { return buf_ ? buffers_footprint(store.at(buf_)) : 0; }
 
-  void reset();
+  void reset(StreamStore& store);
+
+  // A 64-bit relative sequence number from its low 32 bits and 16 more (split(): v >> 32 cut to 16
+  // bits). The values are below 2^48 (the endpoints count 16-bit wraps of the 32-bit space), or within
+  // 2^32 below 2^64 when Zeek's unsigned arithmetic goes below zero (a FIN numbered before the SYN; the
+  // ACK limit fin_seq - 1 when fin_seq is 0): a high part of 0xffff stands for those, so every value is
+  // kept exactly but the last 4 GiB before the wrap counters' own end at 2^48 (256 TiB in one direction).
+  static uint64_t join(uint32_t lo, uint16_t hi) {
+    return hi == 0xffff ? 0xffff'ffff'0000'0000ull | lo : uint64_t{hi} << 32 | lo;
+  }
+  static uint16_t high16(uint64_t v) { return static_cast<uint16_t>(v >> 32); }
 
  private:
-  struct Block {
-    uint64_t seq = 0;
-    uint64_t len = 0;
-    bool missing = false;               // known never-captured bytes (a truncated segment's tail)
-    std::unique_ptr<uint8_t[]> data;    // null for ranges tracked without bytes
-    uint64_t end() const { return seq + len; }
-  };
-  struct Buffers {
-    std::vector<Block> blocks;          // sorted, disjoint, all at or beyond next_
-    uint64_t buffered = 0;              // sum of block lengths
-    uint64_t data_bytes = 0;            // bytes held in blocks
-    std::vector<uint8_t> kept;          // delivered bytes [kept_base, next_)
-    uint64_t kept_base = 1;
-    uint64_t keep_limit = 16384;
-  };
+  using Block = StreamBuffers::Block;
   static constexpr size_t kMaxBlocks = 1024;
 
-  Buffers& buffers();
-  size_t buffers_footprint() const;
-  void check_overlap(uint64_t seq, std::span<const uint8_t> data, bool peer_active, StreamSink& sink) const;
-  void insert(uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink);
-  void emit(uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink);
-  void pump(bool keep, StreamSink& sink);
-  void skip_to(uint64_t seq, GapCause why, bool keep, StreamSink& sink);
-  void keep_bytes(const uint8_t* data, uint64_t len, bool keep);
-  void drop_kept_below(uint64_t seq);
-  void release_if_empty();
+  StreamBuffers* buffers_if_any(StreamStore& store) { return buf_ ? &store.at(buf_) : nullptr; }
+  StreamBuffers& buffers(StreamStore& store);
+  static size_t buffers_footprint(const StreamBuffers& b);
+  static StreamBuffers::Waiting& waiting(StreamBuffers& b);
+  void check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
+                     StreamSink& sink) const;
+  void insert(StreamStore& store, uint64_t seq, uint64_t len, const uint8_t* data, bool missing, bool keep,
+              StreamSink& sink);
+  void emit(StreamStore& store, uint64_t len, const uint8_t* data, bool missing, bool keep, StreamSink& sink);
+  void pump(StreamStore& store, bool keep, StreamSink& sink);
+  void skip_to(StreamStore& store, uint64_t seq, GapCause why, bool keep, StreamSink& sink);
+  void keep_bytes(StreamStore& store, const uint8_t* data, uint64_t len, bool keep);
+  void drop_kept_below(StreamStore& store, uint64_t seq);
+  void release_if_empty(StreamStore& store);
 
-  uint64_t next_ = 1;
-  uint64_t trim_ = 1;
-  std::unique_ptr<Buffers> buf_;
+  void set_next(uint64_t v) {
+    next_lo_ = static_cast<uint32_t>(v);
+    next_hi_ = high16(v);
+  }
+  void set_trim(uint64_t v) {
+    trim_lo_ = static_cast<uint32_t>(v);
+    trim_hi_ = high16(v);
+  }
+
+  uint32_t next_lo_ = 1;
+  uint32_t trim_lo_ = 1;
+  uint32_t buf_ = 0;  // StreamStore handle, 0 = no buffers
+  uint16_t next_hi_ = 0;
+  uint16_t trim_hi_ = 0;
 };
+static_assert(sizeof(TcpStream) == 16, "a TCP stream grew: every TCP connection holds two");
 
 }  // namespace ots::flow

@@ -4,20 +4,17 @@
 
 namespace ots {
 
-void Conn::TcpState::reset() {
+void Conn::TcpState::reset(flow::StreamStore& store) {
   for (tcp::Endpoint& e : ep) {
-    e.stream.reset();
+    e.stream.reset(store);
     e.state = e.prev_state = tcp::EpState::Inactive;
     e.did_close = e.fin_seen = e.active = false;
     e.start_seq = e.last_seq = e.ack_seq = e.seq_wraps = e.ack_wraps = 0;
     e.hist_last_syn = e.hist_last_fin = e.hist_last_rst = 0;
-    e.chk_cnt = e.rxmt_cnt = e.win0_cnt = e.gap_cnt = 0;
-    e.fin_seq = 0;
+    e.rxmt_cnt = 0;
+    e.set_fin_seq(0);
+    e.conn_bits = 0;
   }
-  orig_idx = 0;
-  is_partial = false;
-  first_packet_seen = 0;
-  did_weird = false;
 }
 
 }  // namespace ots
@@ -53,7 +50,7 @@ bool seq_between(uint32_t seq, uint32_t low, uint32_t high) {
 uint64_t full_seq(uint32_t seq, uint32_t wraps) { return (uint64_t(wraps) << 32) + seq; }
 
 void weird(State& s, Weirds& w, std::string_view name) {
-  s.did_weird = true;
+  s.set_did_weird(true);
   w.weird(name);
 }
 
@@ -77,8 +74,9 @@ void add_history(const State& s, const Endpoint& e, flow::ConnHistory& h, char c
   h.add(s.is_orig(e) ? code : static_cast<char>(code - 'A' + 'a'));
 }
 
-void scaled(const State& s, const Endpoint& e, flow::ConnHistory& h, uint32_t& count, char code) {
-  if (flow::scaled_history_due(count)) add_history(s, e, h, code);
+void scaled(State& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters, CounterStore::Kind kind,
+            char code) {
+  if (counters.count(s, e, kind)) add_history(s, e, h, code);
 }
 
 int get_segment_len(int len, Flags f) {
@@ -182,9 +180,10 @@ void update_history(const State& s, Endpoint& e, flow::ConnHistory& h, Flags f, 
 
 // update_window, reduced to what the history needs: zero windows are interesting unless they come with
 // or after a RST, or after the peer's FIN. (The window-recision weird is not implemented.)
-void update_window(State& s, Endpoint& e, flow::ConnHistory& h, uint16_t window, Flags f) {
+void update_window(State& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters, uint16_t window,
+                   Flags f) {
   if (window == 0 && !f.rst() && s.peer(e).state != EpState::Closed && e.state != EpState::Reset) {
-    scaled(s, e, h, e.win0_cnt, 'W');
+    scaled(s, e, h, counters, CounterStore::kZeroWindow, 'W');
   }
 }
 
@@ -192,7 +191,7 @@ void init_peer(State& s, Endpoint& peer, const Endpoint& e, Flags f, uint32_t ac
   if (!f.syn() && !f.fin() && !f.rst()) {
     if (e.state == EpState::SynSent || e.state == EpState::SynAckSent || e.state == EpState::Established) {
       // We sent a SYN that did not rouse the other side, yet we acknowledge its data.
-      if (!s.did_weird) weird(s, w, "possible_split_routing");
+      if (!s.did_weird()) weird(s, w, "possible_split_routing");
     }
   }
   // Number the peer's bytes as though its SYN had been seen.
@@ -215,7 +214,8 @@ void update_last_seq_value(Endpoint& e, uint32_t seq) {
   e.last_seq = seq;
 }
 
-int32_t update_last_seq(const State& s, Endpoint& e, flow::ConnHistory& h, uint32_t last_seq, Flags f, int len) {
+int32_t update_last_seq(State& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters, uint32_t last_seq,
+                        Flags f, int len) {
   const int32_t delta = seq_delta(last_seq, e.last_seq);
   if ((f.syn() || f.rst()) && (delta > kTooLargeSeqDelta || delta < -kTooLargeSeqDelta)) {
     // Do not trust outlandish sequence numbers on SYNs and RSTs.
@@ -227,27 +227,29 @@ int32_t update_last_seq(const State& s, Endpoint& e, flow::ConnHistory& h, uint3
   } else if (delta > 0) {
     update_last_seq_value(e, last_seq);
   } else if (delta <= 0 && len > 0) {
-    scaled(s, e, h, e.rxmt_cnt, 'T');  // TCP_Endpoint::DidRxmit
+    scaled(s, e, h, counters, CounterStore::kRetransmit, 'T');  // TCP_Endpoint::DidRxmit
   }
   return delta;
 }
 
 void set_partial_status(State& s, Flags f, bool is_orig) {
   if (is_orig) {
-    if (!(s.first_packet_seen & kOrigSeen)) s.is_partial = !f.syn() || f.ack();
+    if (!(s.first_packet_seen() & kOrigSeen)) s.set_partial(!f.syn() || f.ack());
   } else {
-    if (!(s.first_packet_seen & kRespSeen) && !s.is_partial) s.is_partial = !f.syn();
+    if (!(s.first_packet_seen() & kRespSeen) && !s.is_partial()) s.set_partial(!f.syn());
   }
 }
 
-void set_first_packet_seen(State& s, bool is_orig) { s.first_packet_seen |= is_orig ? kOrigSeen : kRespSeen; }
+void set_first_packet_seen(State& s, bool is_orig) {
+  s.set_first_packet_seen(static_cast<uint8_t>(s.first_packet_seen() | (is_orig ? kOrigSeen : kRespSeen)));
+}
 
 // Connection::FlipRoles, the TCP part (TCPSessionAdapter::FlipRoles); the flow table swaps the rest.
 void flip_roles(State& s, flow::ConnHistory& h) {
-  s.orig_idx = static_cast<uint8_t>(1 - s.orig_idx);
-  s.first_packet_seen = static_cast<uint8_t>(((s.first_packet_seen & kOrigSeen) ? kRespSeen : 0) |
-                                             ((s.first_packet_seen & kRespSeen) ? kOrigSeen : 0));
-  s.is_partial = false;
+  s.set_orig_idx(static_cast<uint8_t>(1 - s.orig_idx()));
+  s.set_first_packet_seen(static_cast<uint8_t>(((s.first_packet_seen() & kOrigSeen) ? kRespSeen : 0) |
+                                               ((s.first_packet_seen() & kRespSeen) ? kOrigSeen : 0)));
+  s.set_partial(false);
   h.add('^');
 }
 
@@ -271,7 +273,7 @@ void update_inactive_state(State& s, Endpoint& e, Endpoint& peer, flow::ConnHist
         }
       } else if (peer.state == EpState::SynAckSent && p.seq == e.start_seq) {
         // The SYN-ACK was seen before its SYN (e.g. two interfaces): flip and establish.
-        s.is_partial = false;
+        s.set_partial(false);
         flip_roles(s, h);
         out.flipped = true;
         set_state(peer, EpState::Established);
@@ -313,7 +315,7 @@ void update_inactive_state(State& s, Endpoint& e, Endpoint& peer, flow::ConnHist
     } else if (f.ack() && peer.state == EpState::Established) {
       // The SYN was missed but the SYN-ACK seen, and now a pure ACK: establish.
       set_state(e, EpState::Established);
-      s.is_partial = false;
+      s.set_partial(false);
       set_first_packet_seen(s, is_orig);
     } else {
       set_state(e, EpState::Partial);
@@ -413,11 +415,29 @@ bool in_handshake(const Conn::TcpState& s) { return is_handshake(s.ep[0].state) 
 
 bool established_or_cleanly_closing(const Conn::TcpState& s) { return is_clean(s.ep[0]) && is_clean(s.ep[1]); }
 
-void checksum_error(const Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h) { scaled(s, e, h, e.chk_cnt, 'C'); }
+void checksum_error(Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters) {
+  scaled(s, e, h, counters, CounterStore::kChecksum, 'C');
+}
 
-void content_gap(const Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h) { scaled(s, e, h, e.gap_cnt, 'G'); }
+void content_gap(Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters) {
+  scaled(s, e, h, counters, CounterStore::kGap, 'G');
+}
 
-Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w) {
+bool CounterStore::count_beside(Conn::TcpState& s, Endpoint& e, Kind kind) {
+  const auto it = map_.try_emplace(key(e, kind), kind == kRetransmit ? 0xffffu : 0u).first;
+  s.set_spilled(true);
+  return flow::scaled_history_due(it->second);
+}
+
+void CounterStore::forget(Conn::TcpState& s) {
+  if (!s.spilled()) return;
+  for (const Endpoint& e : s.ep) {
+    for (Kind k : {kChecksum, kRetransmit, kZeroWindow, kGap}) map_.erase(key(e, k));
+  }
+  s.set_spilled(false);
+}
+
+Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w, CounterStore& counters) {
   Outcome out;
   Endpoint& e = p.is_orig ? s.orig() : s.resp();
   Endpoint& peer = s.peer(e);
@@ -436,7 +456,7 @@ Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds
   if (seq_underflow && !f.rst()) weird(s, w, "TCP_seq_underflow_or_misorder");
 
   update_history(s, e, h, f, rel_seq, len);
-  update_window(s, e, h, p.window, f);
+  update_window(s, e, h, counters, p.window, f);
 
   out.update_last_time = !s.orig().did_close || !s.resp().did_close;
 
@@ -447,7 +467,7 @@ Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds
   }
   if (f.fin()) {
     e.fin_seen = true;
-    e.fin_seq = rel_seq + static_cast<uint64_t>(static_cast<int64_t>(seg_len));
+    e.set_fin_seq(rel_seq + static_cast<uint64_t>(static_cast<int64_t>(seg_len)));
   }
 
   uint64_t rel_ack = 0;
@@ -467,7 +487,7 @@ Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds
     }
   }
 
-  const int32_t delta_last = update_last_seq(s, e, h, seq_one_past, f, len);
+  const int32_t delta_last = update_last_seq(s, e, h, counters, seq_one_past, f, len);
   e.active = true;
 
   switch (e.state) {

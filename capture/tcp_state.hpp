@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 
 #include "capture/conn_history.hpp"
 #include "capture/flow.hpp"
@@ -24,31 +25,44 @@ enum class EpState : uint8_t {
   Reset,        // RST seen
 };
 
-// 80 bytes (two per TCP connection, the largest part of its memory after the table slot): the flags
-// share one byte and the wrap counters are 16 bits, so fin_seq and the stream need no padding before them.
+// 56 bytes (two per TCP connection, the largest part of its memory after the table slot): the flags share
+// one byte, the wrap counters are 16 bits, fin_seq is 48 bits like the stream's points, and of
+// the four counters behind the logarithmic letters only the retransmissions' stays here, in 16 bits: C, W
+// and G are rare, so their counters (and a retransmission count past 65,535) live in the flow table's
+// CounterStore.
 struct Endpoint {
   EpState state = EpState::Inactive;
   EpState prev_state = EpState::Inactive;
   bool did_close : 1 = false;   // the close was reported (ConnectionClosed)
   bool fin_seen : 1 = false;    // FIN_cnt > 0
   bool active : 1 = false;      // HasDoneSomething(): a packet came from this side
+  // A byte of the connection's own, in what would be padding (Conn::TcpState's accessors): ep[0]'s is the
+  // originator's index, ep[1]'s a set of flags.
+  uint8_t conn_bits = 0;
   // Sequence-space wraps: 16 bits cover 2^48 bytes (256 TiB) in one direction of one connection.
   uint16_t seq_wraps = 0;
   uint16_t ack_wraps = 0;
+  uint16_t rxmt_cnt = 0;    // retransmissions (letter T) while below 0xffff; then in the CounterStore
+  uint16_t fin_hi = 0;
   uint32_t start_seq = 0;   // Zeek keeps an int64, but only ever stores 32-bit values in it
   uint32_t last_seq = 0;    // one past the highest sequence number sent
   uint32_t ack_seq = 0;     // highest sequence number the peer acknowledged of our data
   // Relative sequence numbers of the last SYN, FIN and RST (low 32 bits; only compared for equality).
   uint32_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
-  // Counters behind the logarithmic letters C, T, W and G.
-  uint32_t chk_cnt = 0, rxmt_cnt = 0, win0_cnt = 0, gap_cnt = 0;
-  uint64_t fin_seq = 0;     // relative sequence number one past the FIN
+  uint32_t fin_lo = 0;
   flow::TcpStream stream;   // the bytes this endpoint sends
 
+  // Relative sequence number one past the FIN.
+  uint64_t fin_seq() const { return flow::TcpStream::join(fin_lo, fin_hi); }
+  void set_fin_seq(uint64_t v) {
+    fin_lo = static_cast<uint32_t>(v);
+    fin_hi = flow::TcpStream::high16(v);
+  }
   // TCP_Endpoint::ToRelativeSeqSpace of the acknowledged point.
   uint64_t rel_ack() const { return (uint64_t(ack_wraps) << 32) + ack_seq - start_seq; }
 };
-static_assert(sizeof(Endpoint) <= 80, "a TCP endpoint grew: every tracked TCP connection pays twice");
+static_assert(sizeof(Endpoint) <= 56, "a TCP endpoint grew: every tracked TCP connection pays twice");
+static_assert(alignof(Endpoint) >= 4, "CounterStore keys put a counter kind in the low two bits of its address");
 
 struct Packet {
   bool is_orig = false;
@@ -85,34 +99,82 @@ class Weirds {
 
 namespace ots {
 
+// 116 bytes: the two endpoints, with the connection's own bits in their spare bytes (as members after the
+// endpoints they cost 4 bytes a TCP connection, with the alignment), and the serial.
 struct Conn::TcpState {
   tcp::Endpoint ep[2];
-  uint8_t orig_idx = 0;           // which of ep[] is the originator (a flip swaps them, as Zeek's pointers)
-  bool is_partial = false;        // TCPSessionAdapter::is_partial
-  uint8_t first_packet_seen = 0;  // 1 = originator, 2 = responder
-  bool did_weird = false;         // Connection::DidWeird (for TCP's own weirds)
-  // The flow table's pool link, in the padding after the flags (a separate vector of free pointers cost 8
-  // bytes per connection): while in use, this state's own index + 1; while free, the next free one's
-  // (0 ends the free list).
-  uint32_t pool_link = 0;
+  // Given by the flow table when the state is taken for a connection: its timers carry it, so a timer of
+  // an earlier connection in the same table slot is stale (2^32 TCP connections within one timer's delay
+  // would be needed to mistake one).
+  uint32_t serial = 0;
 
-  tcp::Endpoint& orig() { return ep[orig_idx]; }
-  tcp::Endpoint& resp() { return ep[1 - orig_idx]; }
-  const tcp::Endpoint& orig() const { return ep[orig_idx]; }
-  const tcp::Endpoint& resp() const { return ep[1 - orig_idx]; }
-  bool is_orig(const tcp::Endpoint& e) const { return &e == &ep[orig_idx]; }
+  // Which of ep[] is the originator (a flip swaps them, as Zeek's pointers).
+  uint8_t orig_idx() const { return ep[0].conn_bits; }
+  void set_orig_idx(uint8_t i) { ep[0].conn_bits = i; }
+  bool is_partial() const { return ep[1].conn_bits & kPartial; }  // TCPSessionAdapter::is_partial
+  void set_partial(bool on) { set(kPartial, on); }
+  // 1 = originator, 2 = responder (CheckPIA_FirstPacket).
+  uint8_t first_packet_seen() const { return ep[1].conn_bits & kSeenMask; }
+  void set_first_packet_seen(uint8_t v) {
+    ep[1].conn_bits = static_cast<uint8_t>((ep[1].conn_bits & ~kSeenMask) | (v & kSeenMask));
+  }
+  bool did_weird() const { return ep[1].conn_bits & kDidWeird; }  // Connection::DidWeird (TCP's own weirds)
+  void set_did_weird(bool on) { set(kDidWeird, on); }
+  bool spilled() const { return ep[1].conn_bits & kSpilled; }  // the CounterStore holds counters of this one
+  void set_spilled(bool on) { set(kSpilled, on); }
+
+  tcp::Endpoint& orig() { return ep[orig_idx()]; }
+  tcp::Endpoint& resp() { return ep[1 - orig_idx()]; }
+  const tcp::Endpoint& orig() const { return ep[orig_idx()]; }
+  const tcp::Endpoint& resp() const { return ep[1 - orig_idx()]; }
+  bool is_orig(const tcp::Endpoint& e) const { return &e == &ep[orig_idx()]; }
   tcp::Endpoint& peer(const tcp::Endpoint& e) { return &e == &ep[0] ? ep[1] : ep[0]; }
   const tcp::Endpoint& peer(const tcp::Endpoint& e) const { return &e == &ep[0] ? ep[1] : ep[0]; }
-  void reset();
+  void reset(flow::StreamStore& store);
+
+ private:
+  static constexpr uint8_t kSeenMask = 3, kPartial = 4, kDidWeird = 8, kSpilled = 16;
+  void set(uint8_t bit, bool on) {
+    ep[1].conn_bits = static_cast<uint8_t>(on ? ep[1].conn_bits | bit : ep[1].conn_bits & ~bit);
+  }
 };
-static_assert(sizeof(Conn::TcpState) <= 168, "TCP state grew: every tracked TCP connection pays for it");
+static_assert(sizeof(Conn::TcpState) <= 116, "TCP state grew: every tracked TCP connection pays for it");
 
 }  // namespace ots
 
 namespace ots::tcp {
 
+// The counters behind the logarithmic history letters (Connection::ScaledHistoryEntry: a letter at the
+// 1st, 10th, 100th ... event) that few connections ever need: bad checksums (C), zero windows (W), content
+// gaps (G), and retransmissions (T) past the endpoint's 16 bits. Keyed by endpoint (TCP states never
+// move); a connection's entries go when it ends (forget).
+class CounterStore {
+ public:
+  enum Kind : uint8_t { kChecksum, kRetransmit, kZeroWindow, kGap };
+  // Counts one event of `kind` from `e`; true when its letter is due. Inline for the common case, a
+  // retransmission counted in the endpoint.
+  bool count(Conn::TcpState& s, Endpoint& e, Kind kind) {
+    if (kind == kRetransmit && e.rxmt_cnt < 0xffff) {
+      uint32_t n = e.rxmt_cnt;
+      const bool due = flow::scaled_history_due(n);
+      e.rxmt_cnt = static_cast<uint16_t>(n);
+      return due;
+    }
+    return count_beside(s, e, kind);
+  }
+  void forget(Conn::TcpState& s);
+  size_t size() const { return map_.size(); }
+  // A node (link, key, count, malloc's header) and the bucket pointers.
+  size_t footprint() const { return map_.size() * 32 + map_.bucket_count() * sizeof(void*); }
+
+ private:
+  bool count_beside(Conn::TcpState& s, Endpoint& e, Kind kind);
+  static uint64_t key(const Endpoint& e, Kind kind) { return reinterpret_cast<uintptr_t>(&e) | kind; }
+  std::unordered_map<uint64_t, uint32_t> map_;
+};
+
 // TCPSessionAdapter::Process up to (not including) the data delivery and ConnectionClosed.
-Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w);
+Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w, CounterStore& counters);
 
 // TCPSessionAdapter::IsReuse: a SYN that starts a new connection on this connection's tuple. `ts` is the
 // packet's time, `last_ts` the connection's last activity, `linger_ns` tcp_connection_linger.
@@ -133,8 +195,8 @@ bool in_handshake(const Conn::TcpState& s);
 bool established_or_cleanly_closing(const Conn::TcpState& s);
 
 // History letters that do not come from a packet's flags.
-void checksum_error(const Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h);  // C / c
-void content_gap(const Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h);     // G / g
+void checksum_error(Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters);  // C / c
+void content_gap(Conn::TcpState& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters);     // G / g
 
 // The conn_state() function of base/protocols/conn/main.zeek for TCP.
 const char* conn_state(const Conn::TcpState& s, const char* history);

@@ -23,11 +23,18 @@ std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own) {
 }
 
 void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
-  if (uid.len == 0 || for_uid != c.uid) {
-    uid = c.uid.text();
-    for_uid = c.uid;
-  }
   const ConnId id = c.id();
+  if (uid.len == 0 || !(id == for_id) || c.first_ts_ns != for_first_ts || c.vlan != for_vlan ||
+      c.inner_vlan != for_inner_vlan || c.ip_proto != for_ip_proto || c.one_way_ != for_one_way) {
+    for_uid = c.uid();
+    uid = for_uid.text();
+    for_id = id;
+    for_first_ts = c.first_ts_ns;
+    for_vlan = c.vlan;
+    for_inner_vlan = c.inner_vlan;
+    for_ip_proto = c.ip_proto;
+    for_one_way = c.one_way_;
+  }
   out[0] = ts_ns;
   out[1] = uid.view();
   out[2] = id.orig_h;

@@ -23,8 +23,17 @@ std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own);
 // Fills the shared columns of one record; the values view this object, which must outlive the write.
 // The uid's text is computed once per connection (it was the costliest column of every row).
 struct ConnColumns {
+  // The last row's uid text and what that uid is a hash of (Conn::uid: the key and the first packet's
+  // time, hashed again at each call): rows of one connection reuse the text.
+  ConnId for_id;
+  uint64_t for_first_ts = 0;
+  uint16_t for_vlan = 0, for_inner_vlan = 0;
+  uint8_t for_ip_proto = 0;
+  bool for_one_way = false;
   Uid for_uid;
   UidText uid;
+  // The uid of the connection the last fill() was for (a row's LogSink::write takes it too).
+  const Uid& last_uid() const { return for_uid; }
   void fill(const Conn& c, uint64_t ts_ns, Value* out);                  // kConnColumns values
   void fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out);  // kConnColumns + kIcsnppColumns
 };

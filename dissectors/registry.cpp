@@ -1,3 +1,5 @@
+#include <iterator>
+
 #include "dissectors/analyzer.hpp"
 #include "dissectors/dnp3/dnp3_analyzer.hpp"
 #include "dissectors/enip/enip.hpp"
@@ -17,13 +19,15 @@ void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_
   ev.ts_ns = ts_ns;
   ev.name = name;
   ev.addl = std::move(addl);
-  ev.uid = c.uid;
+  ev.uid = c.uid();
   ev.id = c.id();
   ev.has_addrs = true;
   ev.is_orig = is_orig;
   ev.source = source;
   ctx.weirds->weird(ev);
 }
+
+static_assert(std::size(kModules) - 1 <= 16, "Conn::services has a bit for each of at most 16 modules");
 
 std::span<const DissectorModule* const> dissector_modules() {
   // The sentinel keeps the array non-empty while no module is registered.

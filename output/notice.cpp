@@ -73,7 +73,7 @@ const LogSchema& notice_schema() {
 }
 
 void set_notice_conn(Notice& n, const Conn& c) {
-  set_notice_conn(n, c.uid, c.id());
+  set_notice_conn(n, c.uid(), c.id());
   n.has_orig_mac = c.has_macs;
   if (c.has_macs) std::copy_n(c.orig_mac, 6, n.orig_mac.begin());
 }

@@ -45,7 +45,8 @@ LogSchema make_conn_schema(std::string_view path) {
 // Fills the 25 conn.log columns (Zeek's 22, then the zone columns). `end_ns` is the last packet (final record) or now (interim record).
 void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones& z, uint64_t end_ns) {
   if (!sink.enabled(log)) return;
-  const std::string uid = c.uid.to_string();
+  const Uid u = c.uid();  // hashed from the key each time it is asked for: once here
+  const std::string uid = u.to_string();
   const ConnId id = c.id();
   const HistoryText history = c.history();
   std::string service;
@@ -83,7 +84,7 @@ void write_conn_columns(LogSink& sink, LogId log, const Conn& c, const ConnZones
       opt(z.resp),
       opt(z.conduit),
   };
-  sink.write(log, c.first_ts_ns, c.uid, v);
+  sink.write(log, c.first_ts_ns, u, v);
 }
 
 }  // namespace

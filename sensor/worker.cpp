@@ -306,7 +306,7 @@ void Worker::attest_datagram(const Conn& c, const DecodedPacket& p) {
   ev.kind = AttestEvent::Kind::Datagram;
   ev.seq = attest_seq_++;
   ev.meta.ts_ns = p.ts_ns;
-  ev.meta.uid = c.uid;
+  ev.meta.uid = c.uid();
   ev.meta.src = p.src;
   ev.meta.dst = p.dst;
   ev.meta.src_port = p.sport;
@@ -331,7 +331,7 @@ void Worker::attest_ot_peers(const Conn& c) {
     ev.kind = AttestEvent::Kind::OtPeer;
     ev.seq = attest_seq_++;
     ev.meta.ts_ns = c.first_ts_ns;
-    ev.meta.uid = c.uid;
+    ev.meta.uid = c.uid();
     ev.addr = *a;
     ev.id = id;
     attest_.outbox->put(std::move(ev));
@@ -349,7 +349,7 @@ void Worker::on_payload(Conn& c, bool is_orig, std::span<const uint8_t> data, ui
     a.data(c, is_orig, data, ts_ns);
     if (a.verdict() == Analyzer::Verdict::Confirmed && !(c.services & (1u << app->module[i]))) {
       const bool first_service = c.services == 0;
-      c.services |= 1u << app->module[i];
+      c.services = static_cast<uint16_t>(c.services | 1u << app->module[i]);
       if (first_service && attesting_ && policy_) attest_ot_peers(c);
       if (!module_needed_[app->module[i]]) a.retire();
       assets_.service_confirmed(c, app->module[i], ts_ns);
@@ -602,7 +602,7 @@ void Worker::match_rules_stream(Conn& c, bool is_orig, std::span<const uint8_t> 
                                 is_orig ? "to_server" : "to_client", stream_limits_.depth_bytes)
                   : fmt::format("{} {} not scanned by stream rules: {} streams open", rules::rule_protocol_name(p),
                                 is_orig ? "to_server" : "to_client", stream_limits_.max_streams);
-    ev.uid = c.uid;
+    ev.uid = c.uid();
     ev.id = c.id();
     ev.has_addrs = true;
     ev.is_orig = is_orig;

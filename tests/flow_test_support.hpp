@@ -64,7 +64,7 @@ class Recorder : public FlowEvents, public WeirdSink {
     calls.push_back("end");
     EndedConn e;
     e.id = c.id();
-    e.uid = c.uid;
+    e.uid = c.uid();
     e.first_ts = c.first_ts_ns;
     e.last_ts = c.last_ts_ns;
     e.orig = c.orig;

@@ -119,7 +119,6 @@ struct Harness {
     ids[kObjectsLog] = logs->add(objects_log_schema());
     sink = logs->make_sink();
     conn.set_id(ConnId{IpAddr::v4(0x0A000001u), IpAddr::v4(0x0A000002u), 50000, 20000, t});
-    conn.uid = Uid{0x0123456789abcdefull, 0x2468ace0u};
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids};
     a = make_analyzer(ctx, t, opts);
   }
@@ -138,7 +137,7 @@ struct Harness {
     finish();
     return ots::test::log_lines(dir / (log + ".log"));
   }
-  std::string uid() const { return conn.uid.to_string(); }
+  std::string uid() const { return conn.uid().to_string(); }
   // The shared leading columns of a row.
   std::string conn_cols(const std::string& ts) const {
     return ts + "\t" + uid() + "\t10.0.0.1\t50000\t10.0.0.2\t20000";

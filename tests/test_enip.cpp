@@ -156,8 +156,7 @@ struct Harness {
     };
     opts.on_io_binding = [this](const CipIoBinding& b) { bindings.push_back(*b.connection); };
     conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, resp_port, t});
-    conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
-    uid = conn.uid.to_string();
+    uid = conn.uid().to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};
     AnalyzerContext io_ctx{sink.get(), &weirds, &ops, io_ids.data()};
     a = resp_port == 2222 ? make_cip_io_analyzer(io_ctx, opts) : make_enip_analyzer(ctx, t, opts);
@@ -180,7 +179,7 @@ struct Harness {
   }
 
   // The correlation id of the n-th message of this connection (1-based).
-  std::string corr(uint64_t n) const { return std::string(enip::make_correlation_id(conn.uid, n).view()); }
+  std::string corr(uint64_t n) const { return std::string(enip::make_correlation_id(conn.uid(), n).view()); }
 
   std::string prefix(uint64_t t_us, bool is_orig) const {
     const std::string o = "10.0.0.9\t3082", r = "10.0.0.3\t" + std::to_string(conn.resp_p());
@@ -949,7 +948,7 @@ TEST_CASE("cip Forward Open records the connection so UDP 2222 I/O is tied to it
   CHECK(k.transport_trigger == 0x01);
   CHECK(k.originator == IpAddr::v4(0x0A000009));
   CHECK(k.target == IpAddr::v4(0x0A000003));
-  CHECK(k.opened_on == h.conn.uid);
+  CHECK(k.opened_on == h.conn.uid());
   const auto rows = io.lines("cip_io");
   REQUIRE(rows.size() == 3);
   CHECK(rows[0] == io.enip_row(30, true, 1, "0x2a2b0001\t1\t10\t01000100000010000000"));

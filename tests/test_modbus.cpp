@@ -117,8 +117,7 @@ struct Harness {
       ids_seen.back().objects = {};
     };
     conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, 502, Transport::Tcp});
-    conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
-    uid = conn.uid.to_string();
+    uid = conn.uid().to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};
     a = make_modbus_analyzer(ctx, opts);
   }
@@ -573,7 +572,7 @@ TEST_CASE("modbus non-Modbus traffic on 502 is rejected and not logged", "[modbu
   CHECK(g.a->verdict() == Analyzer::Verdict::Rejected);
   CHECK(g.weirds.count("modbus_bad_length") == 1);
   CHECK(g.weirds.seen[0].source == "modbus");
-  CHECK(g.weirds.seen[0].uid == g.conn.uid);
+  CHECK(g.weirds.seen[0].uid == g.conn.uid());
   CHECK(g.weirds.seen[0].id == g.conn.id());
   CHECK(g.weirds.seen[0].has_addrs);
   CHECK(g.weirds.seen[0].is_orig);

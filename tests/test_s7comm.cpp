@@ -174,8 +174,7 @@ struct Harness {
       idents.push_back(i);
     };
     conn.set_id(ConnId{IpAddr::v4(0x0A000009), IpAddr::v4(0x0A000003), 3082, 102, Transport::Tcp});
-    conn.uid = Uid{0x123456789ABCDEFull, 0x4242};
-    uid = conn.uid.to_string();
+    uid = conn.uid().to_string();
     AnalyzerContext ctx{sink.get(), &weirds, &ops, ids.data()};
     a = make_s7comm_analyzer(ctx, opts);
   }

@@ -29,10 +29,26 @@ struct Sink final : flow::StreamSink {
   void inconsistent() override { ++inconsistencies; }
 };
 
+// A stream with a store of its own (the flow table shares one store between all its streams).
+struct Stream {
+  flow::StreamStore store;
+  TcpStream st;
+  void segment(uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked, bool keep,
+               bool peer_active, const StreamLimits& limits, flow::StreamSink& sink) {
+    st.segment(store, seq, captured, len, acked, keep, peer_active, limits, sink);
+  }
+  void ack(uint64_t up_to, bool keep, bool report, flow::StreamSink& sink) { st.ack(store, up_to, keep, report, sink); }
+  void finish(bool keep, flow::StreamSink& sink) { st.finish(store, keep, sink); }
+  size_t footprint() const { return st.footprint(store); }
+  bool has_buffered() const { return st.has_buffered(store); }
+  uint64_t next_seq() const { return st.next_seq(); }
+  uint64_t trim_seq() const { return st.trim_seq(); }
+};
+
 std::span<const uint8_t> bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 // A segment whose headers and capture agree.
-void seg(TcpStream& st, uint64_t seq, std::string_view data, Sink& sink, const StreamLimits& lim = {},
+void seg(Stream& st, uint64_t seq, std::string_view data, Sink& sink, const StreamLimits& lim = {},
          bool keep = true, uint64_t acked = 0) {
   st.segment(seq, bytes(data), data.size(), acked, keep, true, lim, sink);
 }
@@ -49,7 +65,7 @@ void handshake(Harness& h) {
 }  // namespace
 
 TEST_CASE("tcp stream in order goes straight through without buffering", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   StreamLimits lim;
   lim.keep_unacked_bytes = 0;
@@ -62,7 +78,7 @@ TEST_CASE("tcp stream in order goes straight through without buffering", "[tcp]"
 }
 
 TEST_CASE("tcp stream out of order is held until the hole fills", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   seg(st, 7, "ghi", s);
   seg(st, 4, "def", s);
@@ -74,7 +90,7 @@ TEST_CASE("tcp stream out of order is held until the hole fills", "[tcp]") {
 }
 
 TEST_CASE("tcp stream frees its buffers once nothing waits and nothing is kept", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   StreamLimits lim;
   SECTION("ranges only (payload not wanted): the hole fills") {
@@ -102,7 +118,7 @@ TEST_CASE("tcp stream frees its buffers once nothing waits and nothing is kept",
 
 TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies", "[tcp]") {
   SECTION("consistent overlap with delivered bytes") {
-    TcpStream st;
+    Stream st;
     Sink s;
     seg(st, 1, "abcdef", s);
     seg(st, 4, "defghi", s);
@@ -110,7 +126,7 @@ TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies
     CHECK(s.inconsistencies == 0);
   }
   SECTION("rewritten delivered bytes") {
-    TcpStream st;
+    Stream st;
     Sink s;
     seg(st, 1, "abcdef", s);
     seg(st, 4, "XYZghi", s);
@@ -118,7 +134,7 @@ TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies
     CHECK(s.inconsistencies == 1);
   }
   SECTION("rewritten buffered bytes") {
-    TcpStream st;
+    Stream st;
     Sink s;
     seg(st, 5, "efgh", s);
     seg(st, 1, "abcdXfgh", s);
@@ -126,7 +142,7 @@ TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies
     CHECK(s.inconsistencies == 1);
   }
   SECTION("a lone differing byte while the peer was silent is a keep-alive, not a rewrite") {
-    TcpStream st;
+    Stream st;
     Sink s;
     StreamLimits lim;
     st.segment(1, bytes("a"), 1, 0, true, false, lim, s);
@@ -134,7 +150,7 @@ TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies
     CHECK(s.inconsistencies == 0);
   }
   SECTION("acknowledged bytes are gone: a rewrite of them is not checked") {
-    TcpStream st;
+    Stream st;
     Sink s;
     seg(st, 1, "abc", s);
     st.ack(4, true, true, s);
@@ -145,7 +161,7 @@ TEST_CASE("tcp stream overlaps: first bytes win, differences are inconsistencies
 }
 
 TEST_CASE("tcp stream an ACK past a hole is a gap, then the data after it flows", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   seg(st, 1, "ab", s);
   seg(st, 6, "fg", s);
@@ -161,7 +177,7 @@ TEST_CASE("tcp stream an ACK past a hole is a gap, then the data after it flows"
 }
 
 TEST_CASE("tcp stream a partial connection's first ACK is not a gap", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   st.ack(2, true, /*report=*/false, s);
   CHECK(s.out.empty());
@@ -169,7 +185,7 @@ TEST_CASE("tcp stream a partial connection's first ACK is not a gap", "[tcp]") {
 }
 
 TEST_CASE("tcp stream the buffer limit gives up the oldest hole", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   StreamLimits lim;
   lim.max_ooo_bytes = 8;
@@ -188,14 +204,14 @@ TEST_CASE("tcp stream the buffer limit gives up the oldest hole", "[tcp]") {
 
 TEST_CASE("tcp stream a snaplen-truncated segment delivers what was captured, then a gap", "[tcp]") {
   StreamLimits lim;
-  TcpStream st;
+  Stream st;
   Sink s;
   st.segment(1, bytes("abcd"), 10, 0, true, true, lim, s);
   CHECK(s.out == "abcd<gap 6>");
   CHECK(s.causes.back() == GapCause::Truncated);
   CHECK(st.next_seq() == 11);
 
-  TcpStream ooo;
+  Stream ooo;
   Sink s2;
   ooo.segment(11, bytes("xy"), 5, 0, true, true, lim, s2);  // ahead of the stream, cut after 2 bytes
   seg(ooo, 1, "0123456789", s2, lim);
@@ -203,7 +219,7 @@ TEST_CASE("tcp stream a snaplen-truncated segment delivers what was captured, th
 }
 
 TEST_CASE("tcp stream without payload wanted tracks ranges and still finds gaps", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   seg(st, 1, "abc", s, {}, /*keep=*/false);
   seg(st, 10, "xyz", s, {}, false);
@@ -214,7 +230,7 @@ TEST_CASE("tcp stream without payload wanted tracks ranges and still finds gaps"
 }
 
 TEST_CASE("tcp stream bytes that arrived while unwanted are a gap once payload is wanted", "[tcp]") {
-  TcpStream st;
+  Stream st;
   Sink s;
   seg(st, 5, "xyz", s, {}, /*keep=*/false);
   seg(st, 1, "abcd", s, {}, /*keep=*/true);
@@ -327,7 +343,11 @@ TEST_CASE("tcp reassembly buffers count in memory_bytes and are returned when th
   h.tcp(true, fl::PSH | fl::ACK, kA + 1001, kB + 1, std::string(1000, 'z'));
   CHECK(h.table.stats().memory_bytes >= base + 1000);
   h.flush();
-  CHECK(h.table.stats().memory_bytes == base);
+  CHECK(h.table.stats().reassembly_bytes == 0);
+  // The bytes went back; the store keeps its chunk of 64 buffer records for the next streams (as the table
+  // keeps its slabs), the pointer to it and its free list of one handle.
+  CHECK(h.table.stats().memory_bytes ==
+        base + 64 * sizeof(flow::StreamBuffers) + sizeof(void*) + sizeof(uint32_t));
 }
 
 TEST_CASE("tcp reassembly a hole left at the end is delivered around, before on_flow_end", "[tcp]") {
@@ -403,4 +423,56 @@ TEST_CASE("tcp reassembly in order allocates nothing per packet", "[tcp]") {
   }
   CHECK(h.table.stats().memory_bytes == before);
   CHECK(h.rec.stream[0].size() == 1 + 100 * 1000);
+}
+
+TEST_CASE("tcp stream points keep 64-bit relative sequence numbers past 2^32 and at Zeek's underflow", "[tcp]") {
+  Stream st;
+  Sink s;
+  const uint64_t far = (uint64_t{5} << 32) + 9;  // five 32-bit wraps into the stream
+  st.ack(far, false, true, s);                   // a hole up to there, given up
+  CHECK(st.next_seq() == far);
+  CHECK(st.trim_seq() == far);
+  seg(st, far, "abc", s, {}, true, far);
+  seg(st, far + 5, "f", s, {}, true, far);  // out of order, beyond 2^32 too
+  CHECK(st.has_buffered());
+  seg(st, far + 3, "de", s, {}, true, far);
+  CHECK(s.out.substr(s.out.size() - 6) == "abcdef");
+  CHECK(st.next_seq() == far + 6);
+  // The highest point kept exactly: 4 GiB short of 2^48, where the endpoints' 16-bit wrap counters end.
+  const uint64_t top = (uint64_t{1} << 48) - (uint64_t{1} << 32) - 1;
+  st.ack(top, false, true, s);
+  CHECK(st.next_seq() == top);
+  CHECK(st.trim_seq() == top);
+  // A FIN numbered before the SYN makes the ACK limit fin_seq - 1 wrap to 2^64 - 1: kept exactly, so
+  // every later segment is old data, as with 64-bit fields.
+  st.ack(UINT64_MAX, false, true, s);
+  CHECK(st.next_seq() == UINT64_MAX);
+  CHECK(st.trim_seq() == UINT64_MAX);
+  const auto gaps = s.causes.size();
+  seg(st, far + 100, "zz", s);
+  CHECK(s.causes.size() == gaps);
+  CHECK(st.footprint() == 0);
+}
+
+TEST_CASE("tcp stream store hands out handles and reuses them once given back", "[tcp]") {
+  flow::StreamStore store;
+  TcpStream a, b;
+  Sink s;
+  a.segment(store, 5, bytes("late"), 4, 0, true, true, {}, s);  // out of order: buffers
+  b.segment(store, 1, bytes("kept"), 4, 0, true, true, {}, s);  // in order, kept until acknowledged
+  CHECK(store.live() == 2);
+  CHECK(a.footprint(store) > 0);
+  CHECK(b.footprint(store) > 0);
+  b.ack(store, 5, true, true, s);  // acknowledged: nothing kept, the handle goes back
+  CHECK(store.live() == 1);
+  const size_t table = store.footprint();
+  CHECK(b.footprint(store) == 0);
+  b.segment(store, 7, bytes("x"), 1, 0, true, true, {}, s);  // a hole again: the freed handle is reused
+  CHECK(store.live() == 2);
+  CHECK(store.footprint() == table);
+  a.finish(store, true, s);
+  b.reset(store);
+  CHECK(store.live() == 0);
+  CHECK(a.next_seq() == 9);
+  CHECK(b.next_seq() == 1);
 }

@@ -281,6 +281,23 @@ TEST_CASE("tcp SYN retransmission adds no letter, a SYN with a new ISN starts a 
   CHECK(h.rec.saw_weird("SYN_seq_jump"));
 }
 
+TEST_CASE("tcp a reused slot's new connection ignores the old connection's attempt timer", "[tcp]") {
+  // The new connection takes the slot and the TCP state the old one gave back; only the state's serial
+  // tells the old timer from its own.
+  Harness h;
+  h.tcp(true, fl::SYN, kA, 0);  // attempt timer at +5 s
+  const uint64_t t0 = h.ts;
+  h.ts = t0 + 2 * kSec;
+  h.tcp(true, fl::SYN, kA + 777, 0);  // a new ISN: the first connection ends, a new one starts
+  REQUIRE(h.rec.ended.size() == 1);
+  h.advance(t0 + 5 * kSec + kMs);  // the first connection's timer is due, and stale
+  CHECK(h.rec.ended.size() == 1);
+  h.advance(t0 + 7 * kSec + 2 * kMs);  // the new connection's own
+  REQUIRE(h.rec.ended.size() == 2);
+  CHECK(h.rec.ended[1].why == FlowEnd::Timeout);
+  CHECK(h.rec.ended[1].first_ts == t0 + 2 * kSec + kMs);
+}
+
 TEST_CASE("tcp a SYN after a finished connection reuses the tuple", "[tcp]") {
   Harness h;
   handshake(h);
@@ -378,4 +395,58 @@ TEST_CASE("tcp sequence numbers wrap around 2^32", "[tcp]") {
   CHECK(c.history == "ShADaFf");
   CHECK(c.orig.bytes == 40);
   CHECK(c.state == "SF");
+}
+
+TEST_CASE("tcp retransmissions past 65535 go on counting beside the endpoint", "[tcp]") {
+  // T at the 1st, 10th ... 100,000th retransmission: the last one needs the count the endpoint's 16 bits
+  // handed over to the table's CounterStore at 65,535.
+  Harness h;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "hello");
+  for (int i = 0; i < 99'999; ++i) h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "hello");
+  h.flush();
+  CHECK(h.only().history == "ShADTTTTT");
+  h.rec.ended.clear();
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "hello");
+  for (int i = 0; i < 100'000; ++i) h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "hello");
+  h.flush();
+  CHECK(h.only().history == "ShADTTTTTT");
+  CHECK(h.only().orig.bytes == 5);
+}
+
+TEST_CASE("tcp counter store keeps rare counters per endpoint until the connection is forgotten", "[tcp]") {
+  Conn::TcpState s;
+  tcp::CounterStore counters;
+  flow::ConnHistory hist;
+  for (int i = 0; i < 10; ++i) tcp::checksum_error(s, s.ep[0], hist, counters);  // C at the 1st and 10th
+  tcp::content_gap(s, s.ep[1], hist, counters);
+  CHECK(hist.text().view() == "CCg");
+  CHECK(counters.size() == 2);
+  CHECK(s.spilled());
+  counters.forget(s);
+  CHECK(counters.size() == 0);
+  CHECK_FALSE(s.spilled());
+  // A connection that reuses the state starts counting from zero.
+  tcp::checksum_error(s, s.ep[0], hist, counters);
+  CHECK(hist.text().view() == "CCgC");
+  // Retransmissions stay in the endpoint until 65,535 and need no entry.
+  for (int i = 0; i < 65'535; ++i) (void)counters.count(s, s.ep[1], tcp::CounterStore::kRetransmit);
+  CHECK(s.ep[1].rxmt_cnt == 65'535);
+  CHECK(counters.size() == 1);
+  CHECK_FALSE(counters.count(s, s.ep[1], tcp::CounterStore::kRetransmit));  // the 65,536th
+  CHECK(counters.size() == 2);
+  counters.forget(s);
+  CHECK(counters.size() == 0);
+}
+
+TEST_CASE("tcp endpoint fin_seq keeps 48 bits and the values just below zero", "[tcp]") {
+  // Below 2^48 - 2^32 (the wrap counters end at 2^48), and within 2^32 below 2^64 (a FIN numbered before
+  // the SYN gives a relative sequence number below zero).
+  tcp::Endpoint e;
+  for (uint64_t v : {uint64_t{0}, uint64_t{1}, (uint64_t{1} << 32) + 7, (uint64_t{1} << 48) - (uint64_t{1} << 32) - 1,
+                     UINT64_MAX, UINT64_MAX - 5, uint64_t{0xffff'ffff'0000'0000ull}}) {
+    e.set_fin_seq(v);
+    CHECK(e.fin_seq() == v);
+  }
 }

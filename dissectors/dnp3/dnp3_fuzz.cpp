@@ -92,7 +92,6 @@ void parse_all(std::span<const uint8_t> in) {
 Conn make_conn(Transport t) {
   Conn c;
   c.set_id(ConnId{IpAddr::v4(0xC0000201u), IpAddr::v4(0xC0000202u), 40000, 20000, t});
-  c.uid = Uid{1, 2};
   return c;
 }
 

@@ -54,7 +54,7 @@ void write_dnp3_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, 
   v[kConnColumns + 0] = row.fc_request ? Value{dnp3_function_name(*row.fc_request)} : Value{Unset{}};
   v[kConnColumns + 1] = row.fc_reply ? Value{dnp3_function_name(*row.fc_reply)} : Value{Unset{}};
   v[kConnColumns + 2] = opt_count(row.iin);
-  sink.write(log, row.ts_ns, c.uid, v);
+  sink.write(log, row.ts_ns, cols.last_uid(), v);
 }
 
 void write_control_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, const ControlRow& row) {
@@ -74,7 +74,7 @@ void write_control_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& col
   v[k + 7] = uint64_t{row.on_time};
   v[k + 8] = uint64_t{row.off_time};
   v[k + 9] = row.status ? Value{control_status_name(*row.status)} : Value{Unset{}};
-  sink.write(log, row.ts_ns, c.uid, v);
+  sink.write(log, row.ts_ns, cols.last_uid(), v);
 }
 
 void write_objects_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& cols, const ObjectsRow& row) {
@@ -87,7 +87,7 @@ void write_objects_row(LogSink& sink, LogId log, const Conn& c, ConnColumns& col
   v[k + 2] = opt_count(row.count);
   v[k + 3] = opt_count(row.range_low);
   v[k + 4] = opt_count(row.range_high);
-  sink.write(log, row.ts_ns, c.uid, v);
+  sink.write(log, row.ts_ns, cols.last_uid(), v);
 }
 
 }  // namespace ots::dnp3

@@ -304,7 +304,7 @@ void EnipAnalyzer::end(Conn& c, uint64_t ts_ns) {
 
 void EnipAnalyzer::message(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> body, uint64_t ts) {
   if (is_known_command(h.command) && verdict_ == Verdict::Probing) verdict_ = Verdict::Confirmed;
-  const CorrelationId corr = make_correlation_id(c.uid, ++messages_);
+  const CorrelationId corr = make_correlation_id(c.uid(), ++messages_);
   MsgCtx m;
   m.ts_ns = ts;
   m.is_orig = is_orig;
@@ -691,7 +691,7 @@ void EnipAnalyzer::connection_opened(Conn& c, const MsgCtx& m, const cip::Forwar
   // The reply travels target → originator.
   k.originator = m.is_orig ? c.id().resp_h : c.id().orig_h;
   k.target = m.is_orig ? c.id().orig_h : c.id().resp_h;
-  k.opened_on = c.uid;
+  k.opened_on = c.uid();
   k.opened_ns = m.ts_ns;
   k.last_seen_ns = m.ts_ns;
   worker_connections().open(k);
@@ -841,7 +841,7 @@ class CipIoAnalyzer final : public Analyzer {
       return;
     }
     verdict_ = Verdict::Confirmed;
-    const CorrelationId corr = make_correlation_id(c.uid, ++packets_);
+    const CorrelationId corr = make_correlation_id(c.uid(), ++packets_);
     CipIoRow row;
     row.ts_ns = ts_ns;
     row.is_orig = is_orig;

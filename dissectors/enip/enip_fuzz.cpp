@@ -119,7 +119,6 @@ Conn make_conn(Transport t, uint16_t port) {
   Conn c;
   c.set_id(ConnId{IpAddr::v4(0xC0000201u), IpAddr::v4(0xC0000202u), port,
                   static_cast<uint16_t>(port == 2222 ? 2222 : 44818), t});
-  c.uid = Uid{1, 2};
   return c;
 }
 

@@ -109,7 +109,7 @@ void LogWriter::enip(const Conn& c, const EnipRow& r) {
   v[i++] = enip_status_name(r.status, scratch);
   v[i++] = std::string_view(context);
   v[i++] = std::string_view(options);
-  sink_->write(ids_[kLogEnip], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogEnip], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::cip(const Conn& c, const CipRow& r) {
@@ -161,7 +161,7 @@ void LogWriter::cip(const Conn& c, const CipRow& r) {
   } else {
     v[i++] = Unset{};
   }
-  sink_->write(ids_[kLogCip], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogCip], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
@@ -176,7 +176,7 @@ void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
   v[i++] = uint64_t{r.sequence};
   v[i++] = uint64_t{r.data.size()};
   v[i++] = std::string_view(data);
-  sink_->write(ids_[kLogCipIo], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogCipIo], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
@@ -204,7 +204,7 @@ void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
   v[i++] = std::string_view(serial);
   v[i++] = std::string_view(reinterpret_cast<const char*>(r.product_name.data()), r.product_name.size());
   v[i++] = std::string_view(state);
-  sink_->write(ids_[kLogCipIdentity], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogCipIdentity], r.ts_ns, cols_.last_uid(), v);
 }
 
 }  // namespace ots::enip

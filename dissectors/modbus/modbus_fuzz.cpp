@@ -105,7 +105,6 @@ void run_analyzer(std::span<const uint8_t> ctl, std::span<const uint8_t> payload
   auto a = make_modbus_analyzer(ctx, opts);
   Conn c;
   c.set_id(ConnId{IpAddr::v4(0x0A000001), IpAddr::v4(0x0A000002), 40000, 502, Transport::Tcp});
-  c.uid = Uid{1, 2};
   uint64_t ts = 1'000'000'000;
   size_t k = 0;
   while (!payload.empty()) {

@@ -145,7 +145,7 @@ void LogWriter::modbus(const Conn& c, uint64_t ts_ns, uint16_t tid, uint8_t unit
   v[8] = modbus_function_name(function);
   v[9] = std::string_view(is_orig ? "REQ" : "RESP");
   if (exception_code >= 0) v[10] = modbus_exception_name(static_cast<uint8_t>(exception_code));
-  sink_->write(ids_[kLogModbus], ts_ns, c.uid, v);
+  sink_->write(ids_[kLogModbus], ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::detailed(const Conn& c, const Detailed& d) {
@@ -168,7 +168,7 @@ void LogWriter::detailed(const Conn& c, const Detailed& d) {
   v[i++] = opt(d.response_data);
   v[i++] = opt(d.exception_code);
   v[i++] = opt(d.mei_type);
-  sink_->write(ids_[kLogDetailed], d.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogDetailed], d.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::mask_write_register(const Conn& c, const Common& k, uint16_t address, uint16_t and_mask,
@@ -185,7 +185,7 @@ void LogWriter::mask_write_register(const Conn& c, const Common& k, uint16_t add
   v[i++] = uint64_t{address};
   v[i++] = uint64_t{and_mask};
   v[i++] = uint64_t{or_mask};
-  sink_->write(ids_[kLogMaskWriteRegister], k.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogMaskWriteRegister], k.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, std::optional<uint16_t> write_start,
@@ -207,7 +207,7 @@ void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, st
   v[i++] = read_start ? Value(uint64_t{*read_start}) : Value(Unset{});
   v[i++] = read_quantity ? Value(uint64_t{*read_quantity}) : Value(Unset{});
   v[i++] = opt(read_registers);
-  sink_->write(ids_[kLogReadWriteMultipleRegisters], k.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogReadWriteMultipleRegisters], k.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::read_device_identification(const Conn& c, const Common& k, const DeviceIdRow& row) {
@@ -239,7 +239,7 @@ void LogWriter::read_device_identification(const Conn& c, const Common& k, const
     v[i++] = Unset{};
   }
   v[i++] = opt(row.object_value);
-  sink_->write(ids_[kLogReadDeviceIdentification], k.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogReadDeviceIdentification], k.ts_ns, cols_.last_uid(), v);
 }
 
 }  // namespace ots::modbus

@@ -156,7 +156,6 @@ void run_analyzer(std::span<const uint8_t> in, bool cut) {
   auto a = make_s7comm_analyzer(ctx, opts);
   Conn c;
   c.set_id(ConnId{IpAddr::v4(0x0A000001), IpAddr::v4(0x0A000002), 40000, 102, Transport::Tcp});
-  c.uid = Uid{1, 2};
   uint64_t ts = 1'000'000'000;
   if (!cut) {
     a->data(c, true, in, ts);

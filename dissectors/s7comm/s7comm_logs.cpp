@@ -73,7 +73,7 @@ void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_co
   std::string scratch;
   v[kPrefix] = code.view();
   v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code, scratch);
-  sink_->write(ids_[kLogCotp], ts_ns, c.uid, v);
+  sink_->write(ids_[kLogCotp], ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
@@ -90,7 +90,7 @@ void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
   v[i++] = opt(r.subfunction_name);
   v[i++] = opt(r.error_class);
   v[i++] = opt(r.error_code);
-  sink_->write(ids_[kLogS7comm], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogS7comm], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::read_szl(const Conn& c, const ReadSzlRow& r) {
@@ -106,7 +106,7 @@ void LogWriter::read_szl(const Conn& c, const ReadSzlRow& r) {
   v[i++] = index.view();
   v[i++] = rc.view();
   v[i++] = icsnpp_return_code_name(r.return_code);
-  sink_->write(ids_[kLogReadSzl], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogReadSzl], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
@@ -133,7 +133,7 @@ void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
   } else {
     for (int k = 0; k < 4; ++k) v[i++] = Unset{};
   }
-  sink_->write(ids_[kLogUploadDownload], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogUploadDownload], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::plus(const Conn& c, const PlusRow& r) {
@@ -160,7 +160,7 @@ void LogWriter::plus(const Conn& c, const PlusRow& r) {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
-  sink_->write(ids_[kLogPlus], r.ts_ns, c.uid, v);
+  sink_->write(ids_[kLogPlus], r.ts_ns, cols_.last_uid(), v);
 }
 
 }  // namespace ots::s7
