@@ -207,7 +207,7 @@ TEST_CASE("inventory: a confirmed service gives roles only to ends that sent pac
 
   // The answer comes; the flow ends: the outstation gets its role and both are seen until the last packet.
   c.resp.pkts = 1;
-  c.services = 1u << dnp3;
+  c.services = static_cast<uint16_t>(1u << dnp3);
   c.last_ts_ns = kT0 + 5'000'000'000ull;
   inv.flow_seen(c);
   s = inv.snapshot();
