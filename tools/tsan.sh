@@ -115,7 +115,7 @@ printf 'tsan: %-44s ok  (exit %d)\n' "SIGTERM mid-stream, -w 2" "$rc"
 echo "tsan: $cases cases, no reports"
 
 if [ "${OTS_TSAN_SUITE:-0}" = 1 ]; then
-  cmake --build "$ROOT/build/tsan" >&2
+  (cd "$ROOT" && cmake --preset tsan >/dev/null && cmake --build build/tsan >&2)
   ctest --test-dir "$ROOT/build/tsan" -j"$(nproc)" --timeout 600 --output-on-failure
   if grep -q "WARNING: ThreadSanitizer" "$ROOT/build/tsan/Testing/Temporary/LastTest.log"; then
     echo "tsan: the test suite passed but a ThreadSanitizer report is in its log" >&2
