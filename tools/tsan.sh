@@ -31,17 +31,22 @@ trap 'rm -rf "$TMP"' EXIT
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 
 cases=0
+# NAME RC ERRFILE: stop the script, showing the report, if TSan reported anything.
+no_report() {
+  if [ "$2" -eq 66 ] || grep -q "WARNING: ThreadSanitizer" "$3"; then
+    cat "$3" >&2
+    echo "tsan: $1: ThreadSanitizer report (above)" >&2
+    exit 1
+  fi
+}
+
 run_case() {  # NAME ARGS...: the sensor with ARGS, logs in a fresh directory
   local name=$1 rc=0 t0=$SECONDS
   shift
   rm -rf "$TMP/logs"
   mkdir -p "$TMP/logs"
   "$BIN" -q -l "$TMP/logs" "$@" 2>"$TMP/$name.err" || rc=$?
-  if [ "$rc" -eq 66 ] || grep -q "WARNING: ThreadSanitizer" "$TMP/$name.err"; then
-    cat "$TMP/$name.err" >&2
-    echo "tsan: $name: ThreadSanitizer report (above)" >&2
-    exit 1
-  fi
+  no_report "$name" "$rc" "$TMP/$name.err"
   if [ "$rc" -ne 0 ]; then
     cat "$TMP/$name.err" >&2
     echo "tsan: $name: otsensor exited $rc" >&2
@@ -103,11 +108,7 @@ rc=0
 wait "$sensor" || rc=$?
 kill "$feeder" 2>/dev/null || true
 wait "$feeder" 2>/dev/null || true
-if [ "$rc" -eq 66 ] || grep -q "WARNING: ThreadSanitizer" "$TMP/sigterm.err"; then
-  cat "$TMP/sigterm.err" >&2
-  echo "tsan: SIGTERM mid-stream: ThreadSanitizer report (above)" >&2
-  exit 1
-fi
+no_report "SIGTERM mid-stream" "$rc" "$TMP/sigterm.err"
 [ -s "$TMP/logs/conn.log" ] || { cat "$TMP/sigterm.err" >&2; echo "tsan: SIGTERM mid-stream: no conn.log (exit $rc)" >&2; exit 1; }
 cases=$((cases + 1))
 printf 'tsan: %-44s ok  (exit %d)\n' "SIGTERM mid-stream, -w 2" "$rc"
