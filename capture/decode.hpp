@@ -50,6 +50,11 @@ struct DecodedPacket {
   // the snaplen cut the packet: the difference is content we never saw (missed bytes).
   std::span<const uint8_t> payload;
   uint32_t payload_len = 0;
+
+  // Not the decoder's: the flow table's hash of the packet's connection, when a stage that decodes
+  // ahead of the worker computed it on its own core (FlowTable::hash_of); the table computes it otherwise.
+  bool has_flow_hash = false;
+  uint32_t flow_hash = 0;
 };
 
 enum class DecodeResult {

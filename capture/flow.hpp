@@ -191,6 +191,9 @@ class FlowTable {
   // Finds or creates the packet's connection, decides originator/responder as Zeek does (SYN sender;
   // otherwise the side not on a well-known port), updates state and counters, and delivers payload.
   void process(const DecodedPacket& p);
+  // The hash process() looks the packet's connection up by, for a stage that decodes ahead of the worker
+  // to compute on its own core and hand over in DecodedPacket::flow_hash.
+  static uint32_t hash_of(const DecodedPacket& p);
 
   // Packet time moved to now_ns: ends connections that timed out or finished closing, emits interim
   // records. Cheap when nothing is due; the pipeline calls it once per burst.

@@ -657,8 +657,7 @@ struct FlowTable::Impl {
   void process(const DecodedPacket& p) {
     if (p.ip_version == 0) return;
     const flow::PacketEnds e = flow::packet_ends(p);
-    const flow::FlowKey key = flow::make_key(e, p);
-    const uint32_t h = hash32(key);
+    const uint32_t h = p.has_flow_hash ? p.flow_hash : hash32(flow::make_key(e, p));
     uint32_t i = find(e, p, h);
     bool is_orig = true;
     if (i != kNil) {
@@ -846,6 +845,10 @@ FlowTable::FlowTable(const FlowTableConfig& cfg, FlowEvents& events, WeirdSink& 
 FlowTable::~FlowTable() = default;
 
 void FlowTable::process(const DecodedPacket& p) { impl_->process(p); }
+
+uint32_t FlowTable::hash_of(const DecodedPacket& p) {
+  return flow::table_hash(flow::make_key(flow::packet_ends(p), p));
+}
 
 void FlowTable::advance_time(uint64_t now_ns) { impl_->advance_time(now_ns); }
 

@@ -35,6 +35,21 @@ uint64_t wall_ns() {
   return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(t.tv_nsec);
 }
 
+// A worker's share of a ring batch, in order.
+void feed(Worker& w, const PacketRing::Batch& b) {
+  using Kind = PacketRing::Kind;
+  for (size_t i = 0; i < b.count; ++i) {
+    const PacketRing::Record& r = b.records[i];
+    switch (r.kind) {
+      case Kind::Decoded: w.process_decoded(read_decoded(r), r.aux); break;
+      case Kind::Counted: w.count(r.aux); break;
+      case Kind::Weird: w.decode_weird(read_weird(r)); break;
+      case Kind::DecodeStats: w.set_decode_stats(read_decode_stats(r)); break;
+      case Kind::Packet: w.process(&r.packet, 1); break;
+    }
+  }
+}
+
 }  // namespace
 
 // What a SIGHUP puts in force.
@@ -53,7 +68,11 @@ CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current
     auto s = std::make_unique<Slot>();
     s->index = i;
     s->worker = setup_.make_worker(i, setup_.notices->outbox(i));
-    if (ringed) s->ring = std::make_unique<PacketRing>(kRingBytes);
+    if (ringed) {
+      s->ring = std::make_unique<PacketRing>(kRingBytes);
+      s->decoder = std::make_unique<Decoder>(s->worker->decode_config());
+      s->ring_weirds = std::make_unique<RingWeirds>(*s->ring);
+    }
     slots_.push_back(std::move(s));
   }
   if (setup_.stats && setup_.stats_interval_ns) stats_logs_.emplace(*setup_.stats, false, setup_.syslog);
@@ -64,7 +83,7 @@ CaptureLoop::CaptureLoop(const CaptureLoopSetup& setup) : setup_(setup), current
         PacketRing::Batch b;
         for (;;) {
           s->ring->read(b);
-          s->worker->process(b.burst.pkts, b.burst.count);
+          feed(*s->worker, b);
           s->ring->release();
           if (b.tick) {
             s->worker->advance(b.tick_ns);
@@ -124,13 +143,27 @@ void CaptureLoop::dispatch(const PacketBurst& burst) {
   }
   const size_t n = slots_.size();
   if (n == 1) {
-    for (size_t i = 0; i < burst.count; ++i) slots_[0]->ring->push_packet(burst.pkts[i]);
+    for (size_t i = 0; i < burst.count; ++i) decode_to(*slots_[0], burst.pkts[i]);
     return;
   }
   for (size_t i = 0; i < burst.count; ++i) {
     const PacketView& p = burst.pkts[i];
     // Both directions of every flow between two hosts (and every fragment) reach the same worker.
-    slots_[symmetric_host_pair_hash(p) % n]->ring->push_packet(p);
+    decode_to(*slots_[symmetric_host_pair_hash(p) % n], p);
+  }
+}
+
+// The worker's decoding, on the loop's thread (sensor/ring_records.hpp): the worker gets the decoded
+// packet, or only the count of one with nothing to track, after the weirds its decoding reported.
+void CaptureLoop::decode_to(Slot& s, const PacketView& p) {
+  if (s.decoder->decode(p, s.decoded, *s.ring_weirds) == DecodeResult::Ok) {
+    if (s.decoded.ip_version != 0) {  // what the flow table tracks
+      s.decoded.flow_hash = FlowTable::hash_of(s.decoded);
+      s.decoded.has_flow_hash = true;
+    }
+    push_decoded(*s.ring, s.decoded, p.caplen);
+  } else {
+    push_counted(*s.ring, p.ts_ns, p.caplen);
   }
 }
 
@@ -181,6 +214,9 @@ void CaptureLoop::tick(uint64_t now_ns, bool idle) {
     ticks_issued_.store(k + 1, std::memory_order_release);
   } else {
     for (auto& s : slots_) {
+      // Worker::advance expires fragments first, then flows: the expiry's weirds go before the tick.
+      s->decoder->expire(now_ns_, *s->ring_weirds);
+      push_decode_stats(*s->ring, s->decoder->stats());
       s->ring->push_tick(now_ns_);
       s->ring->publish();
     }
@@ -501,7 +537,9 @@ void CaptureLoop::finish() {
   } else {
     stop_polling_.store(true, std::memory_order_release);  // polling workers answer the last ticks, then end
     for (auto& s : slots_) {
-      if (s->ring) s->ring->push_end();
+      if (!s->ring) continue;
+      push_decode_stats(*s->ring, s->decoder->stats());
+      s->ring->push_end();
     }
     for (auto& s : slots_) s->thread.join();
   }

@@ -97,6 +97,7 @@ class CaptureLoop {
   struct Slot;
 
   void dispatch(const PacketBurst& burst);
+  void decode_to(Slot& s, const PacketView& p);
   // `idle`: the loop waits for input next (the stages get what they have at once).
   void tick(uint64_t now_ns, bool idle = false);
   void pump_stages(bool idle = false);

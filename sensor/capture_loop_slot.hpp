@@ -11,6 +11,7 @@
 
 #include "sensor/capture_loop.hpp"
 #include "sensor/packet_ring.hpp"
+#include "sensor/ring_records.hpp"
 #include "sensor/thread_cpu.hpp"
 #include "sensor/worker.hpp"
 
@@ -22,6 +23,11 @@ struct CaptureLoop::Slot {
   size_t index = 0;
   std::unique_ptr<Worker> worker;
   std::unique_ptr<PacketRing> ring;  // null: the worker runs on the loop's thread, or polls its own sources
+  // With a ring, the loop's thread decodes this worker's packets (sensor/ring_records.hpp): its decoder,
+  // the sink that sends the decoder's weirds down the ring, and the decoded packet being pushed.
+  std::unique_ptr<Decoder> decoder;
+  std::unique_ptr<RingWeirds> ring_weirds;
+  DecodedPacket decoded;
   std::thread thread;
   uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
   double thread_cpu_s = -1;  // the worker thread's CPU time, written before the thread ends

@@ -8,33 +8,37 @@ namespace ots {
 
 struct PacketRing::Header {
   uint64_t ts_ns;
-  uint32_t caplen;
-  uint32_t wirelen;
-  uint16_t ingress;
-  uint16_t link;
+  uint32_t body_len;
+  uint32_t aux;      // Kind::Packet: wirelen
   uint32_t kind;
+  uint16_t ingress;  // Kind::Packet
+  uint16_t link;     // Kind::Packet
 };
 
 static constexpr size_t kHeader = 24;
-
+static_assert(kHeader % 8 == 0, "bodies start 8-byte aligned");
 
 static size_t align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 PacketRing::PacketRing(size_t capacity)
     : cap_(std::bit_ceil(capacity < 1024 ? size_t{1024} : capacity)), buf_(new uint8_t[cap_]) {}
 
-static_assert(kHeader == 24);
-
-void PacketRing::push(Kind kind, const PacketView* p, uint64_t ts_ns) {
+// Waits for room for a record with a body of body_len bytes and returns where its body goes. A record
+// never straddles the end: the rest of the buffer is skipped (with a wrap marker when one fits).
+uint8_t* PacketRing::reserve(size_t body_len) {
   static_assert(sizeof(Header) == kHeader);
-  const size_t need = kHeader + (p ? align8(p->caplen) : 0);
+  const size_t need = kHeader + align8(body_len);
   uint64_t head = head_.load(std::memory_order_relaxed);
   size_t pos = head & (cap_ - 1);
-  // A record never straddles the end: the rest of the buffer is skipped (with a wrap marker when one fits).
   const size_t skip = (cap_ - pos < need) ? cap_ - pos : 0;
-  for (;;) {
+  // The consumer's tail as last seen: reloaded only when it says the ring is full, so the producer does
+  // not pull the consumer's cache line over at every record.
+  while (head + skip + need - tail_seen_ > cap_) {
     const uint64_t tail = tail_.load(std::memory_order_acquire);
-    if (head + skip + need - tail <= cap_) break;
+    if (tail != tail_seen_) {
+      tail_seen_ = tail;
+      continue;
+    }
     publish();  // the consumer may be asleep waiting for what we already wrote
     tail_.wait(tail, std::memory_order_acquire);
   }
@@ -47,25 +51,37 @@ void PacketRing::push(Kind kind, const PacketView* p, uint64_t ts_ns) {
     head += skip;
     pos = 0;
   }
+  reserved_ = head;
+  return buf_.get() + pos + kHeader;
+}
+
+void PacketRing::commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len, const PacketView* p) {
   Header h{};
   h.kind = kind;
   h.ts_ns = ts_ns;
+  h.aux = aux;
+  h.body_len = static_cast<uint32_t>(body_len);
   if (p) {
-    h.ts_ns = p->ts_ns;
-    h.caplen = p->caplen;
-    h.wirelen = p->wirelen;
     h.ingress = p->ingress;
     h.link = static_cast<uint16_t>(p->link);
-    std::memcpy(buf_.get() + pos + kHeader, p->data, p->caplen);
   }
-  std::memcpy(buf_.get() + pos, &h, sizeof h);
-  head_.store(head + need, std::memory_order_release);
+  std::memcpy(buf_.get() + (reserved_ & (cap_ - 1)), &h, sizeof h);
+  head_.store(reserved_ + kHeader + align8(body_len), std::memory_order_release);
 }
 
-void PacketRing::push_packet(const PacketView& p) { push(kPacket, &p, 0); }
-void PacketRing::push_tick(uint64_t now_ns) { push(kTick, nullptr, now_ns); }
+void PacketRing::push_packet(const PacketView& p) {
+  std::memcpy(reserve(p.caplen), p.data, p.caplen);
+  commit(static_cast<uint32_t>(Kind::Packet), p.ts_ns, p.wirelen, p.caplen, &p);
+}
+
+void PacketRing::push_tick(uint64_t now_ns) {
+  reserve(0);
+  commit(kTick, now_ns, 0, 0, nullptr);
+}
+
 void PacketRing::push_end() {
-  push(kEnd, nullptr, 0);
+  reserve(0);
+  commit(kEnd, 0, 0, 0, nullptr);
   publish();
 }
 
@@ -78,7 +94,7 @@ void PacketRing::publish() {
 }
 
 void PacketRing::read(Batch& out) {
-  out.burst.count = 0;
+  out.count = 0;
   out.tick = false;
   out.end = false;
   uint64_t tail = tail_.load(std::memory_order_relaxed);
@@ -93,7 +109,7 @@ void PacketRing::read(Batch& out) {
     head = head_.load(std::memory_order_acquire);
   }
   uint64_t pos = tail;
-  while (pos != head && out.burst.count < PacketBurst::kMaxPackets) {
+  while (pos != head && out.count < Batch::kMaxRecords) {
     size_t off = pos & (cap_ - 1);
     if (cap_ - off < kHeader) {  // too small for a wrap marker: the producer skipped it
       pos += cap_ - off;
@@ -116,14 +132,20 @@ void PacketRing::read(Batch& out) {
       out.end = true;
       break;
     }
-    PacketView& v = out.burst.pkts[out.burst.count++];
-    v.ts_ns = h.ts_ns;
-    v.caplen = h.caplen;
-    v.wirelen = h.wirelen;
-    v.ingress = h.ingress;
-    v.link = static_cast<LinkType>(h.link);
-    v.data = buf_.get() + off + kHeader;
-    pos += kHeader + align8(h.caplen);
+    Record& r = out.records[out.count++];
+    r.kind = static_cast<Kind>(h.kind);
+    r.ts_ns = h.ts_ns;
+    r.aux = h.aux;
+    r.body = {buf_.get() + off + kHeader, h.body_len};
+    if (r.kind == Kind::Packet) {
+      r.packet.ts_ns = h.ts_ns;
+      r.packet.caplen = h.body_len;
+      r.packet.wirelen = h.aux;
+      r.packet.ingress = h.ingress;
+      r.packet.link = static_cast<LinkType>(h.link);
+      r.packet.data = r.body.data();
+    }
+    pos += kHeader + align8(h.body_len);
   }
   read_to_ = pos;
 }

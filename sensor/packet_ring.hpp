@@ -1,11 +1,13 @@
-// Single-producer single-consumer ring from the dispatcher to one worker: packets copied into
-// variable-length records, plus time ticks and an end marker, in order.
+// Single-producer single-consumer ring from the dispatcher to one worker: variable-length records
+// (packets copied in, or what the dispatcher decoded of them, and the weirds it met), plus time ticks
+// and an end marker, in order.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "capture/packet.hpp"
 
@@ -13,6 +15,14 @@ namespace ots {
 
 class PacketRing {
  public:
+  enum class Kind : uint32_t {
+    Packet,       // a captured packet, as the source gave it
+    Decoded,      // a packet the dispatcher decoded (sensor/ring_records.hpp)
+    Counted,      // a packet that decoded to nothing to track (not IP, malformed, a held fragment)
+    Weird,        // a weird the dispatcher's decoding reported
+    DecodeStats,  // the dispatcher's decoder counters for this worker, so far
+  };
+
   // capacity: bytes, rounded up to a power of two.
   explicit PacketRing(size_t capacity);
   PacketRing(const PacketRing&) = delete;
@@ -20,27 +30,44 @@ class PacketRing {
 
   // Producer side. Blocks while the ring is full (a replay must not drop packets).
   void push_packet(const PacketView& p);
+  // A record of `kind` whose body, body_len bytes at an 8-byte aligned address in the ring, `fill(uint8_t*)`
+  // writes in place (no staging copy). `aux` travels in the header (Decoded, Counted: the caplen).
+  template <class Fill>
+  void push_record(Kind kind, uint64_t ts_ns, uint32_t aux, size_t body_len, Fill&& fill) {
+    fill(reserve(body_len));
+    commit(static_cast<uint32_t>(kind), ts_ns, aux, body_len, nullptr);
+  }
   void push_tick(uint64_t now_ns);
   void push_end();
   // Wakes the consumer after a batch of pushes.
   void publish();
 
-  // Consumer side: what read() found.
-  struct Batch {
-    PacketBurst burst;        // packets, views into the ring (valid until release())
-    bool tick = false;        // after the packets: packet time reached tick_ns
-    uint64_t tick_ns = 0;
-    bool end = false;         // after the packets: the producer is done
+  // Consumer side: one record, a view into the ring valid until release().
+  struct Record {
+    Kind kind = Kind::Packet;
+    uint64_t ts_ns = 0;
+    uint32_t aux = 0;
+    std::span<const uint8_t> body;  // 8-byte aligned
+    PacketView packet;              // Kind::Packet: the packet (its data is the body)
   };
-  // Blocks until something is available; returns up to a burst of packets, stopping after a tick or end.
+  struct Batch {
+    static constexpr size_t kMaxRecords = PacketBurst::kMaxPackets;
+    Record records[kMaxRecords];
+    size_t count = 0;
+    bool tick = false;        // after the records: packet time reached tick_ns
+    uint64_t tick_ns = 0;
+    bool end = false;         // after the records: the producer is done
+  };
+  // Blocks until something is available; returns up to kMaxRecords records, stopping after a tick or end.
   void read(Batch& out);
   // Frees what the last read() returned.
   void release();
 
  private:
-  enum Kind : uint32_t { kPacket = 0, kTick = 1, kEnd = 2, kWrap = 3 };
+  static constexpr uint32_t kTick = 100, kEnd = 101, kWrap = 102;  // beside Kind's values
   struct Header;
-  void push(Kind kind, const PacketView* p, uint64_t ts_ns);
+  uint8_t* reserve(size_t body_len);
+  void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len, const PacketView* p);
 
   size_t cap_;
   std::unique_ptr<uint8_t[]> buf_;
@@ -48,6 +75,8 @@ class PacketRing {
   alignas(64) std::atomic<uint64_t> tail_{0};  // written by the consumer
   alignas(64) uint64_t read_to_ = 0;           // consumer: end of the last read()
   uint64_t published_ = 0;                      // producer: head value at the last publish()
+  uint64_t reserved_ = 0;                       // producer: where the record being written starts
+  uint64_t tail_seen_ = 0;                      // producer: tail_ when it last looked
 };
 
 }  // namespace ots

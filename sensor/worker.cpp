@@ -88,6 +88,7 @@ Worker::Worker(const PipelineConfig& cfg, LogManager& logs, const PipelineLogs& 
       attest_(attest),
       attesting_(attest.outbox && attest.enabled),
       aqat_port_(attest.outbox ? attest.port : attest::kDefaultPort),
+      decode_config_(cfg.decode),
       decoder_(cfg.decode),
       assets_(cfg.inventory, this) {
   flows_ = std::make_unique<FlowTable>(cfg.flows, static_cast<FlowEvents&>(*this), static_cast<WeirdSink&>(*this));
@@ -124,15 +125,19 @@ Worker::~Worker() = default;
 void Worker::process(const PacketView* pkts, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const PacketView& pv = pkts[i];
-    ++stats_.packets;
-    stats_.bytes += pv.caplen;
+    count(pv.caplen);
     if (decoder_.decode(pv, pkt_, *this) != DecodeResult::Ok) continue;
     flows_->process(pkt_);
   }
 }
 
+void Worker::process_decoded(const DecodedPacket& p, uint32_t caplen) {
+  count(caplen);
+  flows_->process(p);
+}
+
 void Worker::advance(uint64_t now_ns) {
-  decoder_.expire(now_ns, *this);
+  if (!decoded_elsewhere_) decoder_.expire(now_ns, *this);  // else the dispatcher's decoder expires
   flows_->advance_time(now_ns);
   weird_filter_.expire(now_ns);
   notices_.close_tick();
@@ -210,7 +215,7 @@ WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
   s.rule_streams = stream_stats_before_;
   if (matcher_) s.rule_streams += matcher_->stream_stats();
-  s.decode = decoder_.stats();
+  s.decode = decoded_elsewhere_ ? decode_stats_ : decoder_.stats();
   s.flows = flows_->stats();
   s.weird_names = weird_filter_.counts();
   return s;

@@ -75,6 +75,20 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
 
   // Decodes and tracks a batch of packets (in capture order).
   void process(const PacketView* pkts, size_t n);
+  // The same, for packets the dispatcher decoded (sensor/ring_records.hpp): a decoded packet, one that
+  // decoded to nothing to track (counted only), a weird of the decoding, and the dispatcher's decoder
+  // counters for this worker (which stats() then reports instead of the worker's unused decoder).
+  void process_decoded(const DecodedPacket& p, uint32_t caplen);
+  void count(uint32_t caplen) {
+    ++stats_.packets;
+    stats_.bytes += caplen;
+  }
+  void decode_weird(const WeirdEvent& ev) { weird(ev); }
+  void set_decode_stats(const Decoder::Stats& s) {
+    decoded_elsewhere_ = true;
+    decode_stats_ = s;
+  }
+  const DecodeConfig& decode_config() const { return decode_config_; }
   // Packet time reached now_ns across the whole input: expire flows and fragments, and close the tick's
   // batch of notices. Called at the same points of the input whatever the number of workers, which
   // keeps the logs identical.
@@ -138,7 +152,10 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   bool attesting_;      // feed the attestation stage (it exists and its section is in force)
   uint16_t aqat_port_;  // AQAT datagrams go to this UDP port (the attestation section's, or the default)
   uint64_t attest_seq_ = 0;
+  DecodeConfig decode_config_;
   Decoder decoder_;
+  bool decoded_elsewhere_ = false;  // the dispatcher decodes: its counters, not decoder_'s
+  Decoder::Stats decode_stats_;
   std::unique_ptr<FlowTable> flows_;
   std::vector<AnalyzerContext> module_ctx_;  // per module
   WorkerStats stats_;

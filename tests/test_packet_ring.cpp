@@ -32,22 +32,22 @@ TEST_CASE("packet ring delivers packets, ticks and end in order with their metad
 
   PacketRing::Batch batch;
   ring.read(batch);
-  REQUIRE(batch.burst.count == 2);
+  REQUIRE(batch.count == 2);
   CHECK(batch.tick);
   CHECK(batch.tick_ns == 25);
   CHECK_FALSE(batch.end);
-  CHECK(batch.burst.pkts[0].ts_ns == 10);
-  CHECK(batch.burst.pkts[0].caplen == 3);
-  CHECK(batch.burst.pkts[0].wirelen == 6);
-  CHECK(batch.burst.pkts[0].ingress == 2);
-  CHECK(batch.burst.pkts[0].link == LinkType::Raw);
-  CHECK(std::memcmp(batch.burst.pkts[0].data, a.data(), 3) == 0);
-  CHECK(std::memcmp(batch.burst.pkts[1].data, b.data(), b.size()) == 0);
+  CHECK(batch.records[0].packet.ts_ns == 10);
+  CHECK(batch.records[0].packet.caplen == 3);
+  CHECK(batch.records[0].packet.wirelen == 6);
+  CHECK(batch.records[0].packet.ingress == 2);
+  CHECK(batch.records[0].packet.link == LinkType::Raw);
+  CHECK(std::memcmp(batch.records[0].packet.data, a.data(), 3) == 0);
+  CHECK(std::memcmp(batch.records[1].packet.data, b.data(), b.size()) == 0);
   ring.release();
 
   ring.read(batch);
-  REQUIRE(batch.burst.count == 1);
-  CHECK(batch.burst.pkts[0].ts_ns == 30);
+  REQUIRE(batch.count == 1);
+  CHECK(batch.records[0].packet.ts_ns == 30);
   CHECK(batch.end);
   ring.release();
 }
@@ -73,8 +73,8 @@ TEST_CASE("packet ring wraps around many times without losing or corrupting pack
   PacketRing::Batch batch;
   for (bool end = false; !end;) {
     ring.read(batch);
-    for (size_t k = 0; k < batch.burst.count; ++k) {
-      const PacketView& v = batch.burst.pkts[k];
+    for (size_t k = 0; k < batch.count; ++k) {
+      const PacketView& v = batch.records[k].packet;
       const size_t len = 1 + static_cast<size_t>(seen * 37 % 290);
       ok = ok && v.ts_ns == static_cast<uint64_t>(seen) && v.caplen == len;
       for (size_t j = 0; ok && j < len; ++j) ok = v.data[j] == static_cast<uint8_t>(seen + static_cast<int>(j));
