@@ -33,15 +33,8 @@ echo "bench_attest: generating $DEVICES devices x $SECONDS_OF_TRAFFIC s" >&2
 "$PY" "$ROOT/tools/aqat_fleet.py" "$TMP/fleet.pcap" --seed 7 --devices "$DEVICES" --duration "$SECONDS_OF_TRAFFIC" >&2
 
 # The example plant with the fleet's attestation section in place of its own, and without any.
-"$PY" - "$ROOT/config/site.example.yaml" "$TMP/attestation.yaml" "$TMP/with.yaml" "$TMP/without.yaml" <<'PYEOF'
-import sys
-model = open(sys.argv[1]).read()
-at = model.find("\nattestation:")
-if at >= 0:
-    model = model[:at + 1]
-open(sys.argv[4], "w").write(model)
-open(sys.argv[3], "w").write(model + "\n" + open(sys.argv[2]).read())
-PYEOF
+"$PY" "$ROOT/tools/site_with_fleet.py" "$ROOT/config/site.example.yaml" "$TMP/with.yaml" "$TMP/attestation.yaml"
+"$PY" "$ROOT/tools/site_with_fleet.py" "$ROOT/config/site.example.yaml" "$TMP/without.yaml"
 
 best() {  # NAME CAPTURE MODEL: best of RUNS, prints "cpu wall packets attest_records"
   local name=$1 cap=$2 model=$3 i out

@@ -70,15 +70,8 @@ run_case "every bundled capture, -w 2" "${caps[@]}" -c config/site.example.yaml 
 #    loop waiting on the stage whenever it is behind) and snapshots of the inventory every 10 s.
 "$PY" tools/aqat_fleet.py "$TMP/fleet.pcap" --seed 11 --devices 200 --duration 120 --fault replay:3 \
   --fault fork:5 --fault clone:7 --fault silence:9 --emit-config "$TMP/attestation.yaml" >/dev/null
-"$PY" - config/site.example.yaml "$TMP/attestation.yaml" "$TMP/site.yaml" <<'PYEOF'
-import sys
-model = open(sys.argv[1]).read()
-at = model.find("\nattestation:")
-if at >= 0:
-    model = model[:at + 1]
-open(sys.argv[3], "w").write(model + "\n" + open(sys.argv[2]).read() +
-                             "\nsensor:\n  attest_queue_ticks: 1\n  inventory_interval_s: 10\n")
-PYEOF
+"$PY" tools/site_with_fleet.py config/site.example.yaml "$TMP/site.yaml" "$TMP/attestation.yaml" \
+  --append $'\nsensor:\n  attest_queue_ticks: 1\n  inventory_interval_s: 10\n'
 run_case "fleet of 200, queue of 1 tick, -w 2" -r "$TMP/fleet.pcap" -c "$TMP/site.yaml" -w 2
 
 # 4. SIGTERM in the middle of a stream: a FIFO fed slowly, the sensor stopped while packets are in flight
