@@ -82,7 +82,13 @@ void TcpStream::segment(StreamStore& store, uint64_t seq, std::span<const uint8_
 
   const uint64_t cap = captured.size();
   if (cap > 0) insert(store, seq, cap, keep ? captured.data() : nullptr, false, keep, sink);
-  if (cap < len) insert(store, seq + cap, len - cap, nullptr, true, keep, sink);
+  if (cap < len) {
+    // The captured part may have filled a hole and let segments waiting beyond it through: the missing
+    // tail then starts below next_seq(), where what was delivered wins. (Inserted as it was, it became a
+    // block below next_seq() that pump() never reaches: the next ACK past it, or the end, looped forever.)
+    const uint64_t tail = std::max(seq + cap, next_seq());
+    if (tail < seq + len) insert(store, tail, seq + len - tail, nullptr, true, keep, sink);
+  }
 
   // Too much waiting on a hole: Zeek gives up on the stream ("excessive_data_without_further_acks"); we
   // give up on the hole instead and go on with the data after it.
