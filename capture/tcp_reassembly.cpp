@@ -47,8 +47,9 @@ StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
   return *b.waiting;
 }
 
-void TcpStream::segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
-                        uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
+void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                                uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
+                                StreamSink& sink) {
   if (captured.size() > len) captured = captured.first(len);  // link-layer padding is not payload
   auto cut = [&](uint64_t n) {
     seq += n;
@@ -247,7 +248,7 @@ void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<co
   }
 }
 
-void TcpStream::ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
   if (up_to <= trim_seq()) return;
   set_trim(up_to);
   drop_kept_below(store, up_to);
