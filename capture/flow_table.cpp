@@ -372,8 +372,10 @@ struct FlowTable::Impl {
   };
 
   struct Delivery final : flow::StreamSink {
-    Delivery(Impl& t, Slot& sl, tcp::Endpoint& e, uint64_t time)
-        : table(t), s(sl), ep(e), ts(time), is_orig(sl.conn.tcp->is_orig(e)) {}
+    Delivery(Impl& t, Slot& sl, tcp::Endpoint& e, uint64_t time) : Delivery(t, sl, e, time, sl.conn.tcp->is_orig(e)) {}
+    // With the endpoint's direction known already (process_tcp: one Delivery per ACK and per segment).
+    Delivery(Impl& t, Slot& sl, tcp::Endpoint& e, uint64_t time, bool orig)
+        : table(t), s(sl), ep(e), ts(time), is_orig(orig) {}
     void deliver(std::span<const uint8_t> data) override {
       table.events.on_payload(s.conn, is_orig, data, ts);
     }
@@ -582,7 +584,7 @@ struct FlowTable::Impl {
       // of new data while both ends are established, and a gap when data below it was never seen.
       const bool count_ack = up_to > peer.stream.trim_seq() && peer.state == tcp::EpState::Established &&
                              e.state == tcp::EpState::Established;
-      Delivery d(*this, s, peer, p.ts_ns);
+      Delivery d(*this, s, peer, p.ts_ns, !sender_is_orig);
       peer.stream.ack(streams, up_to, c.wants_payload, report, d);
       if (count_ack) {
         ++stats.ack_events;
@@ -591,7 +593,7 @@ struct FlowTable::Impl {
     }
     if (o.deliver) {
       if (p.payload.size() < p.payload_len) w.weird("truncated_tcp_payload");
-      Delivery d(*this, s, e, p.ts_ns);
+      Delivery d(*this, s, e, p.ts_ns, sender_is_orig);
       e.stream.segment(streams, o.rel_data_seq, p.payload, p.payload_len, e.rel_ack(), c.wants_payload, peer.active,
                        limits, d);
     }

@@ -47,8 +47,9 @@ StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
   return *b.waiting;
 }
 
-void TcpStream::segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
-                        uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
+void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                                uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
+                                StreamSink& sink) {
   if (captured.size() > len) captured = captured.first(len);  // link-layer padding is not payload
   auto cut = [&](uint64_t n) {
     seq += n;
@@ -82,7 +83,13 @@ void TcpStream::segment(StreamStore& store, uint64_t seq, std::span<const uint8_
 
   const uint64_t cap = captured.size();
   if (cap > 0) insert(store, seq, cap, keep ? captured.data() : nullptr, false, keep, sink);
-  if (cap < len) insert(store, seq + cap, len - cap, nullptr, true, keep, sink);
+  if (cap < len) {
+    // The captured part may have filled a hole and let segments waiting beyond it through: the missing
+    // tail then starts below next_seq(), where what was delivered wins. (Inserted as it was, it became a
+    // block below next_seq() that pump() never reaches: the next ACK past it, or the end, looped forever.)
+    const uint64_t tail = std::max(seq + cap, next_seq());
+    if (tail < seq + len) insert(store, tail, seq + len - tail, nullptr, true, keep, sink);
+  }
 
   // Too much waiting on a hole: Zeek gives up on the stream ("excessive_data_without_further_acks"); we
   // give up on the hole instead and go on with the data after it.
@@ -241,7 +248,7 @@ void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<co
   }
 }
 
-void TcpStream::ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
   if (up_to <= trim_seq()) return;
   set_trim(up_to);
   drop_kept_below(store, up_to);

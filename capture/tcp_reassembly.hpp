@@ -118,12 +118,39 @@ class TcpStream {
   // has acknowledged: bytes below it were delivered (or given up) long ago and are dropped, as Zeek's
   // DataSent does. `keep` = deliver and keep bytes (the connection wants payload); otherwise only ranges
   // are tracked. `peer_active` tells a one-byte keep-alive probe (not an inconsistency) from a rewrite.
+  //
+  // Inline: a connection whose payload nobody wants (conn.log only, or its analyzers detached) sends
+  // nearly all its segments whole and in order with nothing buffered, and all the general path does for
+  // them is move next_seq(); this does only that, the rest goes to segment_general.
   void segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked,
-               bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
+               bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
+    if (!keep && buf_ == 0 && len != 0 && captured.size() >= len && seq == next_seq() && seq >= acked &&
+        seq >= trim_seq()) {
+      set_next(seq + len);
+      return;
+    }
+    segment_general(store, seq, captured, len, acked, keep, peer_active, limits, sink);
+  }
 
   // The peer acknowledged everything below `up_to`: anything still missing below it never arrives.
   // `report` = false applies Zeek's partial-connection quirk (an ACK of 1 or 2 is not a gap).
-  void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
+  //
+  // Inline: without buffers and with no hole below the ACK (or none to report), an ACK only moves
+  // trim_seq(), which is all the general path would do.
+  void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+    if (up_to <= trim_seq()) return;
+    if (buf_ == 0 && (up_to <= next_seq() || !report)) {
+      set_trim(up_to);
+      return;
+    }
+    ack_general(store, up_to, keep, report, sink);
+  }
+
+  // What segment() and ack() do when their fast path does not apply: every case, the fast paths'
+  // included (public so the tests can hold the fast paths to them).
+  void segment_general(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                       uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
+  void ack_general(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
 
   // The connection ends: deliver what waits beyond holes, reporting the holes (GapCause::End).
   void finish(StreamStore& store, bool keep, StreamSink& sink);

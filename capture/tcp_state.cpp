@@ -391,10 +391,6 @@ bool is_clean(const Endpoint& e) {
   return e.state == EpState::Established || (e.state == EpState::Closed && e.prev_state == EpState::Established);
 }
 
-bool is_handshake(EpState st) {
-  return st == EpState::Inactive || st == EpState::SynSent || st == EpState::SynAckSent;
-}
-
 }  // namespace
 
 uint64_t size(const Conn::TcpState& s, const Endpoint& e) {
@@ -410,8 +406,6 @@ uint64_t size(const Conn::TcpState& s, const Endpoint& e) {
   if (e.fin_seen && n != 0) --n;      // the FIN octet
   return n;
 }
-
-bool in_handshake(const Conn::TcpState& s) { return is_handshake(s.ep[0].state) && is_handshake(s.ep[1].state); }
 
 bool established_or_cleanly_closing(const Conn::TcpState& s) { return is_clean(s.ep[0]) && is_clean(s.ep[1]); }
 

@@ -189,7 +189,13 @@ bool connection_closed(Conn::TcpState& s, Endpoint& endpoint);
 uint64_t size(const Conn::TcpState& s, const Endpoint& e);
 
 // Both sides still in the handshake: Zeek keeps udp_inactivity_timeout until then (TCP_Endpoint::SetState).
-bool in_handshake(const Conn::TcpState& s);
+// Inline: process_tcp asks at every packet.
+inline bool in_handshake(const Conn::TcpState& s) {
+  auto handshake = [](EpState st) {
+    return st == EpState::Inactive || st == EpState::SynSent || st == EpState::SynAckSent;
+  };
+  return handshake(s.ep[0].state) && handshake(s.ep[1].state);
+}
 
 // TCP_Reassembler's condition for reporting a content gap (history g/G and content_gap, so missed_bytes).
 bool established_or_cleanly_closing(const Conn::TcpState& s);

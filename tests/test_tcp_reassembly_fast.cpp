@@ -1,0 +1,177 @@
+// TCP reassembly: the fast paths (TcpStream::segment and ack inline, for range-only streams without
+// buffers) held to the general path by random segment and ACK sequences, and what those sequences found.
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "capture/tcp_reassembly.hpp"
+
+using namespace ots;
+using flow::GapCause;
+using flow::StreamLimits;
+using flow::StreamStore;
+using flow::TcpStream;
+
+namespace {
+
+// Everything a stream tells its sink, in order.
+struct Recorder final : flow::StreamSink {
+  std::string log;
+  void deliver(std::span<const uint8_t> d) override {
+    log += "D";
+    log.append(reinterpret_cast<const char*>(d.data()), d.size());
+    log += ";";
+  }
+  void gap(uint64_t len, GapCause why) override {
+    log += "G" + std::to_string(len) + "/" + std::to_string(static_cast<int>(why)) + ";";
+  }
+  void inconsistent() override { log += "I;"; }
+};
+
+// One stream through the public entry points (fast paths included), one through the general path only.
+struct Pair {
+  StreamStore fast_store, general_store;
+  TcpStream fast, general;
+  Recorder fast_sink, general_sink;
+
+  void segment(uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked, bool keep,
+               bool peer_active, const StreamLimits& lim) {
+    fast.segment(fast_store, seq, captured, len, acked, keep, peer_active, lim, fast_sink);
+    general.segment_general(general_store, seq, captured, len, acked, keep, peer_active, lim, general_sink);
+  }
+  void ack(uint64_t up_to, bool keep, bool report) {
+    // ack()'s own first test (nothing new acknowledged) is not part of the fast path: the general path
+    // starts with it too.
+    general.ack_general(general_store, up_to, keep, report, general_sink);
+    fast.ack(fast_store, up_to, keep, report, fast_sink);
+  }
+  void finish(bool keep) {
+    fast.finish(fast_store, keep, fast_sink);
+    general.finish(general_store, keep, general_sink);
+  }
+  void reset() {
+    fast.reset(fast_store);
+    general.reset(general_store);
+  }
+  void check() const {
+    REQUIRE(fast_sink.log == general_sink.log);
+    REQUIRE(fast.next_seq() == general.next_seq());
+    REQUIRE(fast.trim_seq() == general.trim_seq());
+    REQUIRE(fast.has_buffered(fast_store) == general.has_buffered(general_store));
+    REQUIRE(fast.footprint(fast_store) == general.footprint(general_store));
+    REQUIRE(fast_store.live() == general_store.live());
+    REQUIRE(fast_store.footprint() == general_store.footprint());
+  }
+};
+
+// The bytes a sender sends at a relative sequence number: the same for every retransmission unless the
+// test rewrites them on purpose.
+uint8_t byte_at(uint64_t seq) { return static_cast<uint8_t>('a' + seq % 26); }
+
+void run_random(uint32_t seed, int ops, double keep_share) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  Pair p;
+  StreamLimits lim;
+  lim.max_ooo_bytes = 64;
+  lim.keep_unacked_bytes = 16;
+  uint64_t acked = 0;  // the highest ACK the peer sent, as the endpoint state gives segment()
+  std::vector<uint8_t> buf;
+  for (int op = 0; op < ops; ++op) {
+    INFO("seed " << seed << " op " << op);
+    const bool keep = chance(keep_share);
+    const uint64_t r = pick(100);
+    if (r < 60) {
+      // Mostly in order, sometimes behind (retransmissions, overlaps) or ahead (holes).
+      const uint64_t next = p.fast.next_seq();
+      uint64_t seq = next;
+      if (chance(0.3)) seq = next + pick(24);
+      if (chance(0.2)) seq = next > 12 ? next - pick(12) : 1 + pick(next);
+      const uint64_t len = pick(20);
+      uint64_t cap = len;
+      if (chance(0.1)) cap = pick(len + 1);      // the snaplen cut it
+      if (chance(0.05)) cap = len + pick(4);     // link-layer padding
+      buf.resize(cap);
+      for (uint64_t k = 0; k < cap; ++k) buf[k] = byte_at(seq + k);
+      if (cap > 0 && chance(0.1)) buf[pick(cap)] ^= 0x20;  // a rewritten retransmission
+      const uint64_t seg_acked = chance(0.8) ? acked : acked + pick(8);
+      p.segment(seq, {buf.data(), static_cast<size_t>(cap)}, len, seg_acked, keep, chance(0.9), lim);
+    } else if (r < 95) {
+      const uint64_t next = p.fast.next_seq();
+      uint64_t up_to = next > 4 ? next - pick(4) : next;
+      if (chance(0.3)) up_to = next + pick(16);
+      if (chance(0.1)) up_to = pick(3) + 1;
+      acked = std::max(acked, up_to);
+      p.ack(up_to, keep, !chance(0.1));
+    } else if (r < 98) {
+      lim.keep_unacked_bytes = static_cast<uint32_t>(chance(0.5) ? 16 : pick(3) * 8);
+      lim.max_ooo_bytes = 16 + pick(64);
+      continue;
+    } else {
+      p.finish(keep);
+      p.check();
+      p.reset();
+      acked = 0;
+    }
+    p.check();
+  }
+  p.finish(true);
+  p.check();
+}
+
+std::span<const uint8_t> bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+}  // namespace
+
+TEST_CASE("tcp stream fast paths agree with the general path on range only streams", "[tcp]") {
+  for (uint32_t seed = 1; seed <= 200; ++seed) run_random(seed, 400, 0.0);
+}
+
+TEST_CASE("tcp stream fast paths agree with the general path when payload is wanted now and then", "[tcp]") {
+  for (uint32_t seed = 1001; seed <= 1200; ++seed) run_random(seed, 400, 0.2);
+  for (uint32_t seed = 2001; seed <= 2100; ++seed) run_random(seed, 400, 0.9);
+}
+
+TEST_CASE("tcp stream fast path moves next and trim and leaves no buffers", "[tcp]") {
+  StreamStore store;
+  TcpStream st;
+  Recorder r;
+  flow::StreamSink& sink = r;
+  st.segment(store, 1, bytes("abcd"), 4, 0, false, true, {}, sink);
+  CHECK(st.next_seq() == 5);
+  st.ack(store, 5, false, true, sink);
+  CHECK(st.trim_seq() == 5);
+  st.segment(store, 5, bytes("ef"), 2, 5, false, true, {}, sink);
+  CHECK(st.next_seq() == 7);
+  CHECK(r.log.empty());
+  CHECK(store.live() == 0);
+  // A truncated segment is not whole: the general path reports its missing tail.
+  st.segment(store, 7, bytes("g"), 3, 5, false, true, {}, sink);
+  CHECK(st.next_seq() == 10);
+  CHECK(r.log == "G2/1;");
+  // An ACK past a hole is a gap even without buffers.
+  st.ack(store, 12, false, true, sink);
+  CHECK(r.log == "G2/1;G2/0;");
+  CHECK(st.next_seq() == 12);
+}
+
+TEST_CASE("tcp stream truncated segment filling a hole leaves no block behind the stream", "[tcp]") {
+  StreamStore store;
+  TcpStream st;
+  Recorder r;
+  st.segment(store, 6, bytes("fghij"), 5, 0, true, true, {}, r);  // beyond a hole: waits
+  // Fills the hole, but the snaplen cut it after 5 of its 10 bytes: the waiting bytes were delivered
+  // past the missing tail, which is then no hole at all.
+  st.segment(store, 1, bytes("abcde"), 10, 0, true, true, {}, r);
+  CHECK(st.next_seq() == 11);
+  CHECK_FALSE(st.has_buffered(store));
+  st.ack(store, 11, true, true, r);
+  st.ack(store, 14, true, true, r);  // a hole past the stream: the ACK reports it (this looped forever)
+  st.finish(store, true, r);
+  CHECK(r.log == "Dabcde;Dfghij;G3/0;");
+  CHECK(store.live() == 0);
+}
