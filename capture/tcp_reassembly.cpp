@@ -226,6 +226,8 @@ void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<co
   // TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer
   // never sent anything (a keep-alive probe carrying one garbage byte).
   auto differs = [&](uint64_t at, const uint8_t* old_bytes, uint64_t n) {
+    // No bytes in common (an empty kept range: its data() may be null, which memcmp must not get).
+    if (n == 0) return false;
     return std::memcmp(old_bytes, data.data() + (at - seq), n) != 0 && (n > 1 || peer_active);
   };
   const uint64_t kept_end = b.kept_base + b.kept.size();
