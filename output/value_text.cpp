@@ -99,6 +99,15 @@ char* write_dotted_quad(char* p, const uint8_t* b) {
 }  // namespace
 
 char* write_u64(char* p, uint64_t v) {
+  // Most counts in a record (unit ids, function codes, lengths, quantities) are below 100: one pair.
+  if (v < 100) {
+    if (v < 10) {
+      *p = static_cast<char>('0' + v);
+      return p + 1;
+    }
+    std::memcpy(p, &kDigitPairs[static_cast<size_t>(v) * 2], 2);
+    return p + 2;
+  }
   const unsigned n = decimal_digits(v);
   put_digits(p, v, n);
   return p + n;
