@@ -56,6 +56,9 @@ void format_json(const LogSchema& schema, std::span<const Value> values, std::st
 // Every field's key text (`"name":`, JSON-escaped) of one schema, made once instead of on every record.
 class JsonKeys {
  public:
+  // Bytes readable from the start of every key (the text has that much slack after its last key).
+  static constexpr size_t kKeyCopy = 32;
+
   explicit JsonKeys(const LogSchema& schema);
   // Field k's key; k < the schema's field count.
   std::string_view key(size_t k) const { return {text_.data() + starts_[k], starts_[k + 1] - starts_[k]}; }

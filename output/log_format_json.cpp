@@ -201,6 +201,8 @@ JsonKeys::JsonKeys(const LogSchema& schema) {
     o.finish();
   }
   starts_.push_back(static_cast<uint32_t>(text.size()));
+  // Slack after the last key, so that every key can be read as a whole kKeyCopy block.
+  text.append(kKeyCopy, '\0');
   text_ = std::move(text);
 }
 
@@ -208,7 +210,13 @@ void format_json(const LogSchema& schema, const JsonKeys& keys, std::span<const 
                  text::TimeText& ts) {
   put_object(schema, values, out, [&keys](TextOut& o, size_t k) {
     const std::string_view key = keys.key(k);
-    if (key.size() <= TextOut::kCap) {
+    // Nearly every key fits one fixed-size copy (no call for a variable length); what it writes past
+    // the key lies beyond the committed end and is overwritten by the value.
+    if (key.size() <= JsonKeys::kKeyCopy) {
+      char* q = o.room(JsonKeys::kKeyCopy);
+      std::memcpy(q, key.data(), JsonKeys::kKeyCopy);
+      o.commit(q + key.size());
+    } else if (key.size() <= TextOut::kCap) {
       char* q = o.room(key.size());
       std::memcpy(q, key.data(), key.size());
       o.commit(q + key.size());

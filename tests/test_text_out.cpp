@@ -424,7 +424,8 @@ constexpr FieldType kEveryType[] = {
 
 LogSchema random_schema(std::mt19937_64& rng) {
   LogSchema s{"x", {}};
-  static const char* const kNames[] = {"ts", "uid", "id.orig_h", "a\"b", "back\\slash", "tab\there", "\xc3\xbc", "\x01"};
+  static const char* const kNames[] = {"ts", "uid", "id.orig_h", "a\"b", "back\\slash", "tab\there", "\xc3\xbc", "\x01",
+                                       "a_field_name_longer_than_the_thirty_two_bytes_copied_at_once"};
   for (size_t n = 1 + rng() % 12; n > 0; --n) {
     s.fields.push_back({kNames[rng() % std::size(kNames)], kEveryType[rng() % std::size(kEveryType)]});
   }
