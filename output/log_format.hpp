@@ -5,6 +5,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "output/log_schema.hpp"
 #include "output/value_text.hpp"
@@ -50,6 +52,26 @@ void format_tsv(const LogSchema& schema, std::span<const Value> values, std::str
 // flattened keys, unset fields omitted, times as epoch seconds with 6 decimals, Zeek's HEX string escape
 // policy for bytes that are not valid UTF-8.
 void format_json(const LogSchema& schema, std::span<const Value> values, std::string& out);
+
+// Every field's key text (`"name":`, JSON-escaped) of one schema, made once instead of on every record.
+class JsonKeys {
+ public:
+  // Bytes readable from the start of every key (the text has that much slack after its last key).
+  static constexpr size_t kKeyCopy = 32;
+
+  explicit JsonKeys(const LogSchema& schema);
+  // Field k's key; k < the schema's field count.
+  std::string_view key(size_t k) const { return {text_.data() + starts_[k], starts_[k + 1] - starts_[k]}; }
+
+ private:
+  std::string text_;
+  std::vector<uint32_t> starts_;  // field k's key is text_[starts_[k], starts_[k + 1])
+};
+
+// format_json with the keys of `keys` (made from this schema) and the seconds of a first ts field kept in
+// `ts` from the last record (thread-confined, as the caller): the same bytes.
+void format_json(const LogSchema& schema, const JsonKeys& keys, std::span<const Value> values, std::string& out,
+                 text::TimeText& ts);
 
 // The eight header lines (#separator ... #types) with #open at `open_time` (wall clock, local time,
 // "%Y-%m-%d-%H-%M-%S"), and the #close footer line.

@@ -6,6 +6,7 @@
 
 #include "output/log_format.hpp"
 #include "output/text_out.hpp"
+#include "output/value_op.hpp"
 #include "output/value_text.hpp"
 
 namespace ots {
@@ -25,6 +26,16 @@ static_assert(5 * (kChunk + 3) + 2 <= TextOut::kCap);
 void put_json_string(TextOut& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
+  // Most strings (uids, names, codes) have nothing to escape: checked a word at a time and copied whole
+  // with their quotes, one room request for all of it.
+  if (n <= kChunk && text::plain_run(p, n, '"', '\\')) {
+    char* q = out.room(n + 2);
+    q[0] = '"';
+    text::copy_run(q + 1, p, n);
+    q[n + 1] = '"';
+    out.commit(q + n + 2);
+    return;
+  }
   out.put('"');
   size_t i = 0;
   while (i < n) {
@@ -68,70 +79,46 @@ void put_with(TextOut& out, Fn&& write) {
   out.commit(write(q));
 }
 
-// Whether a field's value is written at all: Zeek omits unset fields, and a value of a kind the field
-// type cannot hold is written as unset.
-bool writable(FieldType t, const Value& v) {
-  switch (t) {
-    case FieldType::Time:
-    case FieldType::Interval:
-    case FieldType::Port:
-    case FieldType::Count:
-    case FieldType::Int:
-      return std::holds_alternative<uint64_t>(v) || std::holds_alternative<int64_t>(v);
-    case FieldType::Double: return std::holds_alternative<double>(v);
-    case FieldType::Bool: return std::holds_alternative<bool>(v);
-    case FieldType::Addr: return std::holds_alternative<IpAddr>(v);
-    case FieldType::String:
-    case FieldType::Enum:
-    case FieldType::Subnet: return std::holds_alternative<std::string_view>(v);
-    case FieldType::SetString:
-    case FieldType::SetEnum:
-    case FieldType::VectorString: return std::holds_alternative<std::span<const std::string_view>>(v);
-    case FieldType::VectorCount: return std::holds_alternative<std::span<const uint64_t>>(v);
-  }
-  return false;
-}
-
-// `"name":value`, for a value writable() accepted.
-void put_member(TextOut& out, const FieldDef& f, const Value& v) {
-  put_json_string(out, f.name);
-  out.put(':');
-  const auto* u = std::get_if<uint64_t>(&v);
-  const auto* i = std::get_if<int64_t>(&v);
-  switch (f.type) {
-    case FieldType::Time:
-    case FieldType::Interval:
-      // Zeek writes both as double seconds (writer.Double); ours are nanosecond integers rounded to the
-      // microsecond Zeek's timestamps carry.
-      if (u) {
-        put_with<text::kMaxFixed6Text>(out, [u](char* q) { return text::write_shortest_us_ns(q, false, *u); });
-      } else {
-        const bool neg = *i < 0;
-        const uint64_t mag = neg ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i);
-        put_with<text::kMaxFixed6Text>(out,
-                                       [neg, mag](char* q) { return text::write_shortest_us_ns(q, neg, mag); });
-      }
+// A value value_op did not call unset, as rapidjson's writer lays it out.
+void put_json_value(TextOut& out, ValueOp op, const Value& v) {
+  switch (op) {
+    case ValueOp::Unset:
+      return;  // not reached: format_json leaves unset fields out
+    // Zeek writes times and intervals as double seconds (writer.Double); ours are nanosecond integers
+    // rounded to the microsecond Zeek's timestamps carry.
+    case ValueOp::TimeU: {
+      const uint64_t u = held<uint64_t>(v);
+      put_with<text::kMaxFixed6Text>(out, [u](char* q) { return text::write_shortest_us_ns(q, false, u); });
       return;
-    case FieldType::Port:
-    case FieldType::Count:
-    case FieldType::Int:
-      if (u) {
-        put_with<text::kMaxU64Text>(out, [u](char* q) { return text::write_u64(q, *u); });
-      } else {
-        put_with<text::kMaxI64Text>(out, [i](char* q) { return text::write_i64(q, *i); });
-      }
+    }
+    case ValueOp::TimeI: {
+      const int64_t i = held<int64_t>(v);
+      const bool neg = i < 0;
+      const uint64_t mag = neg ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
+      put_with<text::kMaxFixed6Text>(out, [neg, mag](char* q) { return text::write_shortest_us_ns(q, neg, mag); });
       return;
-    case FieldType::Double: {
+    }
+    case ValueOp::CountU: {
+      const uint64_t u = held<uint64_t>(v);
+      put_with<text::kMaxU64Text>(out, [u](char* q) { return text::write_u64(q, u); });
+      return;
+    }
+    case ValueOp::CountI: {
+      const int64_t i = held<int64_t>(v);
+      put_with<text::kMaxI64Text>(out, [i](char* q) { return text::write_i64(q, i); });
+      return;
+    }
+    case ValueOp::Double: {
       std::string tmp;  // rare: a few logs' ratios
-      text::append_json_double(tmp, std::get<double>(v));
+      text::append_json_double(tmp, held<double>(v));
       out.put(tmp);
       return;
     }
-    case FieldType::Bool:
-      out.put(std::get<bool>(v) ? std::string_view("true") : std::string_view("false"));
+    case ValueOp::Bool:
+      out.put(held<bool>(v) ? std::string_view("true") : std::string_view("false"));
       return;
-    case FieldType::Addr: {
-      const IpAddr& a = std::get<IpAddr>(v);
+    case ValueOp::Addr: {
+      const IpAddr& a = held<IpAddr>(v);
       put_with<text::kMaxAddrText + 2>(out, [&a](char* q) {
         *q++ = '"';
         q = text::write_addr(q, a);
@@ -140,15 +127,11 @@ void put_member(TextOut& out, const FieldDef& f, const Value& v) {
       });
       return;
     }
-    case FieldType::String:
-    case FieldType::Enum:
-    case FieldType::Subnet:
-      put_json_string(out, std::get<std::string_view>(v));
+    case ValueOp::String:
+      put_json_string(out, held<std::string_view>(v));
       return;
-    case FieldType::SetString:
-    case FieldType::SetEnum:
-    case FieldType::VectorString: {
-      const auto xs = std::get<std::span<const std::string_view>>(v);
+    case ValueOp::Strings: {
+      const auto xs = held<std::span<const std::string_view>>(v);
       out.put('[');
       for (size_t k = 0; k < xs.size(); ++k) {
         if (k) out.put(',');
@@ -157,8 +140,8 @@ void put_member(TextOut& out, const FieldDef& f, const Value& v) {
       out.put(']');
       return;
     }
-    case FieldType::VectorCount: {
-      const auto xs = std::get<std::span<const uint64_t>>(v);
+    case ValueOp::Counts: {
+      const auto xs = held<std::span<const uint64_t>>(v);
       out.put('[');
       for (size_t k = 0; k < xs.size(); ++k) {
         if (k) out.put(',');
@@ -171,21 +154,76 @@ void put_member(TextOut& out, const FieldDef& f, const Value& v) {
   }
 }
 
-}  // namespace
-
-void format_json(const LogSchema& schema, std::span<const Value> values, std::string& out) {
+// The record's object: each field value_op does not call unset, after its key (put_key(out, k) writes
+// `"name":`), comma-separated.
+// A first field's time goes through `ts` when there is one: the seconds of consecutive records' ts.
+template <typename PutKey>
+void put_object(const LogSchema& schema, std::span<const Value> values, std::string& out, PutKey&& put_key,
+                text::TimeText* ts) {
   TextOut o(out);
   o.put('{');
   bool first = true;
   const size_t n = std::min(schema.fields.size(), values.size());
   for (size_t k = 0; k < n; ++k) {
-    if (!writable(schema.fields[k].type, values[k])) continue;
+    const ValueOp op = value_op(schema.fields[k].type, values[k]);
+    if (op == ValueOp::Unset) continue;
     if (!first) o.put(',');
-    put_member(o, schema.fields[k], values[k]);
+    put_key(o, k);
+    if (k == 0 && ts != nullptr && op == ValueOp::TimeU) {
+      const uint64_t u = held<uint64_t>(values[k]);
+      put_with<text::kMaxFixed6Text>(o, [ts, u](char* q) { return ts->write_shortest(q, u); });
+    } else {
+      put_json_value(o, op, values[k]);
+    }
     first = false;
   }
   o.put("}\n");
   o.finish();
+}
+
+}  // namespace
+
+void format_json(const LogSchema& schema, std::span<const Value> values, std::string& out) {
+  put_object(schema, values, out, [&schema](TextOut& o, size_t k) {
+    put_json_string(o, schema.fields[k].name);
+    o.put(':');
+  }, nullptr);
+}
+
+JsonKeys::JsonKeys(const LogSchema& schema) {
+  starts_.reserve(schema.fields.size() + 1);
+  std::string text;
+  for (const FieldDef& f : schema.fields) {
+    starts_.push_back(static_cast<uint32_t>(text.size()));
+    TextOut o(text);
+    put_json_string(o, f.name);
+    o.put(':');
+    o.finish();
+  }
+  starts_.push_back(static_cast<uint32_t>(text.size()));
+  // Slack after the last key, so that every key can be read as a whole kKeyCopy block.
+  text.append(kKeyCopy, '\0');
+  text_ = std::move(text);
+}
+
+void format_json(const LogSchema& schema, const JsonKeys& keys, std::span<const Value> values, std::string& out,
+                 text::TimeText& ts) {
+  put_object(schema, values, out, [&keys](TextOut& o, size_t k) {
+    const std::string_view key = keys.key(k);
+    // Nearly every key fits one fixed-size copy (no call for a variable length); what it writes past
+    // the key lies beyond the committed end and is overwritten by the value.
+    if (key.size() <= JsonKeys::kKeyCopy) {
+      char* q = o.room(JsonKeys::kKeyCopy);
+      std::memcpy(q, key.data(), JsonKeys::kKeyCopy);
+      o.commit(q + key.size());
+    } else if (key.size() <= TextOut::kCap) {
+      char* q = o.room(key.size());
+      std::memcpy(q, key.data(), key.size());
+      o.commit(q + key.size());
+    } else {
+      o.put(key);
+    }
+  }, &ts);
 }
 
 }  // namespace ots

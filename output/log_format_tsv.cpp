@@ -66,30 +66,15 @@ void put_escaped(TextOut& out, std::string_view s, bool in_container) {
 // Ascii::Describe for strings and enums: "(empty)" for zero length; a value equal to the unset or empty
 // marker gets its first byte hex-escaped so that it reads back as itself.
 void put_string(TextOut& out, std::string_view s, bool in_container) {
-  // Most strings are names and codes with nothing to escape: checked and copied eight bytes at a time
-  // (the last word overlapping the one before). Eight bytes or more are neither "-" nor "(empty)".
-  if (const size_t n = s.size(); n >= 8 && n <= kChunk) {
+  // Most strings are names, codes and uids with nothing to escape: checked a word at a time (two
+  // overlapping halves under eight bytes) and copied whole. A string of two bytes or more is not "-",
+  // and only one of seven can be "(empty)".
+  if (const size_t n = s.size(); n >= 2 && n <= kChunk && !(n == 7 && s == "(empty)")) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const unsigned char also = in_container ? ',' : '\\';
-    bool plain = text::plain8(text::load8(p + n - 8), '\\', also);
-    for (size_t i = 0; plain && i + 8 < n; i += 8) plain = text::plain8(text::load8(p + i), '\\', also);
-    if (plain) {
+    if (text::plain_run(p, n, '\\', also)) {
       char* q = out.room(n);
-      for (size_t i = 0; i + 8 < n; i += 8) std::memcpy(q + i, p + i, 8);
-      std::memcpy(q + n - 8, p + n - 8, 8);
-      out.commit(q + n);
-      return;
-    }
-  }
-  // Short ones (codes, "REQ", "DT Data"): one table test per byte, then a plain copy.
-  if (const size_t n = s.size(); n >= 2 && n < 8 && s != "(empty)") {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const uint8_t want = in_container ? 2 : 1;
-    uint8_t pass = want;
-    for (size_t i = 0; i < n; ++i) pass &= kPass[p[i]];
-    if (pass) {
-      char* q = out.room(n);
-      for (size_t i = 0; i < n; ++i) q[i] = s[i];
+      text::copy_run(q, p, n);
       out.commit(q + n);
       return;
     }

@@ -188,7 +188,7 @@ class Sink final : public LogSink {
     }
     const size_t off = b.bytes.size();
     if (sh_->json) {
-      format_json(*schemas_[log], values, b.bytes);
+      format_json(*schemas_[log], json_keys_[log], values, b.bytes, json_ts_);
     } else {
       format_tsv(*schemas_[log], values, b.bytes, *record_cache_, conn_columns_[log]);
     }
@@ -227,6 +227,9 @@ class Sink final : public LogSink {
     enabled_ = sh_->enabled;
     conn_columns_.resize(schemas_.size());
     for (size_t id = 0; id < schemas_.size(); ++id) conn_columns_[id] = TsvRecordCache::columns_of(*schemas_[id]);
+    if (sh_->json) {
+      for (size_t id = json_keys_.size(); id < schemas_.size(); ++id) json_keys_.emplace_back(*schemas_[id]);
+    }
     if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
   }
 
@@ -237,6 +240,8 @@ class Sink final : public LogSink {
   std::vector<std::pair<LogId, LogBuffer>> sealed_;  // full buffers, for the next hand-over
   std::vector<uint8_t> conn_columns_;      // by LogId: TsvRecordCache::columns_of its schema
   std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
+  std::vector<JsonKeys> json_keys_;        // by LogId, JSON only: each schema's keys, escaped once
+  text::TimeText json_ts_;                 // JSON only: the last ts's seconds
   size_t bytes_ = 0;
   uint64_t seq_ = 0;
   uint64_t seen_gen_ = 0;

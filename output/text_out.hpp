@@ -78,6 +78,47 @@ inline uint64_t load8(const unsigned char* p) {
   return x;
 }
 
+// True when the n (<= 64) bytes at p are all ones plain8 passes, for b1 and b2: read as words of eight
+// (the last overlapping the one before) or, under eight bytes, as two overlapping halves; never a byte
+// outside [p, p + n).
+inline bool plain_run(const unsigned char* p, size_t n, unsigned char b1, unsigned char b2) {
+  if (n >= 8) {
+    bool plain = plain8(load8(p + n - 8), b1, b2);
+    for (size_t i = 0; plain && i + 8 < n; i += 8) plain = plain8(load8(p + i), b1, b2);
+    return plain;
+  }
+  if (n >= 4) {
+    uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return plain8(uint64_t{head} | uint64_t{tail} << 32, b1, b2);
+  }
+  if (n >= 2) {
+    uint16_t head, tail;
+    std::memcpy(&head, p, 2);
+    std::memcpy(&tail, p + n - 2, 2);
+    const uint64_t half = uint64_t{head} | uint64_t{tail} << 16;
+    return plain8(half | half << 32, b1, b2);
+  }
+  return n == 0 || plain8(uint64_t{p[0]} * 0x0101010101010101ull, b1, b2);
+}
+
+// Copies n (<= 64) bytes from p to q the way plain_run reads them: fixed-size moves, no call.
+inline void copy_run(char* q, const unsigned char* p, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) std::memcpy(q + i, p + i, 8);
+    std::memcpy(q + n - 8, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(q, p, 4);
+    std::memcpy(q + n - 4, p + n - 4, 4);
+  } else if (n >= 2) {
+    std::memcpy(q, p, 2);
+    std::memcpy(q + n - 2, p + n - 2, 2);
+  } else if (n == 1) {
+    *q = static_cast<char>(*p);
+  }
+}
+
 // The two pass-through steps the TSV and JSON escapes share, for p[i..n) written at q (room for at
 // least eight bytes): eight plain bytes at once (none of b1, b2, controls, DEL, non-ASCII) before
 // `stop`, or one UTF-8 character Zeek lets through (check_ok_utf8). True, with q and i moved past what

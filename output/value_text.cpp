@@ -99,6 +99,15 @@ char* write_dotted_quad(char* p, const uint8_t* b) {
 }  // namespace
 
 char* write_u64(char* p, uint64_t v) {
+  // Most counts in a record (unit ids, function codes, lengths, quantities) are below 100: one pair.
+  if (v < 100) {
+    if (v < 10) {
+      *p = static_cast<char>('0' + v);
+      return p + 1;
+    }
+    std::memcpy(p, &kDigitPairs[static_cast<size_t>(v) * 2], 2);
+    return p + 2;
+  }
   const unsigned n = decimal_digits(v);
   put_digits(p, v, n);
   return p + n;
@@ -128,28 +137,31 @@ char* write_fixed6_ns(char* p, bool negative, uint64_t magnitude_ns) {
   return write_6_digits(p, static_cast<uint32_t>(us % 1000000));
 }
 
-char* TimeText::write(char* p, uint64_t ns) {
-  const uint64_t us = ns_to_us(ns);
-  const uint64_t sec = us / 1000000;
+char* TimeText::seconds(char* p, uint64_t sec) {
   if (sec != sec_) {
     len_ = static_cast<size_t>(write_u64(text_, sec) - text_);
     sec_ = sec;
   }
   // A fixed-size copy (the seconds have at most 11 digits): no call for a variable length. What it
-  // writes past len_ is overwritten below or left beyond the returned end, within kMaxFixed6Text.
+  // writes past len_ is overwritten by the caller or left beyond the returned end, within
+  // kMaxFixed6Text.
   static_assert(kMaxFixed6Text >= 12 && sizeof text_ >= 12);
   std::memcpy(p, text_, 12);
   p += len_;
   *p++ = '.';
+  return p;
+}
+
+char* TimeText::write(char* p, uint64_t ns) {
+  const uint64_t us = ns_to_us(ns);
+  p = seconds(p, us / 1000000);
   return write_6_digits(p, static_cast<uint32_t>(us % 1000000));
 }
 
-char* write_shortest_us_ns(char* p, bool negative, uint64_t magnitude_ns) {
-  const uint64_t us = ns_to_us(magnitude_ns);
-  if (negative) *p++ = '-';
-  p = write_u64(p, us / 1000000);
-  *p++ = '.';
-  uint32_t frac = static_cast<uint32_t>(us % 1000000);
+namespace {
+
+// The decimals of write_shortest_us_ns for frac < 10^6 microseconds: trailing zeros dropped, at least one.
+char* write_shortest_frac(char* p, uint32_t frac) {
   if (frac == 0) {
     *p++ = '0';
     return p;
@@ -161,6 +173,22 @@ char* write_shortest_us_ns(char* p, bool negative, uint64_t magnitude_ns) {
   }
   put_digits(p, frac, digits);
   return p + digits;
+}
+
+}  // namespace
+
+char* write_shortest_us_ns(char* p, bool negative, uint64_t magnitude_ns) {
+  const uint64_t us = ns_to_us(magnitude_ns);
+  if (negative) *p++ = '-';
+  p = write_u64(p, us / 1000000);
+  *p++ = '.';
+  return write_shortest_frac(p, static_cast<uint32_t>(us % 1000000));
+}
+
+char* TimeText::write_shortest(char* p, uint64_t ns) {
+  const uint64_t us = ns_to_us(ns);
+  p = seconds(p, us / 1000000);
+  return write_shortest_frac(p, static_cast<uint32_t>(us % 1000000));
 }
 
 char* write_addr(char* p, const IpAddr& a) {

@@ -34,8 +34,13 @@ char* write_addr(char* p, const IpAddr& a);
 class TimeText {
  public:
   char* write(char* p, uint64_t ns);
+  // write_shortest_us_ns(p, false, ns) (JSON's times) the same way.
+  char* write_shortest(char* p, uint64_t ns);
 
  private:
+  // The seconds' text and the '.', from the last call's when it is the same second.
+  char* seconds(char* p, uint64_t sec);
+
   uint64_t sec_ = UINT64_MAX;  // no second has this many: UINT64_MAX ns is 1.8e10 s
   size_t len_ = 0;
   char text_[kMaxU64Text] = {};

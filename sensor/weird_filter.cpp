@@ -71,12 +71,18 @@ size_t WeirdFilter::KeyHash::operator()(const Key& k) const {
 
 uint32_t WeirdFilter::intern(std::string_view name) {
   if (last_index_ < names_.size() && names_[last_index_].text == name) return last_index_;
+  RecentName& r = recent_[((reinterpret_cast<uintptr_t>(name.data()) >> 3) ^ name.size()) % kRecentNames];
+  if (r.data == name.data() && r.size == name.size() && names_[r.index].text == name) {
+    last_index_ = r.index;
+    return last_index_;
+  }
   auto it = name_index_.find(name);
   if (it == name_index_.end()) {
     it = name_index_.emplace(std::string(name), static_cast<uint32_t>(names_.size())).first;
     names_.push_back(Name{std::string(name), weird_action(name)});
   }
   last_index_ = it->second;
+  r = RecentName{name.data(), name.size(), last_index_};
   return last_index_;
 }
 

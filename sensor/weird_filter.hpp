@@ -96,6 +96,16 @@ class WeirdFilter {
   std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> name_index_;
   // The last name looked up: weirds come in runs of one name.
   uint32_t last_index_ = 0;
+  // Names recently looked up, by where their text lies (most are literals, so the same name comes at the
+  // same address): a run of interleaved names then hashes none of them. A hit still compares the text,
+  // so a name whose memory was reused for another is looked up again.
+  struct RecentName {
+    const char* data = nullptr;
+    size_t size = 0;
+    uint32_t index = 0;
+  };
+  static constexpr size_t kRecentNames = 16;
+  RecentName recent_[kRecentNames];
   std::unordered_map<Key, uint64_t, KeyHash> entries_;  // key -> until (packet time, ns)
   // Insertion order per lifetime, for expiry and for the bound; an entry renewed later leaves a stale
   // element behind, which is skipped when its time does not match the map's.

@@ -268,3 +268,266 @@ TEST_CASE("unset and wrong-kind values: a dash in tsv and no member in json", "[
   format_tsv(s, w, t2);
   CHECK(t2 == "9\t-\t-\t-\t-\n");
 }
+
+namespace {
+
+// A record's value of field type `t` as the sinks get them: mostly of the type's own kind, sometimes
+// unset or of another kind (written as unset), with strings that need every escape.
+struct RecordValues {
+  std::vector<std::string> texts;  // what the string views point into
+  std::vector<std::vector<std::string_view>> lists;
+  std::vector<std::vector<uint64_t>> counts;
+  std::vector<Value> values;
+
+  RecordValues() {
+    // Views must not move: room for every record's backing text up front.
+    texts.reserve(4096);
+    lists.reserve(1024);
+    counts.reserve(1024);
+  }
+
+  std::string_view text(std::mt19937_64& rng) {
+    static const std::vector<std::string> kFixed = {"", "-", "(empty)", "#", "#x", ",", "\\", "ab", "a,b",
+                                                    "abc", "REQ", "a\tb", "READ_COILS", "DT Data", "\xc3\xbc"};
+    if (rng() % 3 == 0) {
+      texts.push_back(kFixed[rng() % kFixed.size()]);
+    } else {
+      texts.push_back(random_text(rng, static_cast<size_t>(rng() % 6)));
+    }
+    return texts.back();
+  }
+
+  Value of_kind(std::mt19937_64& rng, size_t kind) {
+    switch (kind) {
+      case 0: return Unset{};
+      case 1: return uint64_t{rng() >> (rng() % 64)};
+      case 2: return static_cast<int64_t>(rng()) >> (rng() % 64);
+      case 3: return static_cast<double>(static_cast<int64_t>(rng() % 2000001) - 1000000) / 1024.0;
+      case 4: return rng() % 2 == 0;
+      case 5: return text(rng);
+      case 6: {
+        uint8_t b[16];
+        for (auto& x : b) x = static_cast<uint8_t>(rng() % 3 == 0 ? 0 : rng());
+        return rng() % 2 ? IpAddr::v4(static_cast<uint32_t>(rng())) : IpAddr::v6(b);
+      }
+      case 7: {
+        auto& l = lists.emplace_back();
+        for (size_t n = rng() % 4; n > 0; --n) l.push_back(text(rng));
+        return std::span<const std::string_view>(l);
+      }
+      default: {
+        auto& c = counts.emplace_back();
+        for (size_t n = rng() % 4; n > 0; --n) c.push_back(rng() >> (rng() % 64));
+        return std::span<const uint64_t>(c);
+      }
+    }
+  }
+
+  // The kind field type t holds (as value_op takes it).
+  static size_t own_kind(FieldType t) {
+    switch (t) {
+      case FieldType::Time:
+      case FieldType::Port:
+      case FieldType::Count: return 1;
+      case FieldType::Interval:
+      case FieldType::Int: return 2;
+      case FieldType::Double: return 3;
+      case FieldType::Bool: return 4;
+      case FieldType::String:
+      case FieldType::Enum:
+      case FieldType::Subnet: return 5;
+      case FieldType::Addr: return 6;
+      case FieldType::SetString:
+      case FieldType::SetEnum:
+      case FieldType::VectorString: return 7;
+      case FieldType::VectorCount: return 8;
+    }
+    return 0;
+  }
+
+  void fill(std::mt19937_64& rng, const LogSchema& s) {
+    values.clear();
+    for (const FieldDef& f : s.fields) {
+      const uint64_t r = rng() % 10;
+      values.push_back(of_kind(rng, r == 0 ? 0 : r == 1 ? static_cast<size_t>(rng() % 9) : own_kind(f.type)));
+    }
+  }
+};
+
+// Zeek's TSV rule for one value, through the append_* renderings and the byte-wise string rule.
+std::string ref_tsv_value(FieldType t, const Value& v) {
+  std::string out;
+  const auto* u = std::get_if<uint64_t>(&v);
+  const auto* i = std::get_if<int64_t>(&v);
+  switch (t) {
+    case FieldType::Time:
+    case FieldType::Interval:
+      if (u) {
+        text::append_fixed6_ns(out, false, *u);
+      } else if (i) {
+        text::append_fixed6_ns(out, *i < 0, *i < 0 ? 0 - static_cast<uint64_t>(*i) : static_cast<uint64_t>(*i));
+      }
+      break;
+    case FieldType::Port:
+    case FieldType::Count:
+    case FieldType::Int:
+      if (u) text::append_u64(out, *u);
+      if (i) text::append_i64(out, *i);
+      break;
+    case FieldType::Double:
+      if (const auto* d = std::get_if<double>(&v)) text::append_tsv_double(out, *d);
+      break;
+    case FieldType::Bool:
+      if (const auto* b = std::get_if<bool>(&v)) out = *b ? "T" : "F";
+      break;
+    case FieldType::Addr:
+      if (const auto* a = std::get_if<IpAddr>(&v)) text::append_addr(out, *a);
+      break;
+    case FieldType::String:
+    case FieldType::Enum:
+    case FieldType::Subnet:
+      if (const auto* s = std::get_if<std::string_view>(&v)) out = ref_tsv_string(*s, false);
+      break;
+    case FieldType::SetString:
+    case FieldType::SetEnum:
+    case FieldType::VectorString:
+      if (const auto* xs = std::get_if<std::span<const std::string_view>>(&v)) {
+        if (xs->empty()) out = "(empty)";
+        for (size_t k = 0; k < xs->size(); ++k) out += (k ? "," : "") + ref_tsv_string((*xs)[k], true);
+      }
+      break;
+    case FieldType::VectorCount:
+      if (const auto* xs = std::get_if<std::span<const uint64_t>>(&v)) {
+        if (xs->empty()) out = "(empty)";
+        for (size_t k = 0; k < xs->size(); ++k) out += (k ? "," : "") + std::to_string((*xs)[k]);
+      }
+      break;
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string ref_tsv_line(const LogSchema& s, std::span<const Value> v) {
+  std::string line;
+  for (size_t k = 0; k < s.fields.size(); ++k) {
+    if (k) line += '\t';
+    line += k < v.size() ? ref_tsv_value(s.fields[k].type, v[k]) : "-";
+  }
+  if (!line.empty() && line[0] == '#') line.replace(0, 1, "\\x23");
+  return line + "\n";
+}
+
+constexpr FieldType kEveryType[] = {
+    FieldType::Time,      FieldType::Interval, FieldType::String,       FieldType::Enum,
+    FieldType::Addr,      FieldType::Subnet,   FieldType::Port,         FieldType::Count,
+    FieldType::Int,       FieldType::Double,   FieldType::Bool,         FieldType::SetString,
+    FieldType::SetEnum,   FieldType::VectorString, FieldType::VectorCount};
+
+LogSchema random_schema(std::mt19937_64& rng) {
+  LogSchema s{"x", {}};
+  static const char* const kNames[] = {"ts", "uid", "id.orig_h", "a\"b", "back\\slash", "tab\there", "\xc3\xbc", "\x01",
+                                       "a_field_name_longer_than_the_thirty_two_bytes_copied_at_once"};
+  for (size_t n = 1 + rng() % 12; n > 0; --n) {
+    s.fields.push_back({kNames[rng() % std::size(kNames)], kEveryType[rng() % std::size(kEveryType)]});
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("tsv records of every field type equal the field-by-field reference", "[logwriter][text_out]") {
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 3000; ++i) {
+    const LogSchema s = random_schema(rng);
+    RecordValues r;
+    r.fill(rng, s);
+    // Sometimes fewer values than fields: the rest are unset.
+    const size_t n = rng() % 8 == 0 ? static_cast<size_t>(rng() % (r.values.size() + 1)) : r.values.size();
+    const std::span<const Value> v(r.values.data(), n);
+    std::string out = "kept";
+    format_tsv(s, v, out);
+    INFO("case " << i);
+    REQUIRE(out == "kept" + ref_tsv_line(s, v));
+  }
+}
+
+TEST_CASE("json records with a schema's prepared keys equal the general writer", "[logwriter][text_out]") {
+  std::mt19937_64 rng(19);
+  text::TimeText ts;  // kept across records, as a sink keeps it
+  for (int i = 0; i < 3000; ++i) {
+    LogSchema s = random_schema(rng);
+    // Mostly a ts first, as every log has, so that the kept seconds are used and renewed.
+    if (rng() % 4 != 0) s.fields.insert(s.fields.begin(), FieldDef{"ts", FieldType::Time});
+    const JsonKeys keys(s);
+    RecordValues r;
+    r.fill(rng, s);
+    // Times within a few seconds of each other, whole seconds too: the kept seconds are reused.
+    if (s.fields[0].type == FieldType::Time && rng() % 4 != 0) {
+      r.values[0] = uint64_t{1'700'000'000'000'000'000ull + (rng() % 4) * 1'000'000'000ull + (rng() % 3) * (rng() % 1'000'000'000ull)};
+    }
+    const size_t n = rng() % 8 == 0 ? static_cast<size_t>(rng() % (r.values.size() + 1)) : r.values.size();
+    const std::span<const Value> v(r.values.data(), n);
+    std::string general = "kept";
+    format_json(s, v, general);
+    std::string prepared = "kept";
+    format_json(s, keys, v, prepared, ts);
+    INFO("case " << i);
+    REQUIRE(prepared == general);
+    // And each member as the general writer writes it alone.
+    std::string members;
+    for (size_t k = 0; k < n; ++k) {
+      const LogSchema one{"x", {s.fields[k]}};
+      std::string o;
+      format_json(one, std::span<const Value>(&v[k], 1), o);
+      if (o != "{}\n") members += (members.empty() ? "" : ",") + o.substr(1, o.size() - 3);
+    }
+    REQUIRE(general == "kept{" + members + "}\n");
+  }
+}
+
+TEST_CASE("short tsv strings with a special byte at every position match the byte-wise rule", "[logwriter][text_out]") {
+  // ("#" is left out: a line that starts with it gets the line rule, which the record test covers.)
+  const std::string kSpecial[] = {",", "\\", "\t", "\x7f", "\x01", "\x80", "-", " ", "~"};
+  for (size_t n = 1; n < 9; ++n) {
+    for (size_t pos = 0; pos < n; ++pos) {
+      for (const std::string& sp : kSpecial) {
+        std::string s(n, 'q');
+        s.replace(pos, 1, sp);
+        INFO("length " << n << " special at " << pos);
+        REQUIRE(tsv1(FieldType::String, Value{std::string_view(s)}) == ref_tsv_string(s, false));
+        const std::string_view one[1] = {s};
+        REQUIRE(tsv1(FieldType::SetString, Value{std::span<const std::string_view>(one)}) == ref_tsv_string(s, true));
+        REQUIRE(json_val(FieldType::String, Value{std::string_view(s)}) == ref_json_string(s));
+      }
+    }
+  }
+  CHECK(json_val(FieldType::String, Value{std::string_view()}) == "\"\"");
+  // A short string that is a prefix of a longer buffer: nothing past its end is read into the text.
+  const std::string buf = "ab\\,\x01zzzz";
+  for (size_t n = 2; n < 8; ++n) {
+    const std::string_view s(buf.data(), n);
+    REQUIRE(tsv1(FieldType::String, Value{s}) == ref_tsv_string(s, false));
+    REQUIRE(json_val(FieldType::String, Value{s}) == ref_json_string(s));
+  }
+}
+
+TEST_CASE("plain_run passes a run exactly when every byte of it would pass alone", "[logwriter][text_out]") {
+  unsigned char buf[72];
+  for (size_t n = 0; n <= 64; ++n) {
+    for (size_t pos = 0; pos <= n; ++pos) {
+      for (const unsigned b : {0x00u, 0x1fu, 0x22u, 0x2cu, 0x5cu, 0x7fu, 0x80u, 0xffu}) {
+        for (unsigned char& c : buf) c = 'k';
+        if (pos < n) buf[pos] = static_cast<unsigned char>(b);
+        // A special byte just past the run must not count.
+        buf[n] = '"';
+        bool want = true;
+        for (size_t i = 0; i < n; ++i) want = want && buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '"' && buf[i] != '\\';
+        INFO("length " << n << " byte " << b << " at " << pos);
+        REQUIRE(text::plain_run(buf, n, '"', '\\') == want);
+        char out[72] = {};
+        text::copy_run(out, buf, n);
+        REQUIRE(std::string(out, n) == std::string(reinterpret_cast<const char*>(buf), n));
+        REQUIRE(out[n] == 0);
+      }
+    }
+  }
+}

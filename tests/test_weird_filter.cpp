@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
+#include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "sensor/weird_filter.hpp"
@@ -133,6 +135,64 @@ TEST_CASE("weird filter: memory is bounded by max_entries and freed as entries r
 // A connection whose server sends a SYN-ACK at a new sequence number every 30 s for 12 minutes: a
 // SYN_seq_jump weird each time. weird.log has two rows (the first, and the first after 10 minutes);
 // weird_stats.log, the run's summary and --stats-json count every one; weird_repeat_s: 0 logs them all.
+TEST_CASE("weird filter: names are told apart by their text wherever it lies", "[weird]") {
+  // The same weirds, once with names that are views of one reused buffer (the same address for
+  // different names, as a name built in a std::string would be) and once with views of literals:
+  // interleaved names, connections, flow and network weirds, the limited actions, expiry sweeps and a
+  // small bound that forgets entries. Every decision and count is the same.
+  for (const uint32_t bound : {4u, 64u, 1u << 16}) {
+    WeirdFilterConfig cfg;
+    cfg.repeat_ns = 30 * kSec;
+    cfg.limited_ns = 90 * kSec;
+    cfg.max_entries = bound;
+    WeirdFilter from_buffer(cfg), from_literals(cfg);
+    std::mt19937_64 rng(bound);
+    std::string reused;
+    reused.reserve(64);
+    static const std::string_view kNames[] = {"rexmit_inconsistency", "data_after_reset", "bad_TCP_checksum",
+                                              "simultaneous_open", "spontaneous_FIN", "modbus_bad_length",
+                                              "modbus_bad_lengtH"};
+    std::map<std::string, uint64_t> seen;
+    uint64_t ts = 1000 * kSec;
+    WeirdEvent ev = conn_weird(kNames[0], 1000);
+    for (int i = 0; i < 100000; ++i) {
+      const uint64_t r = rng() % 100;
+      if (r < 50) {
+        ev.name = kNames[rng() % std::size(kNames)];
+      } else if (r < 80) {
+        ev = conn_weird(kNames[rng() % std::size(kNames)], 0, static_cast<uint8_t>(rng() % 4),
+                        static_cast<uint16_t>(40000 + rng() % 3));
+      } else if (r < 90) {
+        ev.uid = Uid{};
+        ev.has_addrs = rng() % 2 == 0;
+      } else if (r < 95) {
+        ev.id.resp_p = static_cast<uint16_t>(rng() % 3);
+      }
+      ts += (rng() % 50) * (kSec / 10);
+      ev.ts_ns = ts;
+      if (rng() % 500 == 0) {
+        from_buffer.expire(ts);
+        from_literals.expire(ts);
+      }
+      ++seen[std::string(ev.name)];
+      INFO("event " << i);
+      const bool want = from_literals.admit(ev);
+      reused.assign(ev.name);
+      WeirdEvent copy = ev;
+      copy.name = reused;
+      REQUIRE(from_buffer.admit(copy) == want);
+    }
+    CHECK(from_buffer.logged() == from_literals.logged());
+    CHECK(from_buffer.remembered() == from_literals.remembered());
+    const auto counts = from_buffer.counts();
+    CHECK(counts.size() == seen.size());
+    for (const auto& n : counts) {
+      CHECK(n.seen == seen[n.name]);
+      CHECK(n.seen == seen_of(from_literals, n.name));
+    }
+  }
+}
+
 TEST_CASE("weird.log writes a repeated weird once per 10 minutes, and weird_stats.log counts every one", "[weird][replay]") {
   const auto out = scratch_dir("weird_repeats");
   const V4Addr cli{10, 1, 0, 5}, srv{10, 1, 0, 6};
