@@ -181,6 +181,9 @@ std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t i
   FILE* fp = nullptr;
   if (S_ISREG(st.st_mode)) {
     fp = ::fdopen(fd, "rb");
+    // libpcap reads a file through stdio, whose buffer is a page by default: a read() system call every
+    // 4 KiB, a quarter of a second per 1.5 GB capture. A 1 MiB buffer makes them 256 times fewer.
+    if (fp) std::setvbuf(fp, nullptr, _IOFBF, size_t{1} << 20);
   } else {
     stream = std::make_unique<PcapStream>(fd);  // takes fd
     fp = stream->file();

@@ -2,7 +2,6 @@
 
 #include <bit>
 #include <cstring>
-#include <thread>
 
 namespace ots {
 
@@ -28,7 +27,7 @@ PacketRing::PacketRing(size_t capacity)
 uint8_t* PacketRing::reserve(size_t body_len) {
   static_assert(sizeof(Header) == kHeader);
   const size_t need = kHeader + align8(body_len);
-  uint64_t head = head_.load(std::memory_order_relaxed);
+  uint64_t head = written_;
   size_t pos = head & (cap_ - 1);
   const size_t skip = (cap_ - pos < need) ? cap_ - pos : 0;
   // The consumer's tail as last seen: reloaded only when it says the ring is full, so the producer does
@@ -40,7 +39,11 @@ uint8_t* PacketRing::reserve(size_t body_len) {
       continue;
     }
     publish();  // the consumer may be asleep waiting for what we already wrote
-    tail_.wait(tail, std::memory_order_acquire);
+    // As read() sleeps: the flag first, then a second look, so that release() either frees room this
+    // look sees or sees the flag and wakes us.
+    producer_sleeping_.store(true, std::memory_order_seq_cst);
+    if (tail_.load(std::memory_order_seq_cst) == tail) tail_.wait(tail, std::memory_order_acquire);
+    producer_sleeping_.store(false, std::memory_order_relaxed);
   }
   if (skip) {
     if (skip >= kHeader) {
@@ -66,7 +69,7 @@ void PacketRing::commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body
     h.link = static_cast<uint16_t>(p->link);
   }
   std::memcpy(buf_.get() + (reserved_ & (cap_ - 1)), &h, sizeof h);
-  head_.store(reserved_ + kHeader + align8(body_len), std::memory_order_release);
+  written_ = reserved_ + kHeader + align8(body_len);
 }
 
 void PacketRing::push_packet(const PacketView& p) {
@@ -85,13 +88,24 @@ void PacketRing::push_end() {
   publish();
 }
 
+// Makes what was written visible to the consumer, and wakes it if it sleeps. Records become visible
+// in batches (a burst's, at the loop's tick), not one by one: each store to head_ takes its cache line
+// away from a consumer that polls it, a transfer between cores that cost more than the record itself.
 void PacketRing::publish() {
-  const uint64_t head = head_.load(std::memory_order_relaxed);
-  if (head != published_) {
-    published_ = head;
-    head_.notify_one();
-  }
+  if (written_ == published_) return;
+  published_ = written_;
+  head_.store(written_, std::memory_order_seq_cst);
+  // Pairs with read(): either the consumer's second look at head_ sees the records, or this sees it asleep.
+  if (sleeping_.load(std::memory_order_seq_cst)) head_.notify_one();
 }
+
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();  // lets a sibling hardware thread (often the producer) run while this one waits
+#endif
+}
+}  // namespace
 
 void PacketRing::read(Batch& out) {
   out.count = 0;
@@ -99,13 +113,19 @@ void PacketRing::read(Batch& out) {
   out.end = false;
   uint64_t tail = tail_.load(std::memory_order_relaxed);
   uint64_t head = head_.load(std::memory_order_acquire);
-  // Spin briefly before sleeping: at line rate the next batch is microseconds away.
-  for (int spins = 0; head == tail; ++spins) {
-    if (spins < 64) {
-      std::this_thread::yield();
-    } else {
-      head_.wait(head, std::memory_order_acquire);
-    }
+  // Spin a while before sleeping: at line rate the next record is a fraction of a microsecond away, and
+  // a sleeping consumer costs the producer a system call to wake (publish()). The spin pauses instead of
+  // yielding: sched_yield is a system call too, and on a core shared by two hardware threads a busy spin
+  // slows the producer next to it.
+  for (int spins = 0; head == tail && spins < kSpins; ++spins) {
+    cpu_relax();
+    head = head_.load(std::memory_order_acquire);
+  }
+  while (head == tail) {
+    sleeping_.store(true, std::memory_order_seq_cst);
+    head = head_.load(std::memory_order_seq_cst);  // what was written before the flag was seen
+    if (head == tail) head_.wait(head, std::memory_order_acquire);
+    sleeping_.store(false, std::memory_order_relaxed);
     head = head_.load(std::memory_order_acquire);
   }
   uint64_t pos = tail;
@@ -150,9 +170,11 @@ void PacketRing::read(Batch& out) {
   read_to_ = pos;
 }
 
+// Wakes the producer only when it sleeps on a full ring: a notify is a system call, and a consumer that
+// keeps up releases after every few records.
 void PacketRing::release() {
-  tail_.store(read_to_, std::memory_order_release);
-  tail_.notify_one();
+  tail_.store(read_to_, std::memory_order_seq_cst);
+  if (producer_sleeping_.load(std::memory_order_seq_cst)) tail_.notify_one();
 }
 
 }  // namespace ots

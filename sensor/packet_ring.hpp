@@ -39,7 +39,8 @@ class PacketRing {
   }
   void push_tick(uint64_t now_ns);
   void push_end();
-  // Wakes the consumer after a batch of pushes.
+  // Makes the records pushed so far visible to the consumer (and wakes it): after a batch of pushes. A
+  // full ring and push_end() publish by themselves.
   void publish();
 
   // Consumer side: one record, a view into the ring valid until release().
@@ -65,6 +66,7 @@ class PacketRing {
 
  private:
   static constexpr uint32_t kTick = 100, kEnd = 101, kWrap = 102;  // beside Kind's values
+  static constexpr int kSpins = 4096;  // pauses (tens of microseconds) before the consumer sleeps
   struct Header;
   uint8_t* reserve(size_t body_len);
   void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len, const PacketView* p);
@@ -73,7 +75,10 @@ class PacketRing {
   std::unique_ptr<uint8_t[]> buf_;
   alignas(64) std::atomic<uint64_t> head_{0};  // written by the producer
   alignas(64) std::atomic<uint64_t> tail_{0};  // written by the consumer
+  alignas(64) std::atomic<bool> sleeping_{false};  // the consumer waits in head_.wait()
+  alignas(64) std::atomic<bool> producer_sleeping_{false};  // the producer waits in tail_.wait() (ring full)
   alignas(64) uint64_t read_to_ = 0;           // consumer: end of the last read()
+  uint64_t written_ = 0;                        // producer: end of the records written (head_ once published)
   uint64_t published_ = 0;                      // producer: head value at the last publish()
   uint64_t reserved_ = 0;                       // producer: where the record being written starts
   uint64_t tail_seen_ = 0;                      // producer: tail_ when it last looked
