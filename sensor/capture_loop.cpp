@@ -45,7 +45,6 @@ void feed(Worker& w, const PacketRing::Batch& b) {
       case Kind::Counted: w.count(r.aux); break;
       case Kind::Weird: w.decode_weird(read_weird(r)); break;
       case Kind::DecodeStats: w.set_decode_stats(read_decode_stats(r)); break;
-      case Kind::Packet: w.process(&r.packet, 1); break;
     }
   }
 }

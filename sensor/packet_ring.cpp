@@ -8,10 +8,9 @@ namespace ots {
 struct PacketRing::Header {
   uint64_t ts_ns;
   uint32_t body_len;
-  uint32_t aux;      // Kind::Packet: wirelen
+  uint32_t aux;
   uint32_t kind;
-  uint16_t ingress;  // Kind::Packet
-  uint16_t link;     // Kind::Packet
+  uint32_t pad;
 };
 
 static constexpr size_t kHeader = 24;
@@ -58,33 +57,24 @@ uint8_t* PacketRing::reserve(size_t body_len) {
   return buf_.get() + pos + kHeader;
 }
 
-void PacketRing::commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len, const PacketView* p) {
+void PacketRing::commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len) {
   Header h{};
   h.kind = kind;
   h.ts_ns = ts_ns;
   h.aux = aux;
   h.body_len = static_cast<uint32_t>(body_len);
-  if (p) {
-    h.ingress = p->ingress;
-    h.link = static_cast<uint16_t>(p->link);
-  }
   std::memcpy(buf_.get() + (reserved_ & (cap_ - 1)), &h, sizeof h);
   written_ = reserved_ + kHeader + align8(body_len);
 }
 
-void PacketRing::push_packet(const PacketView& p) {
-  std::memcpy(reserve(p.caplen), p.data, p.caplen);
-  commit(static_cast<uint32_t>(Kind::Packet), p.ts_ns, p.wirelen, p.caplen, &p);
-}
-
 void PacketRing::push_tick(uint64_t now_ns) {
   reserve(0);
-  commit(kTick, now_ns, 0, 0, nullptr);
+  commit(kTick, now_ns, 0, 0);
 }
 
 void PacketRing::push_end() {
   reserve(0);
-  commit(kEnd, 0, 0, 0, nullptr);
+  commit(kEnd, 0, 0, 0);
   publish();
 }
 
@@ -157,14 +147,6 @@ void PacketRing::read(Batch& out) {
     r.ts_ns = h.ts_ns;
     r.aux = h.aux;
     r.body = {buf_.get() + off + kHeader, h.body_len};
-    if (r.kind == Kind::Packet) {
-      r.packet.ts_ns = h.ts_ns;
-      r.packet.caplen = h.body_len;
-      r.packet.wirelen = h.aux;
-      r.packet.ingress = h.ingress;
-      r.packet.link = static_cast<LinkType>(h.link);
-      r.packet.data = r.body.data();
-    }
     pos += kHeader + align8(h.body_len);
   }
   read_to_ = pos;

@@ -1,5 +1,5 @@
-// Single-producer single-consumer ring from the dispatcher to one worker: variable-length records
-// (packets copied in, or what the dispatcher decoded of them, and the weirds it met), plus time ticks
+// Single-producer single-consumer ring from the dispatcher to one worker: variable-length records (what
+// the dispatcher decoded of each packet, and the weirds it met: sensor/ring_records.hpp), plus time ticks
 // and an end marker, in order.
 #pragma once
 
@@ -9,15 +9,14 @@
 #include <memory>
 #include <span>
 
-#include "capture/packet.hpp"
+#include "capture/packet.hpp"  // PacketBurst::kMaxPackets
 
 namespace ots {
 
 class PacketRing {
  public:
   enum class Kind : uint32_t {
-    Packet,       // a captured packet, as the source gave it
-    Decoded,      // a packet the dispatcher decoded (sensor/ring_records.hpp)
+    Decoded,      // a packet the dispatcher decoded
     Counted,      // a packet that decoded to nothing to track (not IP, malformed, a held fragment)
     Weird,        // a weird the dispatcher's decoding reported
     DecodeStats,  // the dispatcher's decoder counters for this worker, so far
@@ -29,13 +28,12 @@ class PacketRing {
   PacketRing& operator=(const PacketRing&) = delete;
 
   // Producer side. Blocks while the ring is full (a replay must not drop packets).
-  void push_packet(const PacketView& p);
   // A record of `kind` whose body, body_len bytes at an 8-byte aligned address in the ring, `fill(uint8_t*)`
   // writes in place (no staging copy). `aux` travels in the header (Decoded, Counted: the caplen).
   template <class Fill>
   void push_record(Kind kind, uint64_t ts_ns, uint32_t aux, size_t body_len, Fill&& fill) {
     fill(reserve(body_len));
-    commit(static_cast<uint32_t>(kind), ts_ns, aux, body_len, nullptr);
+    commit(static_cast<uint32_t>(kind), ts_ns, aux, body_len);
   }
   void push_tick(uint64_t now_ns);
   void push_end();
@@ -45,11 +43,10 @@ class PacketRing {
 
   // Consumer side: one record, a view into the ring valid until release().
   struct Record {
-    Kind kind = Kind::Packet;
+    Kind kind = Kind::Decoded;
     uint64_t ts_ns = 0;
     uint32_t aux = 0;
     std::span<const uint8_t> body;  // 8-byte aligned
-    PacketView packet;              // Kind::Packet: the packet (its data is the body)
   };
   struct Batch {
     static constexpr size_t kMaxRecords = PacketBurst::kMaxPackets;
@@ -69,7 +66,7 @@ class PacketRing {
   static constexpr int kSpins = 4096;  // pauses (tens of microseconds) before the consumer sleeps
   struct Header;
   uint8_t* reserve(size_t body_len);
-  void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len, const PacketView* p);
+  void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len);
 
   size_t cap_;
   std::unique_ptr<uint8_t[]> buf_;

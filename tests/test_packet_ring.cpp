@@ -9,25 +9,22 @@
 using namespace ots;
 
 namespace {
-PacketView make(uint64_t ts, const std::vector<uint8_t>& bytes) {
-  PacketView v;
-  v.ts_ns = ts;
-  v.data = bytes.data();
-  v.caplen = static_cast<uint32_t>(bytes.size());
-  v.wirelen = v.caplen + 3;
-  v.ingress = 2;
-  v.link = LinkType::Raw;
-  return v;
+using Kind = PacketRing::Kind;
+
+void push_bytes(PacketRing& ring, Kind kind, uint64_t ts, uint32_t aux, const std::vector<uint8_t>& bytes) {
+  ring.push_record(kind, ts, aux, bytes.size(), [&](uint8_t* out) {
+    if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
+  });
 }
 }  // namespace
 
-TEST_CASE("packet ring delivers packets, ticks and end in order with their metadata", "[ring]") {
+TEST_CASE("packet ring delivers records, ticks and end in order with their metadata", "[ring]") {
   PacketRing ring(4096);
   std::vector<uint8_t> a = {1, 2, 3}, b(100, 0xab);
-  ring.push_packet(make(10, a));
-  ring.push_packet(make(20, b));
+  push_bytes(ring, Kind::Decoded, 10, 6, a);
+  push_bytes(ring, Kind::Weird, 20, 0, b);
   ring.push_tick(25);
-  ring.push_packet(make(30, a));
+  push_bytes(ring, Kind::Counted, 30, 60, {});
   ring.push_end();
 
   PacketRing::Batch batch;
@@ -36,34 +33,40 @@ TEST_CASE("packet ring delivers packets, ticks and end in order with their metad
   CHECK(batch.tick);
   CHECK(batch.tick_ns == 25);
   CHECK_FALSE(batch.end);
-  CHECK(batch.records[0].packet.ts_ns == 10);
-  CHECK(batch.records[0].packet.caplen == 3);
-  CHECK(batch.records[0].packet.wirelen == 6);
-  CHECK(batch.records[0].packet.ingress == 2);
-  CHECK(batch.records[0].packet.link == LinkType::Raw);
-  CHECK(std::memcmp(batch.records[0].packet.data, a.data(), 3) == 0);
-  CHECK(std::memcmp(batch.records[1].packet.data, b.data(), b.size()) == 0);
+  CHECK(batch.records[0].kind == Kind::Decoded);
+  CHECK(batch.records[0].ts_ns == 10);
+  CHECK(batch.records[0].aux == 6);
+  REQUIRE(batch.records[0].body.size() == 3);
+  CHECK(std::memcmp(batch.records[0].body.data(), a.data(), 3) == 0);
+  CHECK(reinterpret_cast<uintptr_t>(batch.records[0].body.data()) % 8 == 0);
+  CHECK(batch.records[1].kind == Kind::Weird);
+  REQUIRE(batch.records[1].body.size() == b.size());
+  CHECK(std::memcmp(batch.records[1].body.data(), b.data(), b.size()) == 0);
+  CHECK(reinterpret_cast<uintptr_t>(batch.records[1].body.data()) % 8 == 0);
   ring.release();
 
   ring.read(batch);
   REQUIRE(batch.count == 1);
-  CHECK(batch.records[0].packet.ts_ns == 30);
+  CHECK(batch.records[0].kind == Kind::Counted);
+  CHECK(batch.records[0].ts_ns == 30);
+  CHECK(batch.records[0].aux == 60);
+  CHECK(batch.records[0].body.empty());
   CHECK(batch.end);
   ring.release();
 }
 
-TEST_CASE("packet ring wraps around many times without losing or corrupting packets", "[ring]") {
-  // A small ring and odd sizes force wrap markers and the too-small-for-a-marker case.
+TEST_CASE("packet ring wraps around many times without losing or corrupting records", "[ring]") {
+  // A small ring and odd sizes force wrap markers and the too-small-for-a-marker case; publishing only
+  // now and then leaves the producer to publish when the ring is full and wait for the consumer.
   PacketRing ring(1024);
-  constexpr int kPackets = 20000;
+  constexpr int kRecords = 20000;
   std::thread producer([&] {
-    std::vector<uint8_t> buf(300);
-    for (int i = 0; i < kPackets; ++i) {
-      const size_t len = 1 + static_cast<size_t>(i * 37 % 290);
-      for (size_t j = 0; j < len; ++j) buf[j] = static_cast<uint8_t>(i + j);
+    std::vector<uint8_t> buf;
+    for (int i = 0; i < kRecords; ++i) {
+      const size_t len = static_cast<size_t>(i * 37 % 290);
       buf.resize(len);
-      ring.push_packet(make(static_cast<uint64_t>(i), buf));
-      buf.resize(300);
+      for (size_t j = 0; j < len; ++j) buf[j] = static_cast<uint8_t>(i + static_cast<int>(j));
+      push_bytes(ring, Kind::Decoded, static_cast<uint64_t>(i), static_cast<uint32_t>(len), buf);
       if (i % 7 == 0) ring.publish();
     }
     ring.push_end();
@@ -74,10 +77,10 @@ TEST_CASE("packet ring wraps around many times without losing or corrupting pack
   for (bool end = false; !end;) {
     ring.read(batch);
     for (size_t k = 0; k < batch.count; ++k) {
-      const PacketView& v = batch.records[k].packet;
-      const size_t len = 1 + static_cast<size_t>(seen * 37 % 290);
-      ok = ok && v.ts_ns == static_cast<uint64_t>(seen) && v.caplen == len;
-      for (size_t j = 0; ok && j < len; ++j) ok = v.data[j] == static_cast<uint8_t>(seen + static_cast<int>(j));
+      const PacketRing::Record& r = batch.records[k];
+      const size_t len = static_cast<size_t>(seen * 37 % 290);
+      ok = ok && r.ts_ns == static_cast<uint64_t>(seen) && r.body.size() == len && r.aux == len;
+      for (size_t j = 0; ok && j < len; ++j) ok = r.body[j] == static_cast<uint8_t>(seen + static_cast<int>(j));
       ++seen;
     }
     end = batch.end;
@@ -85,5 +88,5 @@ TEST_CASE("packet ring wraps around many times without losing or corrupting pack
   }
   producer.join();
   CHECK(ok);
-  CHECK(seen == kPackets);
+  CHECK(seen == kRecords);
 }
