@@ -92,7 +92,7 @@ void PacketRing::publish() {
 namespace {
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();  // lets a sibling hardware thread (often the producer) run while this one waits
+  __builtin_ia32_pause();  // a spin-wait hint: a slower loop, without a system call
 #endif
 }
 }  // namespace
@@ -103,10 +103,9 @@ void PacketRing::read(Batch& out) {
   out.end = false;
   uint64_t tail = tail_.load(std::memory_order_relaxed);
   uint64_t head = head_.load(std::memory_order_acquire);
-  // Spin a while before sleeping: at line rate the next record is a fraction of a microsecond away, and
-  // a sleeping consumer costs the producer a system call to wake (publish()). The spin pauses instead of
-  // yielding: sched_yield is a system call too, and on a core shared by two hardware threads a busy spin
-  // slows the producer next to it.
+  // Spin a while before sleeping: at line rate the next batch is microseconds away, and a sleeping
+  // consumer costs the producer a system call to wake (publish()). The spin pauses instead of yielding
+  // (sched_yield is a system call too) and only reads head_, which the producer stores once a batch.
   for (int spins = 0; head == tail && spins < kSpins; ++spins) {
     cpu_relax();
     head = head_.load(std::memory_order_acquire);
