@@ -7,6 +7,7 @@
 // A FIFO, a pipe or a character device is read through a PcapStream (capture/pcap_stream.hpp): a pause
 // of its writer makes next_burst() return Idle after the idle wait instead of blocking the run loop.
 #include <fcntl.h>
+#include <stdio_ext.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -204,6 +205,11 @@ std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t i
     if (!stream) ::close(fd);
     return nullptr;
   }
+  // Once the sensor has started a thread, glibc locks a FILE around every fread (libpcap makes two a
+  // packet), each lock and unlock an atomic read-modify-write. Only the capture loop's thread reads this
+  // FILE, one call at a time, so the locks guard nothing; a single-threaded reader (the floor) never takes
+  // them.
+  ::__fsetlocking(fp, FSETLOCKING_BYCALLER);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (!p) {
