@@ -5,26 +5,12 @@
 
 namespace ots {
 
-struct PacketRing::Header {
-  uint64_t ts_ns;
-  uint32_t body_len;
-  uint32_t aux;
-  uint32_t kind;
-  uint32_t pad;
-};
-
-static constexpr size_t kHeader = 24;
-static_assert(kHeader % 8 == 0, "bodies start 8-byte aligned");
-
-static size_t align8(size_t n) { return (n + 7) & ~size_t{7}; }
-
 PacketRing::PacketRing(size_t capacity)
     : cap_(std::bit_ceil(capacity < 1024 ? size_t{1024} : capacity)), buf_(new uint8_t[cap_]) {}
 
 // Waits for room for a record with a body of body_len bytes and returns where its body goes. A record
 // never straddles the end: the rest of the buffer is skipped (with a wrap marker when one fits).
-uint8_t* PacketRing::reserve(size_t body_len) {
-  static_assert(sizeof(Header) == kHeader);
+uint8_t* PacketRing::reserve_slow(size_t body_len) {
   const size_t need = kHeader + align8(body_len);
   uint64_t head = written_;
   size_t pos = head & (cap_ - 1);
@@ -55,16 +41,6 @@ uint8_t* PacketRing::reserve(size_t body_len) {
   }
   reserved_ = head;
   return buf_.get() + pos + kHeader;
-}
-
-void PacketRing::commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len) {
-  Header h{};
-  h.kind = kind;
-  h.ts_ns = ts_ns;
-  h.aux = aux;
-  h.body_len = static_cast<uint32_t>(body_len);
-  std::memcpy(buf_.get() + (reserved_ & (cap_ - 1)), &h, sizeof h);
-  written_ = reserved_ + kHeader + align8(body_len);
 }
 
 void PacketRing::push_tick(uint64_t now_ns) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -64,9 +65,36 @@ class PacketRing {
  private:
   static constexpr uint32_t kTick = 100, kEnd = 101, kWrap = 102;  // beside Kind's values
   static constexpr int kSpins = 4096;  // pauses (tens of microseconds) before the consumer sleeps
-  struct Header;
-  uint8_t* reserve(size_t body_len);
-  void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len);
+  struct Header {
+    uint64_t ts_ns;
+    uint32_t body_len;
+    uint32_t aux;
+    uint32_t kind;
+    uint32_t pad;
+  };
+  static constexpr size_t kHeader = sizeof(Header);
+  static_assert(kHeader % 8 == 0, "bodies start 8-byte aligned");
+  static size_t align8(size_t n) { return (n + 7) & ~size_t{7}; }
+  // Inline, as push_record: the producer writes every packet's record through these, and the common
+  // case (room before the end and before the consumer's tail as last seen) is a few instructions.
+  uint8_t* reserve(size_t body_len) {
+    const size_t need = kHeader + align8(body_len);
+    const size_t pos = written_ & (cap_ - 1);
+    if (cap_ - pos < need || written_ + need - tail_seen_ > cap_) return reserve_slow(body_len);
+    reserved_ = written_;
+    return buf_.get() + pos + kHeader;
+  }
+  void commit(uint32_t kind, uint64_t ts_ns, uint32_t aux, size_t body_len) {
+    Header h{};
+    h.kind = kind;
+    h.ts_ns = ts_ns;
+    h.aux = aux;
+    h.body_len = static_cast<uint32_t>(body_len);
+    std::memcpy(buf_.get() + (reserved_ & (cap_ - 1)), &h, sizeof h);
+    written_ = reserved_ + kHeader + align8(body_len);
+  }
+  // A record that wraps the buffer, or a ring that may be full: waits for room (publishing first).
+  uint8_t* reserve_slow(size_t body_len);
 
   size_t cap_;
   std::unique_ptr<uint8_t[]> buf_;
