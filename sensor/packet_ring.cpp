@@ -1,5 +1,6 @@
 #include "sensor/packet_ring.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -24,10 +25,18 @@ uint8_t* PacketRing::reserve_slow(size_t body_len) {
       continue;
     }
     publish();  // the consumer may be asleep waiting for what we already wrote
-    // As read() sleeps: the flag first, then a second look, so that release() either frees room this
+    // Sleep until the consumer has freed an eighth of the ring, not just this record's room: woken at
+    // every batch it releases, a producer that outruns the consumer (a worker busy with every log on)
+    // cost both threads a futex call per batch; this way it writes a long stretch per wake-up. The
+    // point is one the consumer will reach: it never lies past what was published.
+    const uint64_t room_at = head + skip + need - cap_;
+    const uint64_t wake_at = std::min<uint64_t>(written_, std::max<uint64_t>(room_at, tail + cap_ / 8));
+    // As read() sleeps: the flag first, then a second look, so that release() either frees what this
     // look sees or sees the flag and wakes us.
+    const uint32_t seq = wake_seq_.load(std::memory_order_acquire);
+    producer_wake_at_.store(wake_at, std::memory_order_relaxed);
     producer_sleeping_.store(true, std::memory_order_seq_cst);
-    if (tail_.load(std::memory_order_seq_cst) == tail) tail_.wait(tail, std::memory_order_acquire);
+    if (tail_.load(std::memory_order_seq_cst) < wake_at) wake_seq_.wait(seq, std::memory_order_acquire);
     producer_sleeping_.store(false, std::memory_order_relaxed);
   }
   if (skip) {
@@ -127,11 +136,15 @@ void PacketRing::read(Batch& out) {
   read_to_ = pos;
 }
 
-// Wakes the producer only when it sleeps on a full ring: a notify is a system call, and a consumer that
-// keeps up releases after every few records.
+// Wakes the producer only when it sleeps on a full ring and the point it waits for is reached: a notify
+// is a system call, and a consumer releases after every few records.
 void PacketRing::release() {
   tail_.store(read_to_, std::memory_order_seq_cst);
-  if (producer_sleeping_.load(std::memory_order_seq_cst)) tail_.notify_one();
+  if (producer_sleeping_.load(std::memory_order_seq_cst) &&
+      read_to_ >= producer_wake_at_.load(std::memory_order_relaxed)) {
+    wake_seq_.fetch_add(1, std::memory_order_release);
+    wake_seq_.notify_one();
+  }
 }
 
 }  // namespace ots

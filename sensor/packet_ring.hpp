@@ -30,7 +30,9 @@ class PacketRing {
 
   // Producer side. Blocks while the ring is full (a replay must not drop packets).
   // A record of `kind` whose body, body_len bytes at an 8-byte aligned address in the ring, `fill(uint8_t*)`
-  // writes in place (no staging copy). `aux` travels in the header (Decoded, Counted: the caplen).
+  // writes in place (no staging copy). `aux` travels in the header (Decoded, Counted: the caplen). A record,
+  // its 24-byte header included, may take at most half the ring (a larger one, after the skip at the
+  // ring's end, might never find room).
   template <class Fill>
   void push_record(Kind kind, uint64_t ts_ns, uint32_t aux, size_t body_len, Fill&& fill) {
     fill(reserve(body_len));
@@ -101,7 +103,11 @@ class PacketRing {
   alignas(64) std::atomic<uint64_t> head_{0};  // written by the producer
   alignas(64) std::atomic<uint64_t> tail_{0};  // written by the consumer
   alignas(64) std::atomic<bool> sleeping_{false};  // the consumer waits in head_.wait()
-  alignas(64) std::atomic<bool> producer_sleeping_{false};  // the producer waits in tail_.wait() (ring full)
+  // The producer waits on a full ring (reserve_slow) until the consumer's tail reaches producer_wake_at_;
+  // the consumer then bumps wake_seq_, which the producer sleeps on.
+  alignas(64) std::atomic<bool> producer_sleeping_{false};
+  std::atomic<uint64_t> producer_wake_at_{0};
+  std::atomic<uint32_t> wake_seq_{0};
   alignas(64) uint64_t read_to_ = 0;           // consumer: end of the last read()
   uint64_t written_ = 0;                        // producer: end of the records written (head_ once published)
   uint64_t published_ = 0;                      // producer: head value at the last publish()

@@ -90,3 +90,39 @@ TEST_CASE("packet ring wraps around many times without losing or corrupting reco
   CHECK(ok);
   CHECK(seen == kRecords);
 }
+
+TEST_CASE("a producer waiting on a full ring for records of half the ring's size is always woken", "[ring]") {
+  // The producer sleeps until an eighth of the ring is free, or less when only that little can be freed
+  // (the consumer cannot free what was not published): records of up to half the ring (the largest a
+  // ring takes, its header included) must never deadlock, whatever the skips at its end.
+  PacketRing ring(1024);
+  constexpr int kRecords = 3000;
+  const size_t sizes[] = {488, 0, 400, 480, 8, 300, 488, 488, 16, 200};
+  std::thread producer([&] {
+    std::vector<uint8_t> buf;
+    for (int i = 0; i < kRecords; ++i) {
+      const size_t len = sizes[i % std::size(sizes)];
+      buf.assign(len, static_cast<uint8_t>(i));
+      push_bytes(ring, Kind::Decoded, static_cast<uint64_t>(i), static_cast<uint32_t>(len), buf);
+    }
+    ring.push_end();
+  });
+  int seen = 0;
+  bool ok = true;
+  PacketRing::Batch batch;
+  for (bool end = false; !end;) {
+    ring.read(batch);
+    for (size_t k = 0; k < batch.count; ++k) {
+      const PacketRing::Record& r = batch.records[k];
+      const size_t len = sizes[static_cast<size_t>(seen) % std::size(sizes)];
+      ok = ok && r.ts_ns == static_cast<uint64_t>(seen) && r.body.size() == len;
+      for (size_t j = 0; ok && j < len; ++j) ok = r.body[j] == static_cast<uint8_t>(seen);
+      ++seen;
+    }
+    end = batch.end;
+    ring.release();
+  }
+  producer.join();
+  CHECK(ok);
+  CHECK(seen == kRecords);
+}
