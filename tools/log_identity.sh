@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # log_identity.sh OTSENSOR_BEFORE OTSENSOR_AFTER CAPTURE... -- checks that two builds write byte-identical
-# logs: runs each binary with every log (-w 1) on each capture (or on every capture under a directory
+# logs: runs each binary with every log (-w 1 unless $OTS_IDENTITY_ARGS gives -w) on each capture (or on every capture under a directory
 # given as CAPTURE) and compares every log file of the two runs. Only the #open and #close lines, which
 # hold the wall clock, are left out of the comparison (and stderr's run time and log directory). Extra otsensor arguments: $OTS_IDENTITY_ARGS.
 # Prints one line per capture and exits 1 if any log differs (a unified diff of the first lines of each
@@ -23,13 +23,18 @@ for c in "$@"; do
   fi
 done
 
+# One worker unless the extra arguments choose (otsensor refuses a second -w: both runs would fail alike
+# and write nothing, which must not pass for identical logs).
+workers="-w 1"
+case " ${OTS_IDENTITY_ARGS:-} " in *" -w "*|*" --workers "*|*" -w"[0-9]*|*" --workers="*) workers="" ;; esac
+
 bad=0
 for cap in "${caps[@]}"; do
   for side in a b; do
     bin=$A; [ "$side" = b ] && bin=$B
     rm -rf "$TMP/$side"; mkdir -p "$TMP/$side"
     # shellcheck disable=SC2086
-    "$bin" -r "$cap" -l "$TMP/$side" -w 1 ${OTS_IDENTITY_ARGS:-} >"$TMP/$side.out" 2>"$TMP/$side.err" || \
+    "$bin" -r "$cap" -l "$TMP/$side" $workers ${OTS_IDENTITY_ARGS:-} >"$TMP/$side.out" 2>"$TMP/$side.err" || \
       echo "exit $?" >>"$TMP/$side.err"
     for f in "$TMP/$side"/*; do
       [ -f "$f" ] || continue
@@ -49,7 +54,10 @@ for cap in "${caps[@]}"; do
   done
   cmp -s "$TMP/a.err.cmp" "$TMP/b.err.cmp" || diffs+=("stderr")
   n=$(ls "$TMP/a" | grep -vc '\.cmp$' || true)
-  if [ "${#diffs[@]}" -eq 0 ]; then
+  if [ "$n" -eq 0 ]; then
+    echo "FAIL  $(basename "$cap"): no logs written ($(tail -1 "$TMP/a.err"))"
+    bad=1
+  elif [ "${#diffs[@]}" -eq 0 ]; then
     echo "same  $(basename "$cap") ($n logs)"
   else
     echo "DIFF  $(basename "$cap"): ${diffs[*]}"
