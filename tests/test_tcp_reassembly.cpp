@@ -316,6 +316,33 @@ TEST_CASE("tcp reassembly a retransmission with other bytes is a rexmit_inconsis
   CHECK(same.rec.stream[0] == "abcdef");
 }
 
+TEST_CASE("tcp reassembly repeated rexmit_inconsistency weirds are counted on the filter's hint", "[tcp][weird]") {
+  // A connection that rewrites its retransmissions: the first weird is built and logged, the repeats
+  // are offered on the hint and counted, unbuilt; another connection's weird is built again.
+  WeirdFilter filter;
+  Harness h;
+  h.rec.want_payload = true;
+  h.rec.hint_filter = &filter;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  for (int i = 0; i < 5; ++i) h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abXdef");
+  CHECK(h.rec.weird_names == std::vector<std::string>{"rexmit_inconsistency"});
+  CHECK(h.rec.weird_repeats == 4);
+  CHECK(filter.seen() == 5);
+  CHECK(filter.logged() == 1);
+  CHECK(h.rec.stream[0] == "abcdef");
+
+  Harness other(FlowTableConfig{}, "10.0.0.3");
+  other.rec.want_payload = true;
+  other.rec.hint_filter = &filter;
+  handshake(other);
+  other.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  other.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abXdef");
+  CHECK(other.rec.weird_names == std::vector<std::string>{"rexmit_inconsistency"});
+  CHECK(filter.seen() == 6);
+  CHECK(filter.logged() == 2);
+}
+
 TEST_CASE("tcp reassembly buffer limit: the hole is given up and counted", "[tcp]") {
   FlowTableConfig cfg;
   cfg.reassembly_max_bytes = 8;
