@@ -219,8 +219,11 @@ TEST_CASE("weird filter: a hinted repeat is dropped and counted exactly as admit
     WeirdEvent ev = conn_weird(kNames[0], 1000);
     for (int i = 0; i < 100000; ++i) {
       if (rng() % 10 < 3) {  // another weird; else a repeat of the last one
-        ev = conn_weird(kNames[rng() % std::size(kNames)], 0, static_cast<uint8_t>(rng() % 4),
-                        static_cast<uint16_t>(40000 + rng() % 3));
+        // One draw a statement: the order in which arguments are evaluated is the compiler's choice.
+        const std::string_view name = kNames[rng() % std::size(kNames)];
+        const auto client = static_cast<uint8_t>(rng() % 4);
+        const auto port = static_cast<uint16_t>(40000 + rng() % 3);
+        ev = conn_weird(name, 0, client, port);
         if (rng() % 10 == 0) {
           ev.uid = Uid{};
           ev.has_addrs = rng() % 2 == 0;
@@ -252,7 +255,9 @@ TEST_CASE("weird filter: a hinted repeat is dropped and counted exactly as admit
     }
     CHECK(hinted.logged() == plain.logged());
     CHECK(hinted.remembered() == plain.remembered());
-    CHECK(used > 30000);  // of some 70,000 repeats (fewer when the small bound forgets all the time)
+    // Of some 70,000 repeats (26,384, 60,600 and 72,942 used): fewer when the small bound forgets all
+    // the time and every hint with it.
+    CHECK(used > (bound == 4 ? 20000u : 50000u));
     for (const auto& n : plain.counts()) CHECK(seen_of(hinted, n.name) == n.seen);
   }
 }
