@@ -355,15 +355,30 @@ struct FlowTable::Impl {
   struct ConnWeirds final : tcp::Weirds {
     ConnWeirds(Impl& t, const Conn& c, uint64_t time, bool o) : table(t), conn(c), ts(time), is_orig(o) {}
     void weird(std::string_view name) override {
+      // A repeat of this connection's last weird of the name is counted on the hint, unbuilt.
+      const uint32_t serial = conn.tcp ? conn.tcp->serial : 0;
+      // By connection and where the name lies: one packet can raise two names of one length
+      // (TCP_seq_underflow_or_misorder and TCP_ack_underflow_or_misorder), which must not share a place.
+      const auto at = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(name.data()) >> 3);
+      WeirdMemo& m = table.weird_memo[((serial ^ at) * 0x9e3779b1u) >> (32 - kWeirdMemoBits)];
+      if (m.hint.valid && conn.tcp && m.name == name.data() && m.size == name.size() && m.serial == serial &&
+          m.first_ts == conn.first_ts_ns && table.weirds.weird_repeated(m.hint, name, ts)) {
+        return;
+      }
+      const ConnId id = conn.id();
       WeirdEvent ev;
       ev.ts_ns = ts;
       ev.name = name;
       ev.uid = table.tcp_uid(conn);
-      ev.id = conn.id();
+      ev.id = id;
       ev.has_addrs = true;
       ev.is_orig = is_orig;
       ev.source = "tcp";
-      table.weirds.weird(ev);
+      m.hint = table.weirds.weird_hinted(ev);
+      m.name = name.data();
+      m.size = static_cast<uint32_t>(name.size());
+      m.serial = serial;
+      m.first_ts = conn.first_ts_ns;
     }
     Impl& table;
     const Conn& conn;
@@ -528,6 +543,11 @@ struct FlowTable::Impl {
 
   void flip_conn(Conn& c) {
     c.flip_id();
+    if (c.tcp) {  // its weirds' identifier is another now
+      for (WeirdMemo& m : weird_memo) {
+        if (m.serial == c.tcp->serial && m.first_ts == c.first_ts_ns) m.hint.valid = false;
+      }
+    }
     uint8_t mac[6];
     std::memcpy(mac, c.orig_mac, 6);
     std::memcpy(c.orig_mac, c.resp_mac, 6);
@@ -838,6 +858,21 @@ struct FlowTable::Impl {
   };
   static constexpr uint32_t kUidMemo = 64;
   std::array<UidMemo, kUidMemo> uid_memo{};
+  // The hints for repeats of TCP connections' weirds (WeirdSink::RepeatHint), by connection and name:
+  // the filter's identifier for a connection's weird is its name and ConnId. The connection instance is
+  // its TCP state's serial and first packet's time (as tcp_uid's), whose ConnId changes only when the
+  // roles flip (flip_conn forgets its hints); the name is compared by where its text lies, the sink
+  // compares the text itself. 48 bytes an entry: the table is part of every flow table's memory.
+  struct WeirdMemo {
+    const char* name = nullptr;
+    uint64_t first_ts = 0;
+    uint32_t size = 0;
+    uint32_t serial = 0;
+    WeirdSink::RepeatHint hint;
+  };
+  static constexpr uint32_t kWeirdMemoBits = 6;
+  static constexpr uint32_t kWeirdMemo = 1u << kWeirdMemoBits;
+  std::array<WeirdMemo, kWeirdMemo> weird_memo{};
   Stats stats;
 };
 

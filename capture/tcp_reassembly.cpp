@@ -16,8 +16,35 @@ uint32_t StreamStore::acquire() {
 }
 
 void StreamStore::release(uint32_t h) {
-  at(h) = StreamBuffers{};  // a fresh state for the next stream, its heap parts freed now
+  // A fresh state for the next stream, its heap parts freed now (the kept bytes' capacity kept apart).
+  StreamBuffers& b = at(h);
+  b.waiting.reset();
+  const size_t cap = b.kept.capacity();
+  if (cap != 0 && cap <= kSpareCapacity) {
+    if (spare_.capacity() == 0) spare_.reserve(kSpares);
+    if (spare_.size() == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
+      spare_bytes_ -= spare_.front().capacity();
+      spare_.erase(spare_.begin());
+    }
+    b.kept.clear();
+    spare_bytes_ += cap;
+    spare_.push_back(std::move(b.kept));
+  }
+  std::vector<uint8_t>().swap(b.kept);
+  b.kept_base = 1;
+  b.keep_limit = StreamBuffers::kDefaultKeepLimit;
   free_.push_back(h);
+}
+
+void StreamStore::take_spare(std::vector<uint8_t>& kept, size_t len) {
+  for (size_t i = spare_.size(); i-- > 0;) {  // the latest first
+    const size_t cap = spare_[i].capacity();
+    if (cap < len || cap - len >= kSpareSlack) continue;
+    spare_bytes_ -= cap;
+    kept.swap(spare_[i]);
+    spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
+    return;
+  }
 }
 
 StreamBuffers& TcpStream::buffers(StreamStore& store) {
@@ -202,6 +229,7 @@ void TcpStream::keep_bytes(StreamStore& store, const uint8_t* data, uint64_t len
     b.kept_base = next + len - b.keep_limit;
     return;
   }
+  if (b.kept.capacity() == 0) store.take_spare(b.kept, len);
   const uint64_t total = b.kept.size() + len;
   if (total > b.keep_limit) {
     const uint64_t drop = total - b.keep_limit;

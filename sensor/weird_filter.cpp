@@ -86,13 +86,18 @@ uint32_t WeirdFilter::intern(std::string_view name) {
   return last_index_;
 }
 
-bool WeirdFilter::admit(const WeirdEvent& ev) {
+WeirdFilter::Verdict WeirdFilter::admit_hinted(const WeirdEvent& ev) {
   ++seen_;
-  Name& n = names_[intern(ev.name)];
+  const uint32_t index = intern(ev.name);
+  Name& n = names_[index];
   ++n.seen;
   const bool unlimited = cfg_.repeat_ns == 0;
+  Verdict v;
   if (!unlimited) {
-    if (n.action == WeirdAction::Ignore) return false;
+    if (n.action == WeirdAction::Ignore) {
+      v.hint = WeirdSink::RepeatHint{UINT64_MAX, epoch_, index, true};
+      return v;
+    }
     // The identifier as Zeek's conn_weird, flow_weird and net_weird events give it, narrowed by the
     // limiting actions to the originator host or to the name alone.
     Key k;
@@ -119,10 +124,15 @@ bool WeirdFilter::admit(const WeirdEvent& ev) {
     const uint64_t until = ev.ts_ns + (limited ? cfg_.limited_ns : cfg_.repeat_ns);
     auto [it, fresh] = entries_.try_emplace(k, until);
     if (!fresh) {
-      if (ev.ts_ns < it->second) return false;
+      if (ev.ts_ns < it->second) {
+        v.hint = WeirdSink::RepeatHint{it->second, epoch_, index, true};
+        return v;
+      }
       it->second = until;  // ran out but not swept yet: a new period starts with this weird
     }
     (limited ? long_q_ : short_q_).push_back(Expiry{k, until});
+    // No hint when the bound forgets an entry below: it could have been this one.
+    if (!fresh || entries_.size() <= cfg_.max_entries) v.hint = WeirdSink::RepeatHint{until, epoch_, index, true};
     if (fresh && entries_.size() > cfg_.max_entries) {
       // Forget the oldest entry other than this one: the short-lived ones first.
       if (short_q_.size() > 1 || (short_q_.size() == 1 && limited)) {
@@ -134,7 +144,8 @@ bool WeirdFilter::admit(const WeirdEvent& ev) {
   }
   ++n.logged;
   ++logged_;
-  return true;
+  v.logged = true;
+  return v;
 }
 
 void WeirdFilter::forget(std::deque<Expiry>& q, uint64_t now_ns, bool force_one) {
@@ -145,7 +156,11 @@ void WeirdFilter::forget(std::deque<Expiry>& q, uint64_t now_ns, bool force_one)
     // A queue element is stale when its entry was renewed (a later element stands for it) or forgotten.
     if (it == entries_.end() || it->second != e.until_ns) continue;
     entries_.erase(it);
-    if (force_one) return;
+    if (force_one) {
+      ++epoch_;
+      return;
+    }
+    expired_through_ = std::max(expired_through_, now_ns);
   }
 }
 

@@ -45,7 +45,30 @@ class WeirdFilter {
   explicit WeirdFilter(const WeirdFilterConfig& cfg = {}) : cfg_(cfg) {}
 
   // Counts the weird; true when it is to be written to weird.log.
-  bool admit(const WeirdEvent& ev);
+  bool admit(const WeirdEvent& ev) { return admit_hinted(ev).logged; }
+  // admit(), with a hint for the weird's repeats (WeirdSink::RepeatHint): a repeat before the hint's
+  // time finds the entry that drops it as it is now (an entry's time only moves on when a weird at or
+  // past it renews it), unless the entry was forgotten since. The bound forgets any entry, so it starts
+  // a new epoch; expiry forgets only entries whose time is at or below the expiry's, so a hint whose
+  // time is past every expiry's so far still holds (packet time going backwards is what that catches).
+  struct Verdict {
+    bool logged = false;
+    WeirdSink::RepeatHint hint;
+  };
+  Verdict admit_hinted(const WeirdEvent& ev);
+  // Counts a repeat of a hinted weird and says true when the hint covers it, as admit() would have
+  // counted and dropped it; false (the hint ran out, or it is another name) counts nothing.
+  bool repeated(const WeirdSink::RepeatHint& h, std::string_view name, uint64_t ts_ns) {
+    if (!h.valid || h.epoch != epoch_ || ts_ns >= h.until_ns || h.until_ns <= expired_through_ ||
+        h.name >= names_.size()) {
+      return false;
+    }
+    Name& n = names_[h.name];
+    if (n.text != name) return false;
+    ++n.seen;
+    ++seen_;
+    return true;
+  }
   // Forgets entries whose time ran out by packet time now_ns (bounds the memory between weirds).
   void expire(uint64_t now_ns);
 
@@ -111,6 +134,8 @@ class WeirdFilter {
   // element behind, which is skipped when its time does not match the map's.
   std::deque<Expiry> short_q_, long_q_;
   uint64_t seen_ = 0, logged_ = 0;
+  uint64_t epoch_ = 0;            // entries the bound forgot so far
+  uint64_t expired_through_ = 0;  // the latest time expiry forgot entries up to
 };
 
 }  // namespace ots

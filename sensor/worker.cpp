@@ -524,11 +524,16 @@ void Worker::raise(Notice&& n) {
   notices_.put(RaisedNotice{std::move(n), key});
 }
 
-void Worker::weird(const WeirdEvent& ev) {
+void Worker::weird(const WeirdEvent& ev) { weird_hinted(ev); }
+
+WeirdSink::RepeatHint Worker::weird_hinted(const WeirdEvent& ev) {
   ++stats_.weirds;
-  if (!weird_filter_.admit(ev)) return;
-  ++stats_.weirds_logged;
-  write_weird(*sink_, ids_.weird, ev, weird_uid_);
+  const WeirdFilter::Verdict v = weird_filter_.admit_hinted(ev);
+  if (v.logged) {
+    ++stats_.weirds_logged;
+    write_weird(*sink_, ids_.weird, ev, weird_uid_);
+  }
+  return v.hint;
 }
 
 void Worker::on_identity(const DeviceIdentity& id) { assets_.identity(id); }

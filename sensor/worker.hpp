@@ -126,6 +126,12 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   void on_flow_end(Conn& c, FlowEnd why) override;
   // WeirdSink
   void weird(const WeirdEvent& ev) override;
+  RepeatHint weird_hinted(const WeirdEvent& ev) override;
+  bool weird_repeated(const RepeatHint& h, std::string_view name, uint64_t ts_ns) override {
+    if (!weird_filter_.repeated(h, name, ts_ns)) return false;
+    ++stats_.weirds;
+    return true;
+  }
   // OperationSink
   void on_operation(const OperationEvent& ev) override;
   // IdentitySink

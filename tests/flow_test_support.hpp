@@ -12,6 +12,7 @@
 #include "capture/decode.hpp"
 #include "capture/flow.hpp"
 #include "capture/weird.hpp"
+#include "sensor/weird_filter.hpp"
 
 namespace ots::test {
 
@@ -77,6 +78,19 @@ class Recorder : public FlowEvents, public WeirdSink {
     ended.push_back(e);
   }
   void weird(const WeirdEvent& ev) override { weird_names.emplace_back(ev.name); }
+  // With a filter, weirds go through it with repeat hints, as the worker's do; weird_names then holds
+  // the weirds built, weird_repeats counts those the flow table offered on a hint instead.
+  WeirdFilter* hint_filter = nullptr;
+  uint64_t weird_repeats = 0;
+  RepeatHint weird_hinted(const WeirdEvent& ev) override {
+    weird(ev);
+    return hint_filter ? hint_filter->admit_hinted(ev).hint : RepeatHint{};
+  }
+  bool weird_repeated(const RepeatHint& h, std::string_view name, uint64_t ts_ns) override {
+    if (hint_filter == nullptr || !hint_filter->repeated(h, name, ts_ns)) return false;
+    ++weird_repeats;
+    return true;
+  }
 
   bool saw_weird(std::string_view name) const {
     for (const auto& w : weird_names) {

@@ -316,6 +316,33 @@ TEST_CASE("tcp reassembly a retransmission with other bytes is a rexmit_inconsis
   CHECK(same.rec.stream[0] == "abcdef");
 }
 
+TEST_CASE("tcp reassembly repeated rexmit_inconsistency weirds are counted on the filter's hint", "[tcp][weird]") {
+  // A connection that rewrites its retransmissions: the first weird is built and logged, the repeats
+  // are offered on the hint and counted, unbuilt; another connection's weird is built again.
+  WeirdFilter filter;
+  Harness h;
+  h.rec.want_payload = true;
+  h.rec.hint_filter = &filter;
+  handshake(h);
+  h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  for (int i = 0; i < 5; ++i) h.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abXdef");
+  CHECK(h.rec.weird_names == std::vector<std::string>{"rexmit_inconsistency"});
+  CHECK(h.rec.weird_repeats == 4);
+  CHECK(filter.seen() == 5);
+  CHECK(filter.logged() == 1);
+  CHECK(h.rec.stream[0] == "abcdef");
+
+  Harness other(FlowTableConfig{}, "10.0.0.3");
+  other.rec.want_payload = true;
+  other.rec.hint_filter = &filter;
+  handshake(other);
+  other.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abcdef");
+  other.tcp(true, fl::PSH | fl::ACK, kA + 1, kB + 1, "abXdef");
+  CHECK(other.rec.weird_names == std::vector<std::string>{"rexmit_inconsistency"});
+  CHECK(filter.seen() == 6);
+  CHECK(filter.logged() == 2);
+}
+
 TEST_CASE("tcp reassembly buffer limit: the hole is given up and counted", "[tcp]") {
   FlowTableConfig cfg;
   cfg.reassembly_max_bytes = 8;
@@ -475,4 +502,50 @@ TEST_CASE("tcp stream store hands out handles and reuses them once given back", 
   CHECK(store.live() == 0);
   CHECK(a.next_seq() == 9);
   CHECK(b.next_seq() == 1);
+}
+
+TEST_CASE("tcp stream store keeps a few small kept-byte buffers given back for the next streams", "[tcp]") {
+  flow::StreamStore store;
+  Sink s;
+  const size_t empty = store.footprint();
+  // Request and response: kept until acknowledged, then given back; the capacity stays in the store
+  // (counted in its footprint) and the next stream's kept bytes use it.
+  TcpStream a;
+  a.segment(store, 1, bytes("request"), 7, 0, true, true, {}, s);
+  const size_t kept = a.footprint(store);
+  CHECK(kept >= 7);
+  a.ack(store, 8, true, true, s);
+  CHECK(a.footprint(store) == 0);
+  CHECK(store.live() == 0);
+  const size_t with_spare = store.footprint();
+  CHECK(with_spare >= empty + kept);
+  // Too small for more bytes, and not taken for 16 fewer or more: a stream holds at most 15 bytes
+  // of capacity more than it would have allocated.
+  TcpStream more;
+  const std::string longer(30, 'm');
+  more.segment(store, 1, bytes(longer), longer.size(), 0, true, true, {}, s);
+  CHECK(store.footprint() == with_spare);
+  more.reset(store);  // its 30 bytes' capacity is a spare now too
+  TcpStream b;
+  b.segment(store, 1, bytes("resp"), 4, 0, true, true, {}, s);
+  CHECK(b.footprint(store) == kept);        // the 7 bytes' spare, now the stream's: not the 30 bytes'
+  // The retransmission check works on the reused buffer as on a new one.
+  b.segment(store, 1, bytes("rXsp"), 4, 0, true, true, {}, s);
+  CHECK(s.inconsistencies == 1);
+  b.segment(store, 1, bytes("resp"), 4, 0, true, true, {}, s);
+  CHECK(s.inconsistencies == 1);
+  CHECK(s.out == "request" + longer + "resp");
+  b.reset(store);
+
+  // Large buffers are freed, not kept; and no more than a few are kept at a time.
+  TcpStream big;
+  const std::string large(4096, 'x');
+  big.segment(store, 1, bytes(large), large.size(), 0, true, true, {}, s);
+  big.ack(store, 1 + large.size(), true, true, s);
+  std::vector<TcpStream> many(64);
+  for (TcpStream& t : many) t.segment(store, 1, bytes("abc"), 3, 0, true, true, {}, s);
+  for (TcpStream& t : many) t.ack(store, 4, true, true, s);
+  CHECK(store.live() == 0);
+  // The chunk of 64 buffer records and the tables, and at most a few small spares: not the 4 KiB one.
+  CHECK(store.footprint() < empty + 64 * sizeof(flow::StreamBuffers) + 2048);
 }
