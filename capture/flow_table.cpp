@@ -549,7 +549,6 @@ struct FlowTable::Impl {
     Slot& s = slot(i);
     Conn& c = s.conn;
     Conn::TcpState& st = *c.tcp;
-    ConnWeirds w(*this, c, p.ts_ns, is_orig);
 
     if (p.bad_checksum) {
       // TCPAnalyzer::ValidateChecksum: the packet stops here (not even counted); the decoder reported it.
@@ -560,8 +559,14 @@ struct FlowTable::Impl {
 
     const size_t heap_before = stream_bytes(c);
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
-    const tcp::Outcome o = tcp::process(st, s.hist, tp, w, counters);
-    if (o.flipped) flip_conn(c);
+    // The state machine's fast path inline; the general path, and the weirds' sink only it uses, when the
+    // fast path declines.
+    tcp::Outcome o;
+    if (!tcp::process_fast(st, s.hist, tp, counters, o)) {
+      ConnWeirds w(*this, c, p.ts_ns, is_orig);
+      o = tcp::process_general(st, s.hist, tp, w, counters);
+      if (o.flipped) flip_conn(c);
+    }
     if (o.update_last_time) c.last_ts_ns = p.ts_ns;
 
     // ConnSize counts after the TCP analysis, in the direction the packet arrived.
@@ -592,7 +597,7 @@ struct FlowTable::Impl {
       }
     }
     if (o.deliver) {
-      if (p.payload.size() < p.payload_len) w.weird("truncated_tcp_payload");
+      if (p.payload.size() < p.payload_len) ConnWeirds(*this, c, p.ts_ns, is_orig).weird("truncated_tcp_payload");
       Delivery d(*this, s, e, p.ts_ns, sender_is_orig);
       e.stream.segment(streams, o.rel_data_seq, p.payload, p.payload_len, e.rel_ack(), c.wants_payload, peer.active,
                        limits, d);
