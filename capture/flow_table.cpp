@@ -258,8 +258,8 @@ struct FlowTable::Impl {
 
   // ---- intrusive lists ---------------------------------------------------------------------------
 
-  void list_push(uint8_t cls, uint32_t i) {
-    Slot& s = slot(i);
+  // Slot i is `s` (given by callers that have it: slot() is 7 instructions a call).
+  void list_push(uint8_t cls, uint32_t i, Slot& s) {
     s.tclass = cls;
     s.prev = tails[cls];
     s.next = kNil;
@@ -271,8 +271,7 @@ struct FlowTable::Impl {
     tails[cls] = i;
   }
 
-  void list_unlink(uint32_t i) {
-    Slot& s = slot(i);
+  void list_unlink(Slot& s) {
     if (s.prev != kNil) {
       slot(s.prev).next = s.next;
     } else {
@@ -288,10 +287,10 @@ struct FlowTable::Impl {
 
   // Moves the connection to the tail of `cls` (it was active now). Inline: nearly every packet moves its
   // connection, and the call cost a third of the move (callgrind).
-  [[gnu::always_inline]] void touch(uint32_t i, uint8_t cls) {
-    if (tails[cls] == i && slot(i).tclass == cls) return;
-    list_unlink(i);
-    list_push(cls, i);
+  [[gnu::always_inline]] void touch(uint32_t i, Slot& s, uint8_t cls) {
+    if (tails[cls] == i && s.tclass == cls) return;
+    list_unlink(s);
+    list_push(cls, i, s);
   }
 
   void interim_push(uint32_t i) {
@@ -476,7 +475,7 @@ struct FlowTable::Impl {
       default: break;
     }
     table_insert(i, h);
-    list_push(cls, i);
+    list_push(cls, i, s);
     if (cfg.interim_interval_ns > 0) interim_push(i);
     ++stats.active;
     ++stats.created;
@@ -502,7 +501,7 @@ struct FlowTable::Impl {
     if (why == FlowEnd::Evicted) ++stats.evicted;
 
     table_erase(i, h);
-    list_unlink(i);
+    list_unlink(s);
     if (cfg.interim_interval_ns > 0) interim_unlink(i);
     stream_heap -= held;
     if (c.tcp) {
@@ -552,8 +551,7 @@ struct FlowTable::Impl {
   }
 
   // Inline in process(), its only caller: the call cost 20 instructions a TCP packet (callgrind).
-  [[gnu::always_inline]] void process_tcp(uint32_t i, const DecodedPacket& p, bool is_orig) {
-    Slot& s = slot(i);
+  [[gnu::always_inline]] void process_tcp(uint32_t i, Slot& s, const DecodedPacket& p, bool is_orig) {
     Conn& c = s.conn;
     Conn::TcpState& st = *c.tcp;
 
@@ -564,7 +562,7 @@ struct FlowTable::Impl {
       return;
     }
 
-    const size_t heap_before = stream_bytes(c);
+    const size_t heap_before = st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
     // The state machine's fast path inline; the general path, and the weirds' sink only it uses, when the
     // fast path declines.
@@ -622,12 +620,11 @@ struct FlowTable::Impl {
 
 
     const uint8_t cls = (s.flags & kCloseDone) ? kClosing : tcp::in_handshake(st) ? kTcpHandshake : kTcpActive;
-    if (o.update_last_time || cls != s.tclass) touch(i, cls);
-    stream_heap = stream_heap - heap_before + stream_bytes(c);
+    if (o.update_last_time || cls != s.tclass) touch(i, s, cls);
+    stream_heap = stream_heap - heap_before + st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
   }
 
-  void process_udp(uint32_t i, const DecodedPacket& p, bool is_orig) {
-    Slot& s = slot(i);
+  void process_udp(uint32_t i, Slot& s, const DecodedPacket& p, bool is_orig) {
     Conn& c = s.conn;
     // ConnSize sees the datagram before the checksum is checked.
     EndpointCounters& ctr = is_orig ? c.orig : c.resp;
@@ -641,7 +638,7 @@ struct FlowTable::Impl {
       return;
     }
     c.last_ts_ns = p.ts_ns;
-    touch(i, kUdp);
+    touch(i, s, kUdp);
     ctr.bytes += p.payload_len;
     s.hist.check(is_orig ? 0x1 : 0x2, is_orig ? 'D' : 'd');
     s.flags |= is_orig ? kOrigActive : kRespActive;
@@ -652,15 +649,14 @@ struct FlowTable::Impl {
     }
   }
 
-  void process_other(uint32_t i, const DecodedPacket& p, bool is_orig) {
-    Slot& s = slot(i);
+  void process_other(uint32_t i, Slot& s, const DecodedPacket& p, bool is_orig) {
     Conn& c = s.conn;
     if (p.bad_checksum) {  // ICMP: a bad checksum ends the analysis before anything is counted
       events.on_packet(c, is_orig, p);
       return;
     }
     c.last_ts_ns = p.ts_ns;
-    touch(i, s.tclass);
+    touch(i, s, s.tclass);
     EndpointCounters& ctr = is_orig ? c.orig : c.resp;
     ++ctr.pkts;
     ctr.ip_bytes += p.ip_len;
@@ -674,8 +670,10 @@ struct FlowTable::Impl {
     const uint32_t h = p.has_flow_hash ? p.flow_hash : hash32(flow::make_key(e, p));
     bool is_orig = true;
     uint32_t i = find(e, p, h, is_orig);
+    Slot* sp = nullptr;
     if (i != kNil) {
-      Slot& s = slot(i);
+      sp = &slot(i);
+      Slot& s = *sp;
       Conn& c = s.conn;
       if (s.tclass != kClosing && p.ts_ns >= c.last_ts_ns && p.ts_ns - c.last_ts_ns >= timeouts[s.tclass]) {
         // Its inactivity timer is due: Zeek would have expired it before this packet.
@@ -693,12 +691,13 @@ struct FlowTable::Impl {
     if (i == kNil) {
       bool flipped = false;
       i = create(p, e, h, flipped);
+      sp = &slot(i);
       is_orig = !flipped;
     }
     switch (p.l4) {
-      case Transport::Tcp: process_tcp(i, p, is_orig); break;
-      case Transport::Udp: process_udp(i, p, is_orig); break;
-      default: process_other(i, p, is_orig); break;
+      case Transport::Tcp: process_tcp(i, *sp, p, is_orig); break;
+      case Transport::Udp: process_udp(i, *sp, p, is_orig); break;
+      default: process_other(i, *sp, p, is_orig); break;
     }
   }
 
