@@ -564,10 +564,11 @@ struct FlowTable::Impl {
 
     const size_t heap_before = st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
-    // The state machine's fast path inline; the general path, and the weirds' sink only it uses, when the
-    // fast path declines.
+    // The state machine's fast path inline; the general path when it declines. The weirds' sink is made
+    // only for a weird.
     tcp::Outcome o;
-    if (!tcp::process_fast(st, s.hist, tp, counters, o)) {
+    const auto weird = [&](std::string_view name) { ConnWeirds(*this, c, p.ts_ns, is_orig).weird(name); };
+    if (!tcp::process_fast(st, s.hist, tp, counters, o, weird)) {
       ConnWeirds w(*this, c, p.ts_ns, is_orig);
       o = tcp::process_general(st, s.hist, tp, w, counters);
       if (o.flipped) flip_conn(c);

@@ -226,13 +226,15 @@ Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p
                         CounterStore& counters);
 
 // The common case: no SYN, FIN or RST, the sender past the handshake and not reset, its first packet
-// seen, the peer not Inactive if the packet ACKs, no sequence or ACK underflow. Most packets of a
-// connection are, and for them nearly every branch of the general path falls through. Does exactly what
-// process_general would (no weird can come of such a packet), or returns false having changed nothing.
-// `out` must be a default Outcome. Inline: the flow table calls it for every TCP packet, and its call
-// and the Outcome's copy cost as much as its work (callgrind).
+// seen, the peer not Inactive if the packet ACKs. Most packets of a connection are, and for them nearly
+// every branch of the general path falls through. Does exactly what process_general would, or returns
+// false having changed nothing. `out` must be a default Outcome; `weird(name)` reports the only weirds
+// such a packet can raise, the underflows (one packet in 15 of a capture cut from a longer one), as
+// process_general's Weirds would: the caller makes its sink only then. Inline: the flow table calls it
+// for every TCP packet, and its call and the Outcome's copy cost as much as its work (callgrind).
+template <class Weird>
 [[gnu::always_inline]] inline bool process_fast(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p,
-                                               CounterStore& counters, Outcome& out) {
+                                               CounterStore& counters, Outcome& out, Weird&& weird) {
   using namespace detail;
   const uint8_t flags = p.flags;
   // Without SYN, FIN and RST, init_endpoint, the SYN and FIN checks and update_last_seq's first three
@@ -252,17 +254,15 @@ Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p
   // An ACK while the peer is Inactive numbers the peer's bytes (init_peer) and may be a weird.
   if (ack && peer.state == EpState::Inactive) return false;
 
-  // Both relative numbers before anything changes, so that an underflow (a weird) still goes to the
-  // general path.
-  const int len = static_cast<int>(p.len);
-  bool underflow = false;
-  const uint64_t rel_seq = get_relative_seq(e, p.seq, e.last_seq, e.seq_wraps, &underflow);
-  uint64_t rel_ack = 0;
-  if (ack) rel_ack = get_relative_seq(peer, p.ack, peer.ack_seq, peer.ack_wraps, &underflow);
-  if (underflow) return false;
-
   // From here on, what the general path does for such a packet, in its order. The sender is the
   // originator exactly when the packet is (e was chosen so): upper-case letters and unshifted masks.
+  const int len = static_cast<int>(p.len);
+  bool seq_underflow = false;
+  const uint64_t rel_seq = get_relative_seq(e, p.seq, e.last_seq, e.seq_wraps, &seq_underflow);
+  if (seq_underflow) {
+    s.set_did_weird(true);
+    weird("TCP_seq_underflow_or_misorder");
+  }
   const int shift = p.is_orig ? 0 : 8;
   const char lower = p.is_orig ? 0 : 'a' - 'A';
   if (len) {  // update_history
@@ -275,7 +275,18 @@ Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p
     h.add(static_cast<char>('W' + lower));
   }
   out.update_last_time = !e.did_close || !peer.did_close;
-  if (ack) update_ack_seq(peer, p.ack);
+  uint64_t rel_ack = 0;
+  if (ack) {
+    bool ack_underflow = false;
+    rel_ack = get_relative_seq(peer, p.ack, peer.ack_seq, peer.ack_wraps, &ack_underflow);
+    if (ack_underflow) {
+      rel_ack = 0;
+      s.set_did_weird(true);
+      weird("TCP_ack_underflow_or_misorder");
+    } else {
+      update_ack_seq(peer, p.ack);
+    }
+  }
   // update_last_seq, its cases without SYN, FIN, RST or Reset.
   const uint32_t seq_one_past = p.seq + static_cast<uint32_t>(len);
   if (seq_delta(seq_one_past, e.last_seq) > 0) {
@@ -289,7 +300,7 @@ Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p
   out.have_ack = ack;
   out.rel_ack = rel_ack;
   out.rel_data_seq = rel_seq;
-  out.deliver = len > 0;
+  out.deliver = len > 0 && !seq_underflow;
   return true;
 }
 

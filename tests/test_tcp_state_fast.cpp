@@ -32,9 +32,12 @@ struct Pair {
   Recorder fast_weirds, general_weirds;
   uint64_t taken = 0, declined = 0;
 
+  bool last_delivered = false;  // the last packet's Outcome::deliver
+
   void packet(const tcp::Packet& p) {
     tcp::Outcome fo;
-    if (tcp::process_fast(fast, fast_hist, p, fast_counters, fo)) {
+    if (tcp::process_fast(fast, fast_hist, p, fast_counters, fo,
+                          [&](std::string_view name) { fast_weirds.weird(name); })) {
       ++taken;
     } else {
       ++declined;
@@ -42,6 +45,7 @@ struct Pair {
     }
     const tcp::Outcome go = tcp::process_general(general, general_hist, p, general_weirds, general_counters);
     check(fo, go);
+    last_delivered = fo.deliver;
     // What the flow table does next (did_close matters to update_last_time).
     if (fo.do_close) {
       REQUIRE(tcp::connection_closed(fast, *fo.endpoint) == tcp::connection_closed(general, *go.endpoint));
@@ -230,4 +234,11 @@ TEST_CASE("tcp state fast path takes an established connection's data and ACKs a
   CHECK(std::string(pair.fast_hist.text().c_str()) == "ShADaTwF");
   CHECK(pair.fast.orig().state == EpState::Closed);
   CHECK(pair.fast.orig().rxmt_cnt == 1);
+  // Data from before the responder's ISN and an ACK of the originator's before its ISN: the underflow
+  // weirds come from the fast path too, and the data is not delivered.
+  pair.packet({false, tcp_flag::ACK | tcp_flag::PSH, b - 100, a - 50, 1024, 10});
+  CHECK(pair.taken == 6);
+  CHECK_FALSE(pair.last_delivered);
+  CHECK(pair.fast_weirds.log == "TCP_seq_underflow_or_misorder;TCP_ack_underflow_or_misorder;");
+  CHECK(pair.fast.did_weird());
 }
