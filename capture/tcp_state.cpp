@@ -23,13 +23,7 @@ namespace ots::tcp {
 namespace {
 
 using State = Conn::TcpState;
-
-constexpr int32_t kTooLargeSeqDelta = 1048576;  // TOO_LARGE_SEQ_DELTA
-constexpr uint8_t kOrigSeen = 1, kRespSeen = 2;
-
-// TCP_Endpoint::HistoryMasks; the responder's are shifted by 8 (ConnHistory::seen is 16 bits).
-constexpr uint16_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10,
-                   kHistAck = 0x20, kHistMultiFlag = 0x40;
+using namespace detail;
 
 struct Flags {
   uint8_t bits;
@@ -40,14 +34,10 @@ struct Flags {
   bool urg() const { return bits & tcp_flag::URG; }
 };
 
-int32_t seq_delta(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
-
 bool seq_between(uint32_t seq, uint32_t low, uint32_t high) {
   if (low <= high) return seq >= low && seq <= high;
   return seq >= low || seq <= high;
 }
-
-uint64_t full_seq(uint32_t seq, uint32_t wraps) { return (uint64_t(wraps) << 32) + seq; }
 
 void weird(State& s, Weirds& w, std::string_view name) {
   s.set_did_weird(true);
@@ -129,21 +119,6 @@ void init_endpoint(State& s, Endpoint& e, Flags f, uint32_t first_seq, uint32_t 
   }
 }
 
-uint64_t get_relative_seq(const Endpoint& e, uint32_t cur, uint32_t last, uint32_t wraps, bool* underflow) {
-  int32_t delta = seq_delta(cur, last);
-  if (delta < 0) {
-    if (wraps && cur > last) --wraps;  // part of the previous 32-bit space
-  } else if (delta > 0) {
-    if (cur < last) ++wraps;  // the sequence space wrapped
-  }
-  if (wraps == 0) {
-    delta = seq_delta(cur, e.start_seq);
-    if (underflow && delta < 0) *underflow = true;
-    return static_cast<uint64_t>(static_cast<int64_t>(delta));
-  }
-  return full_seq(cur, wraps) - e.start_seq;
-}
-
 void update_history(const State& s, Endpoint& e, flow::ConnHistory& h, Flags f, uint64_t rel_seq, int len) {
   const int bits_set = (f.syn() ? 1 : 0) + (f.fin() ? 1 : 0) + (f.rst() ? 1 : 0);
   const auto rel32 = static_cast<uint32_t>(rel_seq);
@@ -198,20 +173,6 @@ void init_peer(State& s, Endpoint& peer, const Endpoint& e, Flags f, uint32_t ac
   peer.start_seq = ack - 1;
   peer.ack_seq = ack - 1;
   peer.last_seq = ack - 1;
-}
-
-void update_ack_seq(Endpoint& e, uint32_t ack) {
-  const int32_t delta = seq_delta(ack, e.ack_seq);
-  if (ack == 0 && delta > kTooLargeSeqDelta) return;  // more likely a broken ACK than a wrap onto 0
-  if (delta > 0) {
-    if (ack < e.ack_seq) ++e.ack_wraps;
-    e.ack_seq = ack;
-  }
-}
-
-void update_last_seq_value(Endpoint& e, uint32_t seq) {
-  if (seq < e.last_seq) ++e.seq_wraps;
-  e.last_seq = seq;
 }
 
 int32_t update_last_seq(State& s, Endpoint& e, flow::ConnHistory& h, CounterStore& counters, uint32_t last_seq,
@@ -431,7 +392,8 @@ void CounterStore::forget(Conn::TcpState& s) {
   s.set_spilled(false);
 }
 
-Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w, CounterStore& counters) {
+Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w,
+                        CounterStore& counters) {
   Outcome out;
   Endpoint& e = p.is_orig ? s.orig() : s.resp();
   Endpoint& peer = s.peer(e);

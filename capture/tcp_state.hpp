@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "capture/conn_history.hpp"
+#include "capture/decode.hpp"
 #include "capture/flow.hpp"
 #include "capture/tcp_reassembly.hpp"
 
@@ -173,8 +174,135 @@ class CounterStore {
   std::unordered_map<uint64_t, uint32_t> map_;
 };
 
-// TCPSessionAdapter::Process up to (not including) the data delivery and ConnectionClosed.
-Outcome process(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w, CounterStore& counters);
+// The parts of the state machine that process_fast (inline, below) shares with the general path.
+namespace detail {
+
+inline constexpr int32_t kTooLargeSeqDelta = 1048576;  // TOO_LARGE_SEQ_DELTA
+inline constexpr uint8_t kOrigSeen = 1, kRespSeen = 2;  // Conn::TcpState::first_packet_seen
+// TCP_Endpoint::HistoryMasks; the responder's are shifted by 8 (ConnHistory::seen is 16 bits).
+inline constexpr uint16_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10,
+                          kHistAck = 0x20, kHistMultiFlag = 0x40;
+
+inline int32_t seq_delta(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+inline uint64_t full_seq(uint32_t seq, uint32_t wraps) { return (uint64_t(wraps) << 32) + seq; }
+
+// TCP_Endpoint::ToRelativeSeqSpace of `cur`, with `last` and `wraps` the endpoint's point and wrap count
+// it is taken against (its last_seq or ack_seq). Sets *underflow (if given) for a number before the start.
+inline uint64_t get_relative_seq(const Endpoint& e, uint32_t cur, uint32_t last, uint32_t wraps, bool* underflow) {
+  int32_t delta = seq_delta(cur, last);
+  if (delta < 0) {
+    if (wraps && cur > last) --wraps;  // part of the previous 32-bit space
+  } else if (delta > 0) {
+    if (cur < last) ++wraps;  // the sequence space wrapped
+  }
+  if (wraps == 0) {
+    delta = seq_delta(cur, e.start_seq);
+    if (underflow && delta < 0) *underflow = true;
+    return static_cast<uint64_t>(static_cast<int64_t>(delta));
+  }
+  return full_seq(cur, wraps) - e.start_seq;
+}
+
+inline void update_ack_seq(Endpoint& e, uint32_t ack) {
+  const int32_t delta = seq_delta(ack, e.ack_seq);
+  if (ack == 0 && delta > kTooLargeSeqDelta) return;  // more likely a broken ACK than a wrap onto 0
+  if (delta > 0) {
+    if (ack < e.ack_seq) ++e.ack_wraps;
+    e.ack_seq = ack;
+  }
+}
+
+inline void update_last_seq_value(Endpoint& e, uint32_t seq) {
+  if (seq < e.last_seq) ++e.seq_wraps;
+  e.last_seq = seq;
+}
+
+}  // namespace detail
+
+// TCPSessionAdapter::Process up to (not including) the data delivery and ConnectionClosed: process_fast
+// below, and this when it declines. Every case, the fast path's included (the tests hold process_fast to
+// it).
+Outcome process_general(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p, Weirds& w,
+                        CounterStore& counters);
+
+// The common case: no SYN, FIN or RST, the sender past the handshake and not reset, its first packet
+// seen, the peer not Inactive if the packet ACKs. Most packets of a connection are, and for them nearly
+// every branch of the general path falls through. Does exactly what process_general would, or returns
+// false having changed nothing. `out` must be a default Outcome; `weird(name)` reports the only weirds
+// such a packet can raise, the underflows (one packet in 15 of a capture cut from a longer one), as
+// process_general's Weirds would: the caller makes its sink only then. Inline: the flow table calls it
+// for every TCP packet, and its call and the Outcome's copy cost as much as its work (callgrind).
+template <class Weird>
+[[gnu::always_inline]] inline bool process_fast(Conn::TcpState& s, flow::ConnHistory& h, const Packet& p,
+                                               CounterStore& counters, Outcome& out, Weird&& weird) {
+  using namespace detail;
+  const uint8_t flags = p.flags;
+  // Without SYN, FIN and RST, init_endpoint, the SYN and FIN checks and update_last_seq's first three
+  // cases do nothing (URG matters with SYN only).
+  if (flags & (tcp_flag::SYN | tcp_flag::FIN | tcp_flag::RST)) return false;
+  const bool ack = flags & tcp_flag::ACK;
+  Endpoint& e = p.is_orig ? s.orig() : s.resp();
+  Endpoint& peer = s.peer(e);
+  // init_endpoint needs a state other than Inactive, and update_established_state and update_closed_state
+  // change nothing without SYN, FIN and RST (Reset's data_after_reset, the handshake's
+  // data_before_established and Inactive's transitions stay with the general path).
+  static_assert(uint8_t(EpState::Partial) + 1 == uint8_t(EpState::Established) &&
+                uint8_t(EpState::Established) + 1 == uint8_t(EpState::Closed));
+  if (static_cast<uint8_t>(static_cast<uint8_t>(e.state) - uint8_t(EpState::Partial)) > 2) return false;
+  // set_partial_status and set_first_packet_seen change nothing once this side's first packet was seen.
+  if (!(s.first_packet_seen() & (p.is_orig ? kOrigSeen : kRespSeen))) return false;
+  // An ACK while the peer is Inactive numbers the peer's bytes (init_peer) and may be a weird.
+  if (ack && peer.state == EpState::Inactive) return false;
+
+  // From here on, what the general path does for such a packet, in its order. The sender is the
+  // originator exactly when the packet is (e was chosen so): upper-case letters and unshifted masks.
+  const int len = static_cast<int>(p.len);
+  bool seq_underflow = false;
+  const uint64_t rel_seq = get_relative_seq(e, p.seq, e.last_seq, e.seq_wraps, &seq_underflow);
+  if (seq_underflow) {
+    s.set_did_weird(true);
+    weird("TCP_seq_underflow_or_misorder");
+  }
+  const int shift = p.is_orig ? 0 : 8;
+  const char lower = p.is_orig ? 0 : 'a' - 'A';
+  if (len) {  // update_history
+    h.check(static_cast<uint16_t>(kHistData << shift), static_cast<char>('D' + lower));
+  } else if (ack) {
+    h.check(static_cast<uint16_t>(kHistAck << shift), static_cast<char>('A' + lower));
+  }
+  // update_window: e is not Reset and there is no RST.
+  if (p.window == 0 && peer.state != EpState::Closed && counters.count(s, e, CounterStore::kZeroWindow)) {
+    h.add(static_cast<char>('W' + lower));
+  }
+  out.update_last_time = !e.did_close || !peer.did_close;
+  uint64_t rel_ack = 0;
+  if (ack) {
+    bool ack_underflow = false;
+    rel_ack = get_relative_seq(peer, p.ack, peer.ack_seq, peer.ack_wraps, &ack_underflow);
+    if (ack_underflow) {
+      rel_ack = 0;
+      s.set_did_weird(true);
+      weird("TCP_ack_underflow_or_misorder");
+    } else {
+      update_ack_seq(peer, p.ack);
+    }
+  }
+  // update_last_seq, its cases without SYN, FIN, RST or Reset.
+  const uint32_t seq_one_past = p.seq + static_cast<uint32_t>(len);
+  if (seq_delta(seq_one_past, e.last_seq) > 0) {
+    update_last_seq_value(e, seq_one_past);
+  } else if (len > 0 && counters.count(s, e, CounterStore::kRetransmit)) {  // TCP_Endpoint::DidRxmit
+    h.add(static_cast<char>('T' + lower));
+  }
+  e.active = true;
+
+  out.endpoint = &e;
+  out.have_ack = ack;
+  out.rel_ack = rel_ack;
+  out.rel_data_seq = rel_seq;
+  out.deliver = len > 0 && !seq_underflow;
+  return true;
+}
 
 // TCPSessionAdapter::IsReuse: a SYN that starts a new connection on this connection's tuple. `ts` is the
 // packet's time, `last_ts` the connection's last activity, `linger_ns` tcp_connection_linger.

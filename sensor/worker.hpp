@@ -144,6 +144,12 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // Zone/conduit policy: a notice when a flow's verdict is (or became) a violation.
   void flow_notice(const Conn& c, const FlowPolicy& fp, uint64_t ts_ns);
   void raise(Notice&& n);
+  // on_packet for the first packet of an end (not inline: see on_packet).
+  [[gnu::noinline]] void on_first_packet(Conn& c, const DecodedPacket& p);
+  bool is_aqat(const DecodedPacket& p) const {
+    return p.l4 == Transport::Udp && p.dport == aqat_port_ && p.payload_len;
+  }
+  [[gnu::noinline]] void aqat_datagram(Conn& c, const DecodedPacket& p);  // a UDP datagram to the AQAT port
   void attest_datagram(const Conn& c, const DecodedPacket& p);
   void attest_ot_peers(const Conn& c);
   ConnZones zones_of(const Conn& c) const;
