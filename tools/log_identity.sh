@@ -23,8 +23,8 @@ for c in "$@"; do
   fi
 done
 
-# One worker unless the extra arguments choose (otsensor refuses a second -w: both runs would fail alike
-# and write nothing, which must not pass for identical logs).
+# One worker unless the extra arguments choose: otsensor refuses a second -w, so both runs would fail
+# alike, which must not pass for identical logs (a run that fails is a failure here).
 workers="-w 1"
 case " ${OTS_IDENTITY_ARGS:-} " in *" -w "*|*" --workers "*|*" -w"[0-9]*|*" --workers="*) workers="" ;; esac
 
@@ -54,8 +54,8 @@ for cap in "${caps[@]}"; do
   done
   cmp -s "$TMP/a.err.cmp" "$TMP/b.err.cmp" || diffs+=("stderr")
   n=$(ls "$TMP/a" | grep -vc '\.cmp$' || true)
-  if [ "$n" -eq 0 ]; then
-    echo "FAIL  $(basename "$cap"): no logs written ($(tail -1 "$TMP/a.err"))"
+  if grep -q '^exit ' "$TMP/a.err" "$TMP/b.err"; then
+    echo "FAIL  $(basename "$cap"): otsensor failed ($(tail -1 "$TMP/a.err"))"
     bad=1
   elif [ "${#diffs[@]}" -eq 0 ]; then
     echo "same  $(basename "$cap") ($n logs)"
