@@ -169,7 +169,7 @@ for name in ("floor", "w1conn", "w1conninline", "w1", "w1inline", "w2conn", "w2"
     per_flow = "-"
     st = r.get("stats")
     if st and st.get("flows_peak"):
-        per_flow = "%.0f" % (st["flow_memory_bytes_peak"] / st["flows_peak"])
+        per_flow = "%.1f" % (st["flow_memory_bytes_peak"] / st["flows_peak"])
     cpu = "%.1f" % st["cpu_seconds"] if st and "cpu_seconds" in st else "-"
     # The worker threads' own CPU time per packet: what one worker costs, whatever else runs beside it.
     wcpu = [x for x in (st or {}).get("worker_cpu_seconds") or [] if x is not None]
