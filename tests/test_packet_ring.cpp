@@ -16,6 +16,41 @@ void push_bytes(PacketRing& ring, Kind kind, uint64_t ts, uint32_t aux, const st
     if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
   });
 }
+
+// Runs a producer thread that pushes `n` records, record i with size_of(i) bytes of byte_of(i, j) (and
+// its size as aux), publishing after those publish_at(i) names; reads them all on this thread. True when
+// every record came back in order, whole and unchanged; `seen` counts them.
+template <class Size, class Byte, class Publish>
+bool round_trip(PacketRing& ring, int n, Size size_of, Byte byte_of, Publish publish_at, int& seen) {
+  std::thread producer([&] {
+    std::vector<uint8_t> buf;
+    for (int i = 0; i < n; ++i) {
+      const size_t len = size_of(i);
+      buf.resize(len);
+      for (size_t j = 0; j < len; ++j) buf[j] = byte_of(i, j);
+      push_bytes(ring, Kind::Decoded, static_cast<uint64_t>(i), static_cast<uint32_t>(len), buf);
+      if (publish_at(i)) ring.publish();
+    }
+    ring.push_end();
+  });
+  seen = 0;
+  bool ok = true;
+  PacketRing::Batch batch;
+  for (bool end = false; !end;) {
+    ring.read(batch);
+    for (size_t k = 0; k < batch.count; ++k) {
+      const PacketRing::Record& r = batch.records[k];
+      const size_t len = size_of(seen);
+      ok = ok && r.ts_ns == static_cast<uint64_t>(seen) && r.body.size() == len && r.aux == len;
+      for (size_t j = 0; ok && j < len; ++j) ok = r.body[j] == byte_of(seen, j);
+      ++seen;
+    }
+    end = batch.end;
+    ring.release();
+  }
+  producer.join();
+  return ok;
+}
 }  // namespace
 
 TEST_CASE("packet ring delivers records, ticks and end in order with their metadata", "[ring]") {
@@ -59,36 +94,13 @@ TEST_CASE("packet ring wraps around many times without losing or corrupting reco
   // A small ring and odd sizes force wrap markers and the too-small-for-a-marker case; publishing only
   // now and then leaves the producer to publish when the ring is full and wait for the consumer.
   PacketRing ring(1024);
-  constexpr int kRecords = 20000;
-  std::thread producer([&] {
-    std::vector<uint8_t> buf;
-    for (int i = 0; i < kRecords; ++i) {
-      const size_t len = static_cast<size_t>(i * 37 % 290);
-      buf.resize(len);
-      for (size_t j = 0; j < len; ++j) buf[j] = static_cast<uint8_t>(i + static_cast<int>(j));
-      push_bytes(ring, Kind::Decoded, static_cast<uint64_t>(i), static_cast<uint32_t>(len), buf);
-      if (i % 7 == 0) ring.publish();
-    }
-    ring.push_end();
-  });
   int seen = 0;
-  bool ok = true;
-  PacketRing::Batch batch;
-  for (bool end = false; !end;) {
-    ring.read(batch);
-    for (size_t k = 0; k < batch.count; ++k) {
-      const PacketRing::Record& r = batch.records[k];
-      const size_t len = static_cast<size_t>(seen * 37 % 290);
-      ok = ok && r.ts_ns == static_cast<uint64_t>(seen) && r.body.size() == len && r.aux == len;
-      for (size_t j = 0; ok && j < len; ++j) ok = r.body[j] == static_cast<uint8_t>(seen + static_cast<int>(j));
-      ++seen;
-    }
-    end = batch.end;
-    ring.release();
-  }
-  producer.join();
+  const bool ok = round_trip(
+      ring, 20000, [](int i) { return static_cast<size_t>(i * 37 % 290); },
+      [](int i, size_t j) { return static_cast<uint8_t>(i + static_cast<int>(j)); }, [](int i) { return i % 7 == 0; },
+      seen);
   CHECK(ok);
-  CHECK(seen == kRecords);
+  CHECK(seen == 20000);
 }
 
 TEST_CASE("a producer waiting on a full ring for records of half the ring's size is always woken", "[ring]") {
@@ -96,33 +108,11 @@ TEST_CASE("a producer waiting on a full ring for records of half the ring's size
   // (the consumer cannot free what was not published): records of up to half the ring (the largest a
   // ring takes, its header included) must never deadlock, whatever the skips at its end.
   PacketRing ring(1024);
-  constexpr int kRecords = 3000;
-  const size_t sizes[] = {488, 0, 400, 480, 8, 300, 488, 488, 16, 200};
-  std::thread producer([&] {
-    std::vector<uint8_t> buf;
-    for (int i = 0; i < kRecords; ++i) {
-      const size_t len = sizes[i % std::size(sizes)];
-      buf.assign(len, static_cast<uint8_t>(i));
-      push_bytes(ring, Kind::Decoded, static_cast<uint64_t>(i), static_cast<uint32_t>(len), buf);
-    }
-    ring.push_end();
-  });
+  static constexpr size_t kSizes[] = {488, 0, 400, 480, 8, 300, 488, 488, 16, 200};
   int seen = 0;
-  bool ok = true;
-  PacketRing::Batch batch;
-  for (bool end = false; !end;) {
-    ring.read(batch);
-    for (size_t k = 0; k < batch.count; ++k) {
-      const PacketRing::Record& r = batch.records[k];
-      const size_t len = sizes[static_cast<size_t>(seen) % std::size(sizes)];
-      ok = ok && r.ts_ns == static_cast<uint64_t>(seen) && r.body.size() == len;
-      for (size_t j = 0; ok && j < len; ++j) ok = r.body[j] == static_cast<uint8_t>(seen);
-      ++seen;
-    }
-    end = batch.end;
-    ring.release();
-  }
-  producer.join();
+  const bool ok = round_trip(
+      ring, 3000, [](int i) { return kSizes[static_cast<size_t>(i) % std::size(kSizes)]; },
+      [](int i, size_t) { return static_cast<uint8_t>(i); }, [](int) { return false; }, seen);
   CHECK(ok);
-  CHECK(seen == kRecords);
+  CHECK(seen == 3000);
 }
