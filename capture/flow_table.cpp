@@ -427,9 +427,10 @@ struct FlowTable::Impl {
     uint64_t acked_missing = 0;  // bytes an ACK covered that were never seen (TrimToSeq's num_missing)
   };
 
-  size_t stream_bytes(const Conn& c) const {
-    return c.tcp ? c.tcp->ep[0].stream.footprint(streams) + c.tcp->ep[1].stream.footprint(streams) : 0;
+  size_t stream_bytes(const Conn::TcpState& st) const {
+    return st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
   }
+  size_t stream_bytes(const Conn& c) const { return c.tcp ? stream_bytes(*c.tcp) : 0; }
 
   // ---- connection life ---------------------------------------------------------------------------
 
@@ -582,7 +583,7 @@ struct FlowTable::Impl {
       return;
     }
 
-    const size_t heap_before = st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
+    const size_t heap_before = stream_bytes(st);  // c.tcp is set: the TcpState itself, without the test
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
     // The state machine's fast path inline; the general path when it declines. The weirds' sink is made
     // only for a weird.
@@ -642,7 +643,7 @@ struct FlowTable::Impl {
 
     const uint8_t cls = (s.flags & kCloseDone) ? kClosing : tcp::in_handshake(st) ? kTcpHandshake : kTcpActive;
     if (o.update_last_time || cls != s.tclass) touch(i, s, cls);
-    stream_heap = stream_heap - heap_before + st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
+    stream_heap = stream_heap - heap_before + stream_bytes(st);
   }
 
   void process_udp(uint32_t i, Slot& s, const DecodedPacket& p, bool is_orig) {
