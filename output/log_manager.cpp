@@ -10,13 +10,16 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "output/log_file.hpp"
 #include "output/log_format.hpp"
+#include "output/record_pack.hpp"
 #include "output/sorted_run.hpp"
 
 namespace ots {
@@ -46,9 +49,12 @@ struct Batch {
 };
 
 constexpr size_t kSinkReserve = 64u << 10;
-// A sink hands over on its own past this many bytes (or an eighth of spill_bytes), so that a worker
-// that is never asked still keeps its buffers bounded.
-constexpr size_t kMaxSinkBytes = 32u << 20;
+// A sink hands over on its own past this many packed bytes (or an eighth of spill_bytes): often enough
+// that the log thread formats while the workers write, and a worker that is never asked still keeps
+// its buffers bounded.
+constexpr size_t kMaxSinkBytes = 1u << 20;
+// Packed bytes queued for the log thread (at least) past which a hand-over waits for it.
+constexpr size_t kMinQueueBytes = 16u << 20;
 
 void for_each_record(const std::vector<Batch>& batches, auto&& fn) {
   for (const Batch& b : batches) {
@@ -79,23 +85,92 @@ bool write_run(const std::string& path, const std::vector<Batch>& batches, int& 
   return ok;
 }
 
+// Turns handed-over packed records into their text, on the log thread (or on the thread that hands over
+// when there is none). Owns what formatting keeps between records: the TSV connection-column cache, the
+// JSON keys and the ts seconds. Thread-confined.
+class Formatter {
+ public:
+  explicit Formatter(bool json) : json_(json) {
+    if (!json_) record_cache_ = std::make_unique<TsvRecordCache>();
+  }
+
+  // The records of `packed` as text, entry for entry (same sort keys, same order).
+  Batch format(const Batch& packed, const std::vector<const LogSchema*>& schemas) {
+    refresh(schemas);
+    Batch text;
+    text.logs.reserve(packed.logs.size());
+    for (const auto& [id, in] : packed.logs) {
+      if (id >= schemas.size()) continue;  // never: sinks write only registered logs
+      LogBuffer out;
+      out.bytes.reserve(in.bytes.size() + in.bytes.size() / 2);
+      out.entries.reserve(in.entries.size());
+      for (const Entry& e : in.entries) {
+        const std::string_view rec(in.bytes.data() + e.off, e.len);
+        const std::span<const Value> values = unpacker_.unpack(rec);
+        if (values.empty() && !rec.empty()) continue;  // a packing bug: dropped, never read past the buffer
+        const size_t off = out.bytes.size();
+        if (json_) {
+          format_json(*schemas[id], json_keys_[id], values, out.bytes, json_ts_);
+        } else {
+          format_tsv(*schemas[id], values, out.bytes, *record_cache_, conn_columns_[id]);
+        }
+        const size_t len = out.bytes.size() - off;
+        out.entries.push_back(Entry{e.ts_ns, e.uid_hi, e.seq, static_cast<uint32_t>(off), e.uid_lo,
+                                    static_cast<uint32_t>(len)});
+        text.bytes += len + sizeof(Entry);
+      }
+      text.logs.emplace_back(id, std::move(out));
+    }
+    return text;
+  }
+
+ private:
+  void refresh(const std::vector<const LogSchema*>& schemas) {
+    for (size_t id = conn_columns_.size(); id < schemas.size(); ++id) {
+      conn_columns_.push_back(TsvRecordCache::columns_of(*schemas[id]));
+      if (json_) json_keys_.emplace_back(*schemas[id]);
+    }
+  }
+
+  bool json_;
+  std::vector<uint8_t> conn_columns_;             // by LogId: TsvRecordCache::columns_of its schema
+  std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
+  std::vector<JsonKeys> json_keys_;               // by LogId, JSON only: each schema's keys, escaped once
+  text::TimeText json_ts_;                        // JSON only: the last ts's seconds
+  RecordUnpacker unpacker_;
+};
+
 }  // namespace
 
 // What the manager and its sinks share. Sinks hold it too, so a sink that outlives its manager hands
 // over into nothing rather than into freed memory.
+//
+// Records travel in two steps. A sink packs each record (record_pack.hpp) and hands its packed buffers
+// over (enqueue); the log thread formats them to text and keeps the text (accept), sorting and spilling
+// it to a run file past spill_bytes. So the workers only copy values, and formatting, sorting and
+// spilling run beside them instead of on the packet path.
 struct SharedLogState {
   std::string dir;
   bool json = false;
   size_t spill_bytes = 0;
-  size_t sink_limit = 0;
+  size_t sink_limit = 0;    // packed bytes a sink hands over on its own past
+  size_t queue_limit = 0;   // packed bytes waiting for the log thread past which a hand-over waits
   std::atomic<uint64_t> handoff_gen{0};
 
   std::mutex mu;  // guards everything below
-  std::condition_variable spills_done;
+  std::condition_variable settled;  // a spill ended, a batch was formatted, or the log thread stopped
+  std::condition_variable work;     // for the log thread: a batch was queued, or stop
+  std::condition_variable room;     // for a waiting hand-over: the queue shrank, or the log thread stopped
   std::vector<const LogSchema*> schemas;  // by LogId
   std::vector<char> enabled;              // by LogId
   std::vector<std::string> only;          // Options::only
-  std::vector<Batch> pending;
+  std::deque<Batch> queued;               // packed, for the log thread, in hand-over order
+  size_t queued_bytes = 0;
+  bool formatting = false;                // the log thread holds a batch taken from `queued`
+  bool thread_running = false;
+  bool stop = false;
+  std::string thread_error;               // why the log thread stopped early (empty: it did not)
+  std::vector<Batch> pending;             // formatted
   size_t pending_bytes = 0;
   std::vector<std::string> runs;
   int spilling = 0;
@@ -116,8 +191,80 @@ struct SharedLogState {
     return run_path_locked();
   }
 
-  // Takes a sink's hand-over; past spill_bytes, the calling thread sorts everything buffered and spills
-  // it as one run (outside the lock, so other workers keep handing over meanwhile).
+  // A sink's packed hand-over. Waits while the log thread is queue_limit behind (the workers may not
+  // outrun it without bound); formats on the calling thread when there is no log thread (a sink that
+  // outlived its manager's close).
+  void enqueue(Batch&& b) {
+    {
+      std::unique_lock lk(mu);
+      room.wait(lk, [&] { return !thread_running || queued_bytes < queue_limit; });
+      if (thread_running) {
+        queued_bytes += b.bytes;
+        queued.push_back(std::move(b));
+        work.notify_one();
+        return;
+      }
+    }
+    format_here(b);
+  }
+
+  void format_here(const Batch& b) {
+    std::vector<const LogSchema*> s;
+    {
+      std::lock_guard lk(mu);
+      s = schemas;
+    }
+    Formatter f(json);
+    accept(f.format(b, s));
+  }
+
+  // The log thread: formats queued batches in hand-over order until stopped with nothing left queued.
+  void run_log_thread() {
+    try {
+      Formatter f(json);
+      std::unique_lock lk(mu);
+      for (;;) {
+        work.wait(lk, [&] { return stop || !queued.empty(); });
+        if (queued.empty()) break;
+        Batch b = std::move(queued.front());
+        queued.pop_front();
+        queued_bytes -= b.bytes;
+        formatting = true;
+        room.notify_all();
+        const std::vector<const LogSchema*> s = schemas;
+        lk.unlock();
+        accept(f.format(b, s));
+        lk.lock();
+        formatting = false;
+        settled.notify_all();
+      }
+      thread_running = false;
+    } catch (const std::exception& e) {
+      // bad_alloc: what is still queued is formatted by flush(); hand-overs format on their own thread.
+      std::lock_guard lk(mu);
+      thread_error = e.what();
+      formatting = false;
+      thread_running = false;
+    }
+    room.notify_all();
+    settled.notify_all();
+  }
+
+  // Waits until everything handed over so far is formatted and no spill is under way; then formats here
+  // what a failed log thread left queued.
+  void settle() {
+    std::deque<Batch> left;
+    {
+      std::unique_lock lk(mu);
+      settled.wait(lk, [&] { return (queued.empty() || !thread_running) && !formatting && spilling == 0; });
+      left.swap(queued);
+      queued_bytes = 0;
+    }
+    for (const Batch& b : left) format_here(b);
+  }
+
+  // Takes formatted records; past spill_bytes, the calling thread sorts everything buffered and spills
+  // it as one run (outside the lock, so that hand-overs go on meanwhile).
   void accept(Batch&& b) {
     std::vector<Batch> to_spill;
     std::string path;
@@ -152,7 +299,7 @@ struct SharedLogState {
       }
       --spilling;
     }
-    spills_done.notify_all();
+    settled.notify_all();
   }
 };
 
@@ -162,15 +309,14 @@ class Sink final : public LogSink {
  public:
   explicit Sink(std::shared_ptr<SharedLogState> sh) : sh_(std::move(sh)) {
     seen_gen_ = sh_->handoff_gen.load(std::memory_order_acquire);
-    if (!sh_->json) record_cache_ = std::make_unique<TsvRecordCache>();
     refresh_schemas();
   }
 
   void write(LogId log, uint64_t ts_ns, const Uid& uid, std::span<const Value> values) override {
-    if (log >= schemas_.size()) {
+    if (log >= enabled_.size()) {
       refresh_schemas();
       // An unregistered log is the caller's bug; the packet path drops the record rather than throw.
-      if (log >= schemas_.size()) return;
+      if (log >= enabled_.size()) return;
     }
     if (!enabled_[log]) return;
     LogBuffer& b = logs_[log];
@@ -184,14 +330,10 @@ class Sink final : public LogSink {
     }
     if (b.bytes.capacity() < want) {
       b.bytes.reserve(want);
-      b.entries.reserve(want / 128);  // records are 100-200 bytes
+      b.entries.reserve(want / 64);  // packed records are 60-150 bytes
     }
     const size_t off = b.bytes.size();
-    if (sh_->json) {
-      format_json(*schemas_[log], json_keys_[log], values, b.bytes, json_ts_);
-    } else {
-      format_tsv(*schemas_[log], values, b.bytes, *record_cache_, conn_columns_[log]);
-    }
+    pack_record(values, b.bytes);
     const size_t len = b.bytes.size() - off;
     b.entries.push_back(Entry{ts_ns, uid.hi, seq_++, static_cast<uint32_t>(off), uid.lo, static_cast<uint32_t>(len)});
     bytes_ += len + sizeof(Entry);
@@ -211,7 +353,7 @@ class Sink final : public LogSink {
       logs_[id] = LogBuffer{};
     }
     bytes_ = 0;
-    sh_->accept(std::move(batch));
+    sh_->enqueue(std::move(batch));
   }
 
   bool wants_handoff() const override {
@@ -223,25 +365,14 @@ class Sink final : public LogSink {
  private:
   void refresh_schemas() {
     std::lock_guard lk(sh_->mu);
-    schemas_ = sh_->schemas;
     enabled_ = sh_->enabled;
-    conn_columns_.resize(schemas_.size());
-    for (size_t id = 0; id < schemas_.size(); ++id) conn_columns_[id] = TsvRecordCache::columns_of(*schemas_[id]);
-    if (sh_->json) {
-      for (size_t id = json_keys_.size(); id < schemas_.size(); ++id) json_keys_.emplace_back(*schemas_[id]);
-    }
-    if (logs_.size() < schemas_.size()) logs_.resize(schemas_.size());
+    if (logs_.size() < enabled_.size()) logs_.resize(enabled_.size());
   }
 
   std::shared_ptr<SharedLogState> sh_;
-  std::vector<const LogSchema*> schemas_;  // a copy: add() may grow the manager's while we write
-  std::vector<char> enabled_;              // a copy, as schemas_
-  std::vector<LogBuffer> logs_;            // by LogId
+  std::vector<char> enabled_;              // a copy: add() may grow the manager's while we write
+  std::vector<LogBuffer> logs_;            // by LogId, packed records
   std::vector<std::pair<LogId, LogBuffer>> sealed_;  // full buffers, for the next hand-over
-  std::vector<uint8_t> conn_columns_;      // by LogId: TsvRecordCache::columns_of its schema
-  std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
-  std::vector<JsonKeys> json_keys_;        // by LogId, JSON only: each schema's keys, escaped once
-  text::TimeText json_ts_;                 // JSON only: the last ts's seconds
   size_t bytes_ = 0;
   uint64_t seq_ = 0;
   uint64_t seen_gen_ = 0;
@@ -323,6 +454,40 @@ struct LogManager::Impl {
   std::vector<Output> outs;  // by LogId; only flush(), reopen() and close() touch them
   mutable std::mutex counts_mu;
   bool closed = false;
+  std::thread log_thread;
+
+  ~Impl() { stop_log_thread(); }
+
+  void start_log_thread() {
+    {
+      std::lock_guard lk(sh->mu);
+      sh->thread_running = true;
+    }
+    log_thread = std::thread([s = sh.get()] { s->run_log_thread(); });
+  }
+
+  // Formats what is queued, then ends the thread; later hand-overs format on their own threads.
+  void stop_log_thread() {
+    if (!log_thread.joinable()) return;
+    {
+      std::lock_guard lk(sh->mu);
+      sh->stop = true;
+    }
+    sh->work.notify_all();
+    log_thread.join();
+  }
+
+  // flush()'s first step: everything handed over so far formatted, and a log thread that failed
+  // reported (once) rather than its records lost silently.
+  void settle() {
+    sh->settle();
+    std::string err;
+    {
+      std::lock_guard lk(sh->mu);
+      err.swap(sh->thread_error);
+    }
+    if (!err.empty()) std::fprintf(stderr, "otsensor: warning: log thread stopped (%s); formatting on the workers\n", err.c_str());
+  }
 
   std::string file_path(const LogSchema& s) const {
     return (std::filesystem::path(sh->dir) / (std::string(s.path) + ".log")).string();
@@ -387,10 +552,11 @@ struct LogManager::Impl {
     std::vector<Batch> batches;
     std::vector<std::string> run_paths;
     std::vector<const LogSchema*> schemas;
+    settle();
     {
       std::unique_lock lk(sh->mu);
       // A spill under way holds records taken from `pending`: wait for its run.
-      sh->spills_done.wait(lk, [&] { return sh->spilling == 0; });
+      sh->settled.wait(lk, [&] { return sh->spilling == 0; });
       batches.swap(sh->pending);
       sh->pending_bytes = 0;
       run_paths.swap(sh->runs);
@@ -482,7 +648,9 @@ LogManager::LogManager(Options opts) : impl_(std::make_unique<Impl>()) {
   sh->only = opts.only;
   sh->spill_bytes = std::max<size_t>(opts.spill_bytes, 1);
   sh->sink_limit = std::clamp<size_t>(sh->spill_bytes / 8, 1, kMaxSinkBytes);
+  sh->queue_limit = std::max(kMinQueueBytes, sh->spill_bytes / 4);
   impl_->sh = std::move(sh);
+  impl_->start_log_thread();
 }
 
 LogManager::~LogManager() {
@@ -520,7 +688,10 @@ void LogManager::reopen() {
   impl_->close_files();
 }
 
+void LogManager::settle() { impl_->settle(); }
+
 void LogManager::close() {
+  impl_->stop_log_thread();
   impl_->flush();
   impl_->close_files();
   impl_->closed = true;

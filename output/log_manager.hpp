@@ -1,6 +1,7 @@
-// Writes every log of a run. Workers append through their own LogSink (no locks on the packet path); the
-// manager merges what they handed over and writes it ordered by (ts, uid, line), so a run's logs are the
-// same whatever the number of workers.
+// Writes every log of a run. Workers append through their own LogSink (no locks on the packet path, and
+// records only packed there: the manager's log thread formats them); the manager merges what they handed
+// over and writes it ordered by (ts, uid, line), so a run's logs are the same whatever the number of
+// workers.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,8 @@ class LogManager;
 class LogSink {
  public:
   virtual ~LogSink() = default;
-  // Formats the record now (values are views). ts_ns and uid are the sort key; uid may be unset.
+  // Copies the record now (values are views); it is formatted later, off the caller's thread. ts_ns and
+  // uid are the sort key; uid may be unset.
   virtual void write(LogId log, uint64_t ts_ns, const Uid& uid, std::span<const Value> values) = 0;
   // Hands what was written so far to the manager. Workers call it at burst boundaries when
   // wants_handoff() says the manager is about to flush, and at the end of their run.
@@ -57,6 +59,10 @@ class LogManager {
 
   // Asks sinks to hand over at their next burst boundary (thread-safe).
   void request_handoff();
+
+  // Waits until every record handed over so far is formatted (and spilled, when that was due). flush()
+  // does this first; tests use it to look at spill files.
+  void settle();
 
   // Writes everything handed over so far, merged in order, to the log files (opened, with their header,
   // on the first record; a log with no records gets no file, as in Zeek).

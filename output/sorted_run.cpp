@@ -121,16 +121,28 @@ bool RunReader::read_exact(void* dst, size_t n) {
 
 bool RunReader::next() {
   RunHeader h;
-  if (!read_exact(&h, sizeof h)) return false;
-  line_.resize(h.len);
-  if (h.len > 0 && !read_exact(line_.data(), h.len)) throw std::runtime_error("spill file " + path_ + " is truncated");
+  // Most records lie whole in the read buffer: the line is then read where it is, not copied (a merge
+  // reads every spilled record back once, at the end of a run, while nothing else runs).
+  if (end_ - pos_ >= sizeof h) {
+    std::memcpy(&h, buf_.get() + pos_, sizeof h);
+    pos_ += sizeof h;
+  } else if (!read_exact(&h, sizeof h)) {
+    return false;
+  }
+  if (h.len <= end_ - pos_) {
+    cur_.line = buf_.get() + pos_;
+    pos_ += h.len;
+  } else {
+    line_.resize(h.len);
+    if (!read_exact(line_.data(), h.len)) throw std::runtime_error("spill file " + path_ + " is truncated");
+    cur_.line = line_.data();
+  }
   cur_.ts_ns = h.ts_ns;
   cur_.uid_hi = h.uid_hi;
   cur_.seq = h.seq;
   cur_.uid_lo = h.uid_lo;
   cur_.len = h.len;
   cur_.log = h.log;
-  cur_.line = line_.data();
   return true;
 }
 

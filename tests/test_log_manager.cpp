@@ -242,6 +242,7 @@ TEST_CASE("log manager spills to hidden run files and removes them after the mer
   const auto recs = make_records(200, 3);
   for (const Rec& r : recs) write_rec(*s, id, r);
   s->handoff();
+  m.settle();  // the log thread formats and spills what was handed over
   size_t runs = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string n = e.path().filename().string();
