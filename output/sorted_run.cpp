@@ -60,12 +60,14 @@ bool RunWriter::open(const std::string& path) {
 
 bool RunWriter::drain() {
   if (err_ == 0 && !buf_.empty()) write_all(fd_, buf_.data(), buf_.size(), err_);
+  drained_ += buf_.size();
   buf_.clear();
   return err_ == 0;
 }
 
 bool RunWriter::add(const RecordRef& r) {
   if (err_ != 0) return false;
+  if (starts_.empty() || starts_.back().first != r.log) starts_.emplace_back(r.log, drained_ + buf_.size());
   RunHeader h{};
   h.ts_ns = r.ts_ns;
   h.uid_hi = r.uid_hi;
@@ -85,9 +87,14 @@ bool RunWriter::finish() {
   return err_ == 0;
 }
 
-RunReader::RunReader(const std::string& path) : path_(path), buf_(new char[kReadChunk]) {
+RunReader::RunReader(const std::string& path, uint64_t offset) : path_(path), buf_(new char[kReadChunk]) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error("cannot open spill file " + path + ": " + std::strerror(errno));
+  if (offset != 0 && ::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    const int err = errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot seek in spill file " + path + ": " + std::strerror(err));
+  }
 }
 
 RunReader::~RunReader() {

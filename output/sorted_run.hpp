@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "output/log_manager.hpp"
@@ -45,8 +46,12 @@ inline bool run_less(const RecordRef& a, const RecordRef& b) {
   return record_less(a, b);
 }
 
-// Writes one run. Used on worker threads: reports failure by return value, never throws (but
-// std::bad_alloc).
+// Where each log's records start in a run file (records are added in run_less order): the final merge
+// reads every log's part on its own, so that logs are merged and written in parallel.
+using RunLogStarts = std::vector<std::pair<LogId, uint64_t>>;
+
+// Writes one run. Used off the packet path (the log thread, a flush): reports failure by return value,
+// never throws (but std::bad_alloc).
 class RunWriter {
  public:
   RunWriter() = default;
@@ -57,18 +62,22 @@ class RunWriter {
   bool add(const RecordRef& r);
   bool finish();  // writes what is buffered and closes; false on any earlier or final error
   int error() const { return err_; }
+  const RunLogStarts& log_starts() const { return starts_; }
 
  private:
   bool drain();
   int fd_ = -1;
   int err_ = 0;
   std::string buf_;
+  uint64_t drained_ = 0;  // bytes written to the file before buf_
+  RunLogStarts starts_;
 };
 
-// Reads one run back in order. Throws std::runtime_error on a read error or a truncated file.
+// Reads one run back in order, from the record at byte `offset` (a RunLogStarts entry, or 0). Throws
+// std::runtime_error on a read error or a truncated file.
 class RunReader {
  public:
-  explicit RunReader(const std::string& path);
+  explicit RunReader(const std::string& path, uint64_t offset = 0);
   RunReader(const RunReader&) = delete;
   RunReader& operator=(const RunReader&) = delete;
   ~RunReader();

@@ -234,6 +234,51 @@ TEST_CASE("log manager spilling sorted runs gives the same file as keeping all i
   CHECK(mem_json == spilled_json);
 }
 
+// Three logs written interleaved, spilled to many runs (each holding a part of every log) or kept in
+// memory: every file the same. The final merge reads each log's part of each run on its own and writes
+// the logs in parallel.
+TEST_CASE("log manager spilling several logs to many runs gives the same files as keeping them in memory", "[logwriter]") {
+  static const LogSchema third{"third", {{"ts", F::Time}, {"uid", F::String}, {"n", F::Count}, {"s", F::String}}};
+  const auto recs = make_records(6000, 11);
+  auto run = [&](const std::string& name, size_t spill_bytes) {
+    const auto dir = ots::test::scratch_dir(name);
+    {
+      LogManager m(LogManager::Options{dir.string(), false, spill_bytes});
+      const LogId t = m.add(test_schema());
+      const LogId o = m.add(other_schema());
+      const LogId h = m.add(third);
+      auto a = m.make_sink();
+      auto b = m.make_sink();
+      for (size_t i = 0; i < recs.size(); ++i) {
+        LogSink& s = i % 2 ? *a : *b;
+        if (i % 3 == 0) {
+          const Value v[2] = {Value{recs[i].ts}, Value{static_cast<int64_t>(i)}};
+          s.write(o, recs[i].ts, Uid{}, v);
+        } else {
+          write_rec(s, i % 3 == 1 ? t : h, recs[i]);
+        }
+      }
+      a->handoff();
+      b->handoff();
+      m.close();
+    }
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"other.log", "test.log", "third.log"});
+    return std::vector<std::string>{mask_times(slurp(dir / "test.log")), mask_times(slurp(dir / "other.log")),
+                                    mask_times(slurp(dir / "third.log"))};
+  };
+  const auto mem = run("logmgr_multi_mem", 256u << 20);
+  const auto spilled = run("logmgr_multi_spill", 4096);
+  const auto tiny = run("logmgr_multi_tiny", 1);  // a run per hand-over: more than the merge's fan-in
+  CHECK(data_lines(mem[0]).size() == 2000);
+  CHECK(data_lines(mem[1]).size() == 2000);
+  CHECK(data_lines(mem[2]).size() == 2000);
+  CHECK(spilled == mem);
+  CHECK(tiny == mem);
+}
+
 TEST_CASE("log manager spills to hidden run files and removes them after the merge", "[logwriter]") {
   const auto dir = ots::test::scratch_dir("logmgr_runs");
   LogManager m(LogManager::Options{dir.string(), false, 512});

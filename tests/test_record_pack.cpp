@@ -1,5 +1,5 @@
 // Packed log records (output/record_pack.hpp): what a worker packs is what the log thread formats, value
-// for value, for every alternative a field can hold; bytes that are not a whole record unpack to nothing.
+// for value, for every alternative a field can hold; bytes that are not one whole record do not unpack.
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <limits>
@@ -50,7 +50,8 @@ TEST_CASE("packed records unpack to the same values for every alternative", "[lo
   pack_record(in, packed);
   REQUIRE(packed.compare(0, 6, "prefix") == 0);
   RecordUnpacker u;
-  const std::span<const Value> out = u.unpack(std::string_view(packed).substr(6));
+  std::span<const Value> out;
+  REQUIRE(u.unpack(std::string_view(packed).substr(6), out));
   REQUIRE(out.size() == in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     INFO("field " << i);
@@ -92,7 +93,8 @@ TEST_CASE("a packed record formats to the same TSV and JSON as its values", "[lo
   std::string packed;
   pack_record(in, packed);
   RecordUnpacker u;
-  const auto out = u.unpack(packed);
+  std::span<const Value> out;
+  REQUIRE(u.unpack(packed, out));
   std::string direct, via;
   format_tsv(schema, in, direct);
   format_tsv(schema, out, via);
@@ -104,27 +106,31 @@ TEST_CASE("a packed record formats to the same TSV and JSON as its values", "[lo
   CHECK(via == direct);
 }
 
-TEST_CASE("bytes that are not a whole packed record unpack to nothing", "[logwriter][pack]") {
+TEST_CASE("bytes that are not one whole packed record do not unpack", "[logwriter][pack]") {
   const std::vector<std::string_view> names = {"abc", "de"};
+  const std::vector<uint64_t> counts = {1, 2};
   const std::vector<Value> in = {Value{uint64_t{5}}, Value{std::string_view("hello")},
-                                 Value{std::span<const std::string_view>(names)}};
+                                 Value{std::span<const std::string_view>(names)},
+                                 Value{std::span<const uint64_t>(counts)}};
   std::string packed;
   pack_record(in, packed);
   RecordUnpacker u;
-  REQUIRE(u.unpack(packed).size() == 3);
-  // A cut inside a value gives nothing; a cut between values (after the count: 9 bytes; after the
-  // string: 19) is a shorter record.
-  for (size_t n = 1; n < packed.size(); ++n) {
+  std::span<const Value> out;
+  REQUIRE(u.unpack(packed, out));
+  CHECK(out.size() == 4);
+  // Every cut short of the whole record leaves a value without its bytes.
+  for (size_t n = 0; n < packed.size(); ++n) {
     INFO("first " << n << " bytes");
-    const size_t want = n == 9 ? 1 : n == 19 ? 2 : 0;
-    CHECK(u.unpack(std::string_view(packed).substr(0, n)).size() == want);
+    CHECK_FALSE(u.unpack(std::string_view(packed).substr(0, n), out));
   }
-  std::string bad_tag = packed;
-  bad_tag[0] = static_cast<char>(0x7f);
-  CHECK(u.unpack(bad_tag).empty());
-  // A string length past the end.
-  std::string long_len = packed;
-  const uint32_t huge = 0xffffffffu;
-  std::memcpy(long_len.data() + 10, &huge, 4);  // the string's length (tag 1 + 8 bytes, then tag 1)
-  CHECK(u.unpack(long_len).empty());
+  CHECK_FALSE(u.unpack(packed + "x", out));  // bytes after the record
+  std::string many = packed;
+  const uint32_t huge = 1000;
+  std::memcpy(many.data(), &huge, 4);  // more values than the bytes hold
+  CHECK_FALSE(u.unpack(many, out));
+  // A record of no values is one.
+  std::string none;
+  pack_record({}, none);
+  REQUIRE(u.unpack(none, out));
+  CHECK(out.empty());
 }
