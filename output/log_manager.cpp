@@ -175,6 +175,7 @@ struct SharedLogState {
   std::deque<Batch> queued;               // packed, for the log thread, in hand-over order
   size_t queued_bytes = 0;
   bool formatting = false;                // the log thread holds a batch taken from `queued`
+  int formatting_here = 0;                // hand-overs formatting on their own thread (no log thread)
   bool thread_running = false;
   bool stop = false;
   std::string thread_error;               // why the log thread stopped early (empty: it did not)
@@ -216,12 +217,24 @@ struct SharedLogState {
     format_here(b);
   }
 
+  // Counted in formatting_here, so that a flush waits for it as for the log thread.
   void format_here(const Batch& b) {
     std::vector<const LogSchema*> s;
     {
       std::lock_guard lk(mu);
       s = schemas;
+      ++formatting_here;
     }
+    struct Done {
+      SharedLogState& st;
+      ~Done() {
+        {
+          std::lock_guard lk(st.mu);
+          --st.formatting_here;
+        }
+        st.settled.notify_all();
+      }
+    } done{*this};
     Formatter f(json);
     accept(f.format(b, s));
   }
@@ -264,7 +277,9 @@ struct SharedLogState {
     std::deque<Batch> left;
     {
       std::unique_lock lk(mu);
-      settled.wait(lk, [&] { return (queued.empty() || !thread_running) && !formatting && spilling == 0; });
+      settled.wait(lk, [&] {
+        return (queued.empty() || !thread_running) && !formatting && formatting_here == 0 && spilling == 0;
+      });
       left.swap(queued);
       queued_bytes = 0;
     }

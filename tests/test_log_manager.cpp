@@ -499,3 +499,27 @@ TEST_CASE("log manager TSV files pass the parity tool's header check", "[logwrit
                           tool.parent_path().string() + "' '" + file.string() + "'";
   CHECK(std::system(cmd.c_str()) == 0);
 }
+
+// After close() there is no log thread: a hand-over formats on the sink's own thread, into records no
+// flush writes any more, and must neither wait for the thread nor touch the freed manager.
+TEST_CASE("a sink that hands over after its manager closed neither hangs nor writes", "[logwriter]") {
+  const auto dir = ots::test::scratch_dir("logmgr_late_sink");
+  std::unique_ptr<LogSink> s;
+  LogId id = 0;
+  {
+    LogManager m(LogManager::Options{dir.string()});
+    id = m.add(test_schema());
+    s = m.make_sink();
+    write_rec(*s, id, {1600000000000000000ull, Uid{1, 1}, 1, "before"});
+    s->handoff();
+    m.close();
+    write_rec(*s, id, {1600000001000000000ull, Uid{1, 1}, 2, "after close"});
+    s->handoff();
+  }
+  write_rec(*s, id, {1600000002000000000ull, Uid{1, 1}, 3, "after the manager"});
+  s->handoff();
+  s.reset();
+  const auto d = data_lines(slurp(dir / "test.log"));
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].find("before") != std::string::npos);
+}
