@@ -2,6 +2,7 @@
 // by transaction id, writes the logs and emits operation events. The wire grammar is modbus_parser.cpp's.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -113,6 +114,34 @@ std::string file_records_text(const Pdu& p) {
     out += "]";
   }
   return out;
+}
+
+// 0x80 in each byte of w that is zero, 0 in the others (exact: no carry crosses a byte).
+constexpr uint64_t zero_bytes(uint64_t w) {
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  return ~(((w & kLow7) + kLow7) | w | kLow7);
+}
+
+// The first offset at or after `i` that the resynchronisation scan must look at closely: one whose bytes
+// 2-4 (protocol id and the length's high byte) are zero and whose byte 5 is 2..254, as every ADU's are
+// (2 <= length <= 254). Eight bytes at a time while ten are left, five offsets a word: a scan after a gap
+// runs over every byte of the segments until a header turns up, and register data is mostly zeros, so a
+// test of the zeros alone would stop nearly everywhere. The last offsets are left to the scan's own
+// checks. Exact: an offset skipped here is one the scan would refuse at its first checks.
+size_t next_candidate(std::span<const uint8_t> b, size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  while (i + 10 <= b.size()) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + i + 2, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);  // byte k of w: b[i + 2 + k]
+    const uint64_t zero = zero_bytes(w);
+    const uint64_t length_ok = ~(zero | zero_bytes(w ^ kOnes) | zero_bytes(~w)) & kHigh;  // bytes 2..254
+    // Offset i + k: bytes k, k + 1 and k + 2 of w zero, byte k + 3 in range (k = 0..4).
+    const uint64_t at = zero & (zero >> 8) & (zero >> 16) & (length_ok >> 24) & 0x0000008080808080ull;
+    if (at != 0) return i + static_cast<size_t>(__builtin_ctzll(at)) / 8;
+    i += 5;
+  }
+  return i;
 }
 
 uint64_t mix64(uint64_t x) {
@@ -229,15 +258,19 @@ void ModbusAnalyzer::drain(Conn& c, bool is_orig, uint64_t ts) {
       size_t i = 0;
       Plausible found = Plausible::No;
       for (; i < rest.size(); ++i) {
+        i = next_candidate(rest, i);  // less than rest.size()
         // plausible_adu_start refuses a nonzero protocol id (bytes 2-3), then a length field (bytes 4-5)
         // out of range, before anything else; most offsets of the scan fail there, so test both here
-        // without the call and the header parse.
+        // without the call and the header parse. Short of a header it says NeedMore unless a protocol id
+        // byte that is there is not zero: every scan of a segment ends so, hence that too is here.
         const size_t left = rest.size() - i;
-        if (left >= 4 && (rest[i + 2] | rest[i + 3]) != 0) continue;
-        if (left >= kMbapSize) {
-          const unsigned length = static_cast<unsigned>(rest[i + 4]) << 8 | rest[i + 5];
-          if (length < kMinLength || length > kMaxLength) continue;
+        if ((left > 2 && rest[i + 2] != 0) || (left > 3 && rest[i + 3] != 0)) continue;
+        if (left < kMbapSize) {
+          found = Plausible::NeedMore;
+          break;
         }
+        const unsigned length = static_cast<unsigned>(rest[i + 4]) << 8 | rest[i + 5];
+        if (length < kMinLength || length > kMaxLength) continue;
         found = plausible_adu_start(rest.subspan(i));
         if (found != Plausible::No) break;
       }
