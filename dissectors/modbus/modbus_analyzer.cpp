@@ -184,6 +184,7 @@ class ModbusAnalyzer final : public Analyzer {
   void make_link(const Conn& c, std::array<char, 16>& out);
 
   AnalyzerContext ctx_;
+  ConnWeirdMemo weird_memo_;
   const ModbusOptions& opts_;
   LogWriter logs_;
   Direction dir_[2];  // [0] responder, [1] originator
@@ -756,7 +757,7 @@ void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const Mb
 }
 
 void ModbusAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "modbus");
+  conn_weird(ctx_, weird_memo_, c, is_orig, ts, name, std::move(addl), "modbus");
 }
 
 Pending* ModbusAnalyzer::find(uint16_t tid) {
