@@ -40,6 +40,17 @@ struct Pending {
   std::array<uint8_t, kMaxPdu> pdu;
   std::span<const uint8_t> bytes() const { return {pdu.data(), len}; }
   std::string_view link_id() const { return {link.data(), link.size()}; }
+  // A slot taken for a new request. Field by field: `Pending{}` zeroes the PDU and link buffers too
+  // (rep stos, then the copy), for bytes that len and has_link keep from being read.
+  void take() {
+    used = true;
+    paired = false;
+    has_link = false;
+    tid = 0;
+    unit = 0;
+    len = 0;
+    ts_ns = 0;
+  }
 };
 
 // Functions ICSNPP pairs in modbus_detailed.log; the others get one row per message.
@@ -771,8 +782,7 @@ Pending* ModbusAnalyzer::find(uint16_t tid) {
 Pending& ModbusAnalyzer::insert(Conn& c, uint64_t ts) {
   for (Pending& e : pending_) {
     if (!e.used) {
-      e = Pending{};
-      e.used = true;
+      e.take();
       ++pending_count_;
       return e;
     }
@@ -791,8 +801,7 @@ Pending& ModbusAnalyzer::insert(Conn& c, uint64_t ts) {
   }
   weird(c, true, ts, "modbus_too_many_outstanding_requests", "tid " + std::to_string(oldest->tid));
   give_up(c, *oldest);
-  *oldest = Pending{};
-  oldest->used = true;
+  oldest->take();
   ++pending_count_;
   return *oldest;
 }
