@@ -155,6 +155,37 @@ size_t next_candidate(std::span<const uint8_t> b, size_t i) {
   return i;
 }
 
+struct ResyncStop {
+  size_t offset;
+  Plausible found;
+};
+
+// Where the resynchronisation scan of `b` (at least one byte) stops: at the first offset where
+// plausible_adu_start says Yes or NeedMore. It refuses a nonzero protocol id (bytes 2-3), then a length
+// field (bytes 4-5) out of range, before anything else, and most offsets fail there, so the scan tests
+// both without the call: a word at a time while ten bytes are left (next_candidate), then offset by
+// offset. Short of a header (under seven bytes) it says NeedMore unless a protocol id byte that is there
+// is not zero; every scan of a segment that holds no header ends so, hence that too is decided here.
+ResyncStop resync_scan(std::span<const uint8_t> b) {
+  const size_t n = b.size();
+  size_t i = 0;
+  for (;; ++i) {
+    i = next_candidate(b, i);
+    if (n - i < kMbapSize) break;
+    if ((b[i + 2] | b[i + 3]) != 0) continue;
+    const unsigned length = static_cast<unsigned>(b[i + 4]) << 8 | b[i + 5];
+    if (length < kMinLength || length > kMaxLength) continue;
+    const Plausible p = plausible_adu_start(b.subspan(i));
+    if (p != Plausible::No) return {i, p};
+  }
+  for (; i < n; ++i) {
+    const size_t left = n - i;
+    if ((left > 2 && b[i + 2] != 0) || (left > 3 && b[i + 3] != 0)) continue;
+    return {i, Plausible::NeedMore};
+  }
+  return {n, Plausible::No};
+}
+
 uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -267,25 +298,7 @@ void ModbusAnalyzer::drain(Conn& c, bool is_orig, uint64_t ts) {
     const std::span<const uint8_t> rest(d.buf.data() + off, d.len - off);
     if (d.resync) {
       // After a gap or a bad header: the next offset where a plausible ADU starts.
-      size_t i = 0;
-      Plausible found = Plausible::No;
-      for (; i < rest.size(); ++i) {
-        i = next_candidate(rest, i);  // less than rest.size()
-        // plausible_adu_start refuses a nonzero protocol id (bytes 2-3), then a length field (bytes 4-5)
-        // out of range, before anything else; most offsets of the scan fail there, so test both here
-        // without the call and the header parse. Short of a header it says NeedMore unless a protocol id
-        // byte that is there is not zero: every scan of a segment ends so, hence that too is here.
-        const size_t left = rest.size() - i;
-        if ((left > 2 && rest[i + 2] != 0) || (left > 3 && rest[i + 3] != 0)) continue;
-        if (left < kMbapSize) {
-          found = Plausible::NeedMore;
-          break;
-        }
-        const unsigned length = static_cast<unsigned>(rest[i + 4]) << 8 | rest[i + 5];
-        if (length < kMinLength || length > kMaxLength) continue;
-        found = plausible_adu_start(rest.subspan(i));
-        if (found != Plausible::No) break;
-      }
+      const auto [i, found] = resync_scan(rest);
       off += i;
       if (found != Plausible::Yes) break;  // nothing yet, or a candidate needing more bytes
       d.resync = false;
