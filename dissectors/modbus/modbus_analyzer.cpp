@@ -841,7 +841,8 @@ void ModbusAnalyzer::expire(Conn& c, uint64_t now) {
 // replay writes the same logs.
 void ModbusAnalyzer::make_link(const Conn& c, std::array<char, 16>& out) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  uint64_t a = mix64(c.uid().hi ^ (uint64_t{c.uid().lo} << 32) ^ ++link_counter_);
+  const Uid uid = c.uid();
+  uint64_t a = mix64(uid.hi ^ (uint64_t{uid.lo} << 32) ^ ++link_counter_);
   uint64_t b = mix64(a ^ link_counter_);
   for (size_t i = 0; i < out.size(); ++i) {
     uint64_t& x = i < 8 ? a : b;
