@@ -1,6 +1,7 @@
 #include "dissectors/dnp3/dnp3_parser.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "capture/byte_reader.hpp"
@@ -44,8 +45,12 @@ uint16_t crc16(std::span<const uint8_t> bytes) {
   uint32_t crc = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    // The register lies over the first two of the four bytes (the CRC is reflected: low byte first).
-    const uint32_t w = (uint32_t{p[i]} | uint32_t{p[i + 1]} << 8 | uint32_t{p[i + 2]} << 16 | uint32_t{p[i + 3]} << 24) ^ crc;
+    // The four bytes as a little-endian word, the register over the first two (the CRC is reflected:
+    // low byte first).
+    uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
+    w ^= crc;
     crc = t[3][w & 0xff] ^ t[2][(w >> 8) & 0xff] ^ t[1][(w >> 16) & 0xff] ^ t[0][w >> 24];
   }
   for (; i < n; ++i) crc = (crc >> 8) ^ t[0][(crc ^ p[i]) & 0xff];
