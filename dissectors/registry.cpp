@@ -12,10 +12,10 @@ namespace ots {
 static const DissectorModule* const kModules[] = {&kModbusModule, &kDnp3Module, &kEnipModule, &kCipIoModule,
                                                   &kS7commModule, nullptr};
 
-void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
-                std::string addl, std::string_view source) {
-  if (!ctx.weirds) return;
-  WeirdEvent ev;
+namespace {
+
+void fill_conn_weird(WeirdEvent& ev, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                     std::string&& addl, std::string_view source) {
   ev.ts_ns = ts_ns;
   ev.name = name;
   ev.addl = std::move(addl);
@@ -24,6 +24,15 @@ void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_
   ev.has_addrs = true;
   ev.is_orig = is_orig;
   ev.source = source;
+}
+
+}  // namespace
+
+void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                std::string addl, std::string_view source) {
+  if (!ctx.weirds) return;
+  WeirdEvent ev;
+  fill_conn_weird(ev, c, is_orig, ts_ns, name, std::move(addl), source);
   ctx.weirds->weird(ev);
 }
 
@@ -43,14 +52,7 @@ void conn_weird(const AnalyzerContext& ctx, ConnWeirdMemo& memo, const Conn& c, 
     memo.next = static_cast<uint8_t>((memo.next + 1) % memo.entries.size());
   }
   WeirdEvent ev;
-  ev.ts_ns = ts_ns;
-  ev.name = name;
-  ev.addl = std::move(addl);
-  ev.uid = c.uid();
-  ev.id = c.id();
-  ev.has_addrs = true;
-  ev.is_orig = is_orig;
-  ev.source = source;
+  fill_conn_weird(ev, c, is_orig, ts_ns, name, std::move(addl), source);
   e->hint = ctx.weirds->weird_hinted(ev);
   e->name = name.data();
   e->size = name.size();
