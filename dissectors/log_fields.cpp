@@ -39,17 +39,17 @@ void ConnColumns::build(const Conn& c) {
   for_ip_proto = c.ip_proto;
   for_one_way = c.one_way_;
   built = true;
-  built_cols[0] = uid.view();
-  built_cols[1] = for_id.orig_h;
-  built_cols[2] = uint64_t{for_id.orig_p};
-  built_cols[3] = for_id.resp_h;
-  built_cols[4] = uint64_t{for_id.resp_p};
+  built_cols[0] = for_id.orig_h;
+  built_cols[1] = uint64_t{for_id.orig_p};
+  built_cols[2] = for_id.resp_h;
+  built_cols[3] = uint64_t{for_id.resp_p};
 }
 
 void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
   if (!is_for(c)) build(c);
   out[0] = ts_ns;
-  std::copy(built_cols.begin(), built_cols.end(), out + 1);
+  out[1] = uid.view();
+  std::copy(built_cols.begin(), built_cols.end(), out + 2);
 }
 
 // ICSNPP: "if is_orig == T, source_* = id.orig_*; otherwise source_* = id.resp_*".

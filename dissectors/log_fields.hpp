@@ -35,8 +35,9 @@ struct ConnColumns {
   bool built = false;
   Uid for_uid;
   UidText uid;
-  // uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p as values (columns 1-5), built with the uid.
-  std::array<Value, kConnColumns - 1> built_cols;
+  // id.orig_h, id.orig_p, id.resp_h, id.resp_p as values (columns 2-5), built with the uid. The uid's
+  // view is taken at each fill, not kept here: a kept view of `uid` would dangle in a copy.
+  std::array<Value, kConnColumns - 2> built_cols;
   // The uid of the connection the last fill() was for (a row's LogSink::write takes it too).
   const Uid& last_uid() const { return for_uid; }
   void fill(const Conn& c, uint64_t ts_ns, Value* out);                  // kConnColumns values

@@ -83,6 +83,12 @@ TEST_CASE("conn columns follow a reused flow slot and flipped roles", "[log_fiel
   CHECK(std::get<uint64_t>(v[8]) == c.id().resp_p);
   CHECK(std::get<IpAddr>(v[9]) == c.id().orig_h);
   CHECK(std::get<uint64_t>(v[10]) == c.id().orig_p);
+
+  // A copy's rows view the copy's own uid text.
+  ConnColumns copy = cols;
+  cols = ConnColumns{};
+  copy.fill(c, 303 * kSec, v.data());
+  check_columns(v, c, 303 * kSec);
 }
 
 TEST_CASE("dissector weird repeats are counted unbuilt and log as without the memo", "[weird]") {
