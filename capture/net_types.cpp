@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+#include <cstring>
+
 namespace ots {
 
 std::string IpAddr::to_string() const {
@@ -27,16 +30,35 @@ bool IpAddr::parse(const std::string& text, IpAddr& out) {
   return false;
 }
 
+namespace {
+
+constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// Two base62 digits for each value below 62^2: a chunk's five digits in three steps, not five.
+constexpr std::array<char, 2 * 62 * 62> make_base62_pairs() {
+  std::array<char, 2 * 62 * 62> t{};
+  for (size_t i = 0; i < 62 * 62; ++i) {
+    t[2 * i] = kBase62[i / 62];
+    t[2 * i + 1] = kBase62[i % 62];
+  }
+  return t;
+}
+constexpr std::array<char, 2 * 62 * 62> kBase62Pairs = make_base62_pairs();
+
+}  // namespace
+
 UidText Uid::text() const {
-  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   // 96 bits in base62 (at most 17 digits), by long division of the three 32-bit limbs; Zeek writes
   // the digits after a one-letter prefix. Each pass divides by 62^5 (under 2^32) and yields five digits
-  // from the remainder: a quarter of the wide divisions of one pass per digit (every log row of every
-  // connection writes a uid, and weird.log's rows have no per-connection cache).
+  // from the remainder, two at a time from a table, written from the right so that they need no
+  // reversing: every log row of every connection writes a uid, and weird.log's and conn.log's rows have
+  // no per-connection cache.
+  constexpr uint32_t k62p2 = 62u * 62u;
   constexpr uint32_t k62p5 = 62u * 62u * 62u * 62u * 62u;
   uint32_t limbs[3] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), lo};
-  char tmp[20];
-  int n = 0;
+  char tmp[20];  // four passes of five digits at most, right-aligned
+  char* const end = tmp + sizeof tmp;
+  char* p = end;
   for (;;) {
     uint64_t rem = 0;
     for (uint32_t& l : limbs) {
@@ -45,18 +67,25 @@ UidText Uid::text() const {
       rem = cur % k62p5;
     }
     auto r = static_cast<uint32_t>(rem);
-    const bool last = limbs[0] == 0 && limbs[1] == 0 && limbs[2] == 0;
-    // The most significant chunk has no leading zeros (at least one digit, as for a zero uid).
-    for (int d = 0; d < 5; ++d) {
-      tmp[n++] = kDigits[r % 62];
-      r /= 62;
-      if (last && r == 0) break;
+    if (limbs[0] == 0 && limbs[1] == 0 && limbs[2] == 0) {
+      // The most significant chunk has no leading zeros (at least one digit, as for a zero uid).
+      do {
+        *--p = kBase62[r % 62];
+        r /= 62;
+      } while (r != 0);
+      break;
     }
-    if (last) break;
+    const uint32_t low = r % k62p2, mid = (r / k62p2) % k62p2;
+    p -= 5;
+    p[0] = kBase62[r / (k62p2 * k62p2)];
+    std::memcpy(p + 1, &kBase62Pairs[2 * mid], 2);
+    std::memcpy(p + 3, &kBase62Pairs[2 * low], 2);
   }
   UidText t;
-  t.buf[t.len++] = 'C';
-  while (n > 0) t.buf[t.len++] = tmp[--n];
+  t.buf[0] = 'C';
+  const auto n = static_cast<size_t>(end - p);
+  std::memcpy(t.buf + 1, p, n);
+  t.len = static_cast<uint8_t>(1 + n);
   return t;
 }
 

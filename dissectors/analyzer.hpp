@@ -1,6 +1,7 @@
 // How a protocol plugs into the pipeline: a module (ports, logs, factory) and a per-connection analyzer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -52,6 +53,27 @@ class Analyzer {
 // `source` names the dissector in weird.log's source column.
 void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
                 std::string addl, std::string_view source);
+
+// An analyzer's hints for repeats of its connection's weirds (WeirdSink::RepeatHint): the filter logs a
+// weird once per name and conn_id within its 10 minutes, and a connection out of step raises the same
+// weird on segment after segment (a DNP3 stream of non-frames, a Modbus stream lost after a gap), each
+// event built (uid hash, addl, the filter's lookup) only to be counted and dropped. A repeat found here
+// is counted on its hint, unbuilt. The names are compared by where their text lies (the sink compares
+// the text), the connection by its conn_id (an analyzer's connection keeps it, unless its roles flip).
+struct ConnWeirdMemo {
+  struct Entry {
+    const char* name = nullptr;
+    size_t size = 0;
+    ConnId id;
+    WeirdSink::RepeatHint hint;
+  };
+  std::array<Entry, 4> entries;
+  uint8_t next = 0;  // the entry the next new name takes
+};
+
+// conn_weird, through `memo`: a repeat that its hint covers is only counted.
+void conn_weird(const AnalyzerContext& ctx, ConnWeirdMemo& memo, const Conn& c, bool is_orig, uint64_t ts_ns,
+                std::string_view name, std::string addl, std::string_view source);
 
 struct DissectorModule {
   Protocol protocol;

@@ -22,40 +22,59 @@ std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own) {
   return f;
 }
 
+bool ConnColumns::is_for(const Conn& c) const {
+  return built && c.orig_h_is(for_id.orig_h) && c.resp_h_is(for_id.resp_h) && c.orig_p() == for_id.orig_p &&
+         c.resp_p() == for_id.resp_p && c.proto() == for_id.proto && c.first_ts_ns == for_first_ts &&
+         c.vlan == for_vlan && c.inner_vlan == for_inner_vlan && c.ip_proto == for_ip_proto &&
+         c.one_way_ == for_one_way;
+}
+
+void ConnColumns::build(const Conn& c) {
+  for_id = c.id();
+  for_uid = c.uid();
+  uid = for_uid.text();
+  for_first_ts = c.first_ts_ns;
+  for_vlan = c.vlan;
+  for_inner_vlan = c.inner_vlan;
+  for_ip_proto = c.ip_proto;
+  for_one_way = c.one_way_;
+  built = true;
+  built_cols[0] = for_id.orig_h;
+  built_cols[1] = uint64_t{for_id.orig_p};
+  built_cols[2] = for_id.resp_h;
+  built_cols[3] = uint64_t{for_id.resp_p};
+}
+
 void ConnColumns::fill(const Conn& c, uint64_t ts_ns, Value* out) {
-  const ConnId id = c.id();
-  if (uid.len == 0 || !(id == for_id) || c.first_ts_ns != for_first_ts || c.vlan != for_vlan ||
-      c.inner_vlan != for_inner_vlan || c.ip_proto != for_ip_proto || c.one_way_ != for_one_way) {
-    for_uid = c.uid();
-    uid = for_uid.text();
-    for_id = id;
-    for_first_ts = c.first_ts_ns;
-    for_vlan = c.vlan;
-    for_inner_vlan = c.inner_vlan;
-    for_ip_proto = c.ip_proto;
-    for_one_way = c.one_way_;
-  }
+  if (!is_for(c)) build(c);
   out[0] = ts_ns;
   out[1] = uid.view();
-  out[2] = id.orig_h;
-  out[3] = uint64_t{id.orig_p};
-  out[4] = id.resp_h;
-  out[5] = uint64_t{id.resp_p};
+  std::copy(built_cols.begin(), built_cols.end(), out + 2);
 }
 
 // ICSNPP: "if is_orig == T, source_* = id.orig_*; otherwise source_* = id.resp_*".
 void ConnColumns::fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out) {
   fill(c, ts_ns, out);
-  const ConnId id = c.id();
   out[6] = is_orig;
-  out[7] = is_orig ? id.orig_h : id.resp_h;
-  out[8] = uint64_t{is_orig ? id.orig_p : id.resp_p};
-  out[9] = is_orig ? id.resp_h : id.orig_h;
-  out[10] = uint64_t{is_orig ? id.resp_p : id.orig_p};
+  const size_t src = is_orig ? 2 : 4, dst = is_orig ? 4 : 2;  // the id.* columns to copy, as out[] indexes
+  out[7] = out[src];
+  out[8] = out[src + 1];
+  out[9] = out[dst];
+  out[10] = out[dst + 1];
 }
 
 HexText hex_text(uint64_t v, int width) {
   static constexpr char kHex[] = "0123456789abcdef";
+  if (width == 2 && v < 0x100) {
+    // A byte (a COTP PDU code, an S7comm-plus opcode): most calls, two digits without the loop.
+    HexText t;
+    t.buf[0] = '0';
+    t.buf[1] = 'x';
+    t.buf[2] = kHex[v >> 4];
+    t.buf[3] = kHex[v & 0xF];
+    t.len = 4;
+    return t;
+  }
   const int significant = v == 0 ? 1 : (67 - __builtin_clzll(v)) / 4;  // hex digits of v
   const int digits = std::clamp(std::max(significant, width), 1, 16);
   HexText t;

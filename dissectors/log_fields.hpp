@@ -21,21 +21,31 @@ std::vector<FieldDef> conn_fields(std::initializer_list<FieldDef> own);
 std::vector<FieldDef> icsnpp_fields(std::initializer_list<FieldDef> own);
 
 // Fills the shared columns of one record; the values view this object, which must outlive the write.
-// The uid's text is computed once per connection (it was the costliest column of every row).
+// The columns are built once per connection (the uid's text was the costliest column of every row, the
+// conn_id's addresses next): a row copies them.
 struct ConnColumns {
-  // The last row's uid text and what that uid is a hash of (Conn::uid: the key and the first packet's
-  // time, hashed again at each call): rows of one connection reuse the text.
+  // The connection the columns were built for: its conn_id and what its uid is a hash of besides
+  // (Conn::uid: the key and the first packet's time). Compared field by field with Conn's accessors, as a
+  // writer may serve several connections (and a connection's roles may flip).
   ConnId for_id;
   uint64_t for_first_ts = 0;
   uint16_t for_vlan = 0, for_inner_vlan = 0;
   uint8_t for_ip_proto = 0;
   bool for_one_way = false;
+  bool built = false;
   Uid for_uid;
   UidText uid;
+  // id.orig_h, id.orig_p, id.resp_h, id.resp_p as values (columns 2-5), built with the uid. The uid's
+  // view is taken at each fill, not kept here: a kept view of `uid` would dangle in a copy.
+  std::array<Value, kConnColumns - 2> built_cols;
   // The uid of the connection the last fill() was for (a row's LogSink::write takes it too).
   const Uid& last_uid() const { return for_uid; }
   void fill(const Conn& c, uint64_t ts_ns, Value* out);                  // kConnColumns values
   void fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value* out);  // kConnColumns + kIcsnppColumns
+
+ private:
+  bool is_for(const Conn& c) const;
+  void build(const Conn& c);
 };
 
 // "0x" and `width` or more lowercase hex digits (ICSNPP's fmt("0x%02x")), without printf or allocation.

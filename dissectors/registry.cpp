@@ -12,10 +12,10 @@ namespace ots {
 static const DissectorModule* const kModules[] = {&kModbusModule, &kDnp3Module, &kEnipModule, &kCipIoModule,
                                                   &kS7commModule, nullptr};
 
-void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
-                std::string addl, std::string_view source) {
-  if (!ctx.weirds) return;
-  WeirdEvent ev;
+namespace {
+
+void fill_conn_weird(WeirdEvent& ev, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                     std::string&& addl, std::string_view source) {
   ev.ts_ns = ts_ns;
   ev.name = name;
   ev.addl = std::move(addl);
@@ -24,7 +24,39 @@ void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_
   ev.has_addrs = true;
   ev.is_orig = is_orig;
   ev.source = source;
+}
+
+}  // namespace
+
+void conn_weird(const AnalyzerContext& ctx, const Conn& c, bool is_orig, uint64_t ts_ns, std::string_view name,
+                std::string addl, std::string_view source) {
+  if (!ctx.weirds) return;
+  WeirdEvent ev;
+  fill_conn_weird(ev, c, is_orig, ts_ns, name, std::move(addl), source);
   ctx.weirds->weird(ev);
+}
+
+void conn_weird(const AnalyzerContext& ctx, ConnWeirdMemo& memo, const Conn& c, bool is_orig, uint64_t ts_ns,
+                std::string_view name, std::string addl, std::string_view source) {
+  if (!ctx.weirds) return;
+  ConnWeirdMemo::Entry* e = nullptr;
+  for (ConnWeirdMemo::Entry& m : memo.entries) {
+    if (m.name == name.data() && m.size == name.size()) e = &m;
+  }
+  if (e && e->hint.valid && c.orig_h_is(e->id.orig_h) && c.resp_h_is(e->id.resp_h) && c.orig_p() == e->id.orig_p &&
+      c.resp_p() == e->id.resp_p && ctx.weirds->weird_repeated(e->hint, name, ts_ns)) {
+    return;
+  }
+  if (!e) {
+    e = &memo.entries[memo.next];
+    memo.next = static_cast<uint8_t>((memo.next + 1) % memo.entries.size());
+  }
+  WeirdEvent ev;
+  fill_conn_weird(ev, c, is_orig, ts_ns, name, std::move(addl), source);
+  e->hint = ctx.weirds->weird_hinted(ev);
+  e->name = name.data();
+  e->size = name.size();
+  e->id = ev.id;
 }
 
 static_assert(std::size(kModules) - 1 <= 16, "Conn::services has a bit for each of at most 16 modules");

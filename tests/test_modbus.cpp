@@ -611,6 +611,32 @@ TEST_CASE("modbus after a gap resynchronises on the next plausible header", "[mo
   CHECK(h.weirds.count("modbus_response_without_request") == 0);
 }
 
+TEST_CASE("modbus resync scans zero-filled junk in segments of any size and finds the next header", "[modbus]") {
+  // Register data is mostly zeros: near misses of a header (protocol id and length high byte zero, the
+  // length's low byte 0, 1 or 255) at every alignment, which the scan's word-at-a-time test must refuse
+  // exactly as the offset-by-offset one does, and a header it must find wherever a segment ends.
+  Bytes junk(37, 0x00);
+  for (const Bytes& miss : {Bytes{0x00, 0x00, 0x00, 0x00, 0x00, 0xFF}, Bytes{0x07, 0x00, 0x00, 0x00, 0x01, 0x00},
+                            Bytes{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, Bytes{0x12, 0x34, 0x00, 0x00, 0x00}}) {
+    junk.insert(junk.end(), miss.begin(), miss.end());
+  }
+  const Bytes stream = cat({junk, adu(4, 1, kReadCoilsReq), adu(5, 1, kReadCoilsReq)});
+  for (size_t seg = 1; seg <= 24; ++seg) {
+    Harness h("resync_seg" + std::to_string(seg));
+    h.orig(adu(1, 1, kReadCoilsReq), 1);
+    h.a->gap(h.conn, true, 100, kT0 + 2000);
+    for (size_t at = 0; at < stream.size(); at += seg) {
+      h.orig(Bytes(stream.begin() + static_cast<std::ptrdiff_t>(at),
+                   stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + seg))),
+             3);
+    }
+    const auto lines = h.lines("modbus");
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1] == h.row(3, 4, 1, "READ_COILS", "REQ"));
+    CHECK(lines[2] == h.row(3, 5, 1, "READ_COILS", "REQ"));
+  }
+}
+
 TEST_CASE("modbus bad header in a confirmed flow is a weird, then logging goes on", "[modbus]") {
   Harness h("bad_header_confirmed");
   h.orig(adu(1, 1, kReadCoilsReq), 1);

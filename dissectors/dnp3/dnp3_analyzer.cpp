@@ -73,6 +73,7 @@ class Dnp3Analyzer final : public Analyzer {
   void weird(Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl = {});
 
   AnalyzerContext ctx_;
+  ConnWeirdMemo weird_memo_;
   bool udp_;
   Options opts_;
   Stream stream_[2];
@@ -84,7 +85,7 @@ class Dnp3Analyzer final : public Analyzer {
 };
 
 void Dnp3Analyzer::weird(Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "dnp3");
+  conn_weird(ctx_, weird_memo_, c, is_orig, ts, name, std::move(addl), "dnp3");
 }
 
 void Dnp3Analyzer::write_row(Conn& c, const Dnp3Row& row) {

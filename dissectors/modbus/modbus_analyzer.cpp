@@ -2,6 +2,7 @@
 // by transaction id, writes the logs and emits operation events. The wire grammar is modbus_parser.cpp's.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -39,6 +40,17 @@ struct Pending {
   std::array<uint8_t, kMaxPdu> pdu;
   std::span<const uint8_t> bytes() const { return {pdu.data(), len}; }
   std::string_view link_id() const { return {link.data(), link.size()}; }
+  // A slot taken for a new request. Field by field: `Pending{}` zeroes the PDU and link buffers too
+  // (rep stos, then the copy), for bytes that len and has_link keep from being read.
+  void take() {
+    used = true;
+    paired = false;
+    has_link = false;
+    tid = 0;
+    unit = 0;
+    len = 0;
+    ts_ns = 0;
+  }
 };
 
 // Functions ICSNPP pairs in modbus_detailed.log; the others get one row per message.
@@ -115,6 +127,65 @@ std::string file_records_text(const Pdu& p) {
   return out;
 }
 
+// 0x80 in each byte of w that is zero, 0 in the others (exact: no carry crosses a byte).
+constexpr uint64_t zero_bytes(uint64_t w) {
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  return ~(((w & kLow7) + kLow7) | w | kLow7);
+}
+
+// The first offset at or after `i` that the resynchronisation scan must look at closely: one whose bytes
+// 2-4 (protocol id and the length's high byte) are zero and whose byte 5 is 2..254, as every ADU's are
+// (2 <= length <= 254). Eight bytes at a time while ten are left, five offsets a word: a scan after a gap
+// runs over every byte of the segments until a header turns up, and register data is mostly zeros, so a
+// test of the zeros alone would stop nearly everywhere. The last offsets are left to the scan's own
+// checks. Exact: an offset skipped here is one the scan would refuse at its first checks.
+size_t next_candidate(std::span<const uint8_t> b, size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  while (i + 10 <= b.size()) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + i + 2, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);  // byte k of w: b[i + 2 + k]
+    const uint64_t zero = zero_bytes(w);
+    const uint64_t length_ok = ~(zero | zero_bytes(w ^ kOnes) | zero_bytes(~w)) & kHigh;  // bytes 2..254
+    // Offset i + k: bytes k, k + 1 and k + 2 of w zero, byte k + 3 in range (k = 0..4).
+    const uint64_t at = zero & (zero >> 8) & (zero >> 16) & (length_ok >> 24) & 0x0000008080808080ull;
+    if (at != 0) return i + static_cast<size_t>(__builtin_ctzll(at)) / 8;
+    i += 5;
+  }
+  return i;
+}
+
+struct ResyncStop {
+  size_t offset;
+  Plausible found;
+};
+
+// Where the resynchronisation scan of `b` (at least one byte) stops: at the first offset where
+// plausible_adu_start says Yes or NeedMore. It refuses a nonzero protocol id (bytes 2-3), then a length
+// field (bytes 4-5) out of range, before anything else, and most offsets fail there, so the scan tests
+// both without the call: a word at a time while ten bytes are left (next_candidate), then offset by
+// offset. Short of a header (under seven bytes) it says NeedMore unless a protocol id byte that is there
+// is not zero; every scan of a segment that holds no header ends so, hence that too is decided here.
+ResyncStop resync_scan(std::span<const uint8_t> b) {
+  const size_t n = b.size();
+  size_t i = 0;
+  for (;; ++i) {
+    i = next_candidate(b, i);
+    if (n - i < kMbapSize) break;
+    if ((b[i + 2] | b[i + 3]) != 0) continue;
+    const unsigned length = static_cast<unsigned>(b[i + 4]) << 8 | b[i + 5];
+    if (length < kMinLength || length > kMaxLength) continue;
+    const Plausible p = plausible_adu_start(b.subspan(i));
+    if (p != Plausible::No) return {i, p};
+  }
+  for (; i < n; ++i) {
+    const size_t left = n - i;
+    if ((left > 2 && b[i + 2] != 0) || (left > 3 && b[i + 3] != 0)) continue;
+    return {i, Plausible::NeedMore};
+  }
+  return {n, Plausible::No};
+}
+
 uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -155,6 +226,7 @@ class ModbusAnalyzer final : public Analyzer {
   void make_link(const Conn& c, std::array<char, 16>& out);
 
   AnalyzerContext ctx_;
+  ConnWeirdMemo weird_memo_;
   const ModbusOptions& opts_;
   LogWriter logs_;
   Direction dir_[2];  // [0] responder, [1] originator
@@ -226,21 +298,7 @@ void ModbusAnalyzer::drain(Conn& c, bool is_orig, uint64_t ts) {
     const std::span<const uint8_t> rest(d.buf.data() + off, d.len - off);
     if (d.resync) {
       // After a gap or a bad header: the next offset where a plausible ADU starts.
-      size_t i = 0;
-      Plausible found = Plausible::No;
-      for (; i < rest.size(); ++i) {
-        // plausible_adu_start refuses a nonzero protocol id (bytes 2-3), then a length field (bytes 4-5)
-        // out of range, before anything else; most offsets of the scan fail there, so test both here
-        // without the call and the header parse.
-        const size_t left = rest.size() - i;
-        if (left >= 4 && (rest[i + 2] | rest[i + 3]) != 0) continue;
-        if (left >= kMbapSize) {
-          const unsigned length = static_cast<unsigned>(rest[i + 4]) << 8 | rest[i + 5];
-          if (length < kMinLength || length > kMaxLength) continue;
-        }
-        found = plausible_adu_start(rest.subspan(i));
-        if (found != Plausible::No) break;
-      }
+      const auto [i, found] = resync_scan(rest);
       off += i;
       if (found != Plausible::Yes) break;  // nothing yet, or a candidate needing more bytes
       d.resync = false;
@@ -723,7 +781,7 @@ void ModbusAnalyzer::report_device_identification(Conn& c, uint64_t ts, const Mb
 }
 
 void ModbusAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "modbus");
+  conn_weird(ctx_, weird_memo_, c, is_orig, ts, name, std::move(addl), "modbus");
 }
 
 Pending* ModbusAnalyzer::find(uint16_t tid) {
@@ -737,8 +795,7 @@ Pending* ModbusAnalyzer::find(uint16_t tid) {
 Pending& ModbusAnalyzer::insert(Conn& c, uint64_t ts) {
   for (Pending& e : pending_) {
     if (!e.used) {
-      e = Pending{};
-      e.used = true;
+      e.take();
       ++pending_count_;
       return e;
     }
@@ -757,8 +814,7 @@ Pending& ModbusAnalyzer::insert(Conn& c, uint64_t ts) {
   }
   weird(c, true, ts, "modbus_too_many_outstanding_requests", "tid " + std::to_string(oldest->tid));
   give_up(c, *oldest);
-  *oldest = Pending{};
-  oldest->used = true;
+  oldest->take();
   ++pending_count_;
   return *oldest;
 }
@@ -785,7 +841,8 @@ void ModbusAnalyzer::expire(Conn& c, uint64_t now) {
 // replay writes the same logs.
 void ModbusAnalyzer::make_link(const Conn& c, std::array<char, 16>& out) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  uint64_t a = mix64(c.uid().hi ^ (uint64_t{c.uid().lo} << 32) ^ ++link_counter_);
+  const Uid uid = c.uid();
+  uint64_t a = mix64(uid.hi ^ (uint64_t{uid.lo} << 32) ^ ++link_counter_);
   uint64_t b = mix64(a ^ link_counter_);
   for (size_t i = 0; i < out.size(); ++i) {
     uint64_t& x = i < 8 ? a : b;

@@ -138,19 +138,19 @@ const LogSchema* const kLogSchemas[kLogCount] = {&kModbus, &kDetailed, &kReadWri
 void LogWriter::modbus(const Conn& c, uint64_t ts_ns, uint16_t tid, uint8_t unit, uint8_t function, bool is_orig,
                        int exception_code) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogModbus])) return;
-  std::array<Value, kConnColumns + 5> v;
+  std::array<Value, kConnColumns + 5>& v = modbus_row_;
   cols_.fill(c, ts_ns, v.data());
   v[6] = uint64_t{tid};
   v[7] = uint64_t{unit};
   v[8] = modbus_function_name(function);
   v[9] = std::string_view(is_orig ? "REQ" : "RESP");
-  if (exception_code >= 0) v[10] = modbus_exception_name(static_cast<uint8_t>(exception_code));
+  v[10] = exception_code >= 0 ? Value(modbus_exception_name(static_cast<uint8_t>(exception_code))) : Value(Unset{});
   sink_->write(ids_[kLogModbus], ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::detailed(const Conn& c, const Detailed& d) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogDetailed])) return;
-  std::array<Value, kConnColumns + 15> v;
+  std::array<Value, kConnColumns + 15>& v = detailed_row_;
   cols_.fill(c, d.ts_ns, v.data());
   size_t i = kConnColumns;
   v[i++] = uint64_t{d.tid};

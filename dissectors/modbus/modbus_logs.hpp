@@ -84,6 +84,10 @@ class LogWriter {
   LogSink* sink_;
   const LogId* ids_;
   ConnColumns cols_;
+  // The rows of the logs written for nearly every PDU, kept from one record to the next (each record sets
+  // every value): not default-constructed afresh for each record.
+  std::array<Value, kConnColumns + 5> modbus_row_;
+  std::array<Value, kConnColumns + 15> detailed_row_;
 };
 
 }  // namespace ots::modbus

@@ -156,6 +156,7 @@ class S7commAnalyzer final : public Analyzer {
   void weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl = {});
 
   AnalyzerContext ctx_;
+  ConnWeirdMemo weird_memo_;
   const S7commOptions& opts_;
   LogWriter logs_;
   Direction dir_[2];  // [0] responder, [1] originator
@@ -935,7 +936,7 @@ PendingJob& S7commAnalyzer::add_job() {
 }
 
 void S7commAnalyzer::weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl) {
-  conn_weird(ctx_, c, is_orig, ts, name, std::move(addl), "s7comm");
+  conn_weird(ctx_, weird_memo_, c, is_orig, ts, name, std::move(addl), "s7comm");
 }
 
 constexpr uint16_t kTcpPorts[] = {102};

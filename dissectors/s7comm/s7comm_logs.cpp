@@ -67,7 +67,7 @@ const LogSchema* const kLogSchemas[kLogCount] = {&kCotp, &kS7comm, &kReadSzl, &k
 
 void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_code) {
   if (!sink_->enabled(ids_[kLogCotp])) return;
-  std::array<Value, kPrefix + 2> v;
+  std::array<Value, kPrefix + 2>& v = cotp_row_;
   cols_.fill_icsnpp(c, ts_ns, is_orig, v.data());
   const HexText code = hex_text(pdu_code, 2);
   std::string scratch;
@@ -138,7 +138,7 @@ void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
 
 void LogWriter::plus(const Conn& c, const PlusRow& r) {
   if (!sink_->enabled(ids_[kLogPlus])) return;
-  std::array<Value, kPrefix + 5> v;
+  std::array<Value, kPrefix + 5>& v = plus_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   HexText op, fn;
   std::string s1, s2;

@@ -86,6 +86,10 @@ class LogWriter {
   LogSink* sink_;
   const LogId* ids_;
   ConnColumns cols_;
+  // The rows of the logs written for nearly every PDU, kept from one record to the next (each record sets
+  // every value): not default-constructed afresh for each record.
+  std::array<Value, kConnColumns + kIcsnppColumns + 2> cotp_row_;
+  std::array<Value, kConnColumns + kIcsnppColumns + 5> plus_row_;
 };
 
 }  // namespace ots::s7
