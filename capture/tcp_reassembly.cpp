@@ -58,15 +58,11 @@ StreamBuffers& TcpStream::buffers(StreamStore& store) {
 void TcpStream::reset(StreamStore& store) {
   set_next(1);
   set_trim(1);
-  if (buf_) store.release(buf_);
+  if (buf_) {
+    store.held_ -= footprint(store);
+    store.release(buf_);
+  }
   buf_ = 0;
-}
-
-size_t TcpStream::buffers_footprint(const StreamBuffers& b) {
-  const size_t waiting =
-      b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) + b.waiting->data_bytes
-                : 0;
-  return waiting + b.kept.capacity();
 }
 
 StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
@@ -77,6 +73,14 @@ StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
 void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
                                 uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
                                 StreamSink& sink) {
+  const size_t before = footprint(store);
+  segment_body(store, seq, captured, len, acked, keep, peer_active, limits, sink);
+  store.held_ = store.held_ + footprint(store) - before;
+}
+
+void TcpStream::segment_body(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                             uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
+                             StreamSink& sink) {
   if (captured.size() > len) captured = captured.first(len);  // link-layer padding is not payload
   auto cut = [&](uint64_t n) {
     seq += n;
@@ -279,6 +283,12 @@ void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<co
 }
 
 void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+  const size_t before = footprint(store);
+  ack_body(store, up_to, keep, report, sink);
+  store.held_ = store.held_ + footprint(store) - before;
+}
+
+void TcpStream::ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
   if (up_to <= trim_seq()) return;
   set_trim(up_to);
   drop_kept_below(store, up_to);
@@ -310,6 +320,12 @@ void TcpStream::release_if_empty(StreamStore& store) {
 }
 
 void TcpStream::finish(StreamStore& store, bool keep, StreamSink& sink) {
+  const size_t before = footprint(store);
+  finish_body(store, keep, sink);
+  store.held_ -= before;  // no buffers left
+}
+
+void TcpStream::finish_body(StreamStore& store, bool keep, StreamSink& sink) {
   for (StreamBuffers* b = buffers_if_any(store); b && b->has_blocks(); b = buffers_if_any(store)) {
     skip_to(store, b->waiting->blocks.front().seq, GapCause::End, keep, sink);
   }

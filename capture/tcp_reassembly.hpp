@@ -85,6 +85,10 @@ class StreamStore {
   }
   // Buffers in use now.
   size_t live() const { return used_ - free_.size(); }
+  // Heap bytes the streams' buffers hold (the sum of their TcpStream::footprint()), kept in step by the
+  // streams as their buffers change: the flow table reports it, and summing it per packet (before and
+  // after each TCP packet) cost 3.5 M instructions on mb100k (callgrind).
+  size_t held() const { return held_; }
 
  private:
   friend class TcpStream;
@@ -110,6 +114,7 @@ class StreamStore {
   static constexpr size_t kSpareCapacity = 128;
 
   std::vector<std::unique_ptr<StreamBuffers[]>> chunks_;
+  size_t held_ = 0;             // held()
   std::vector<uint32_t> free_;  // handles given back, reused last-in first-out
   std::vector<std::vector<uint8_t>> spare_;  // empty kept-byte vectors with capacity, oldest first (<= kSpares)
   size_t spare_bytes_ = 0;                   // their capacity
@@ -193,7 +198,18 @@ class TcpStream {
 
   StreamBuffers* buffers_if_any(StreamStore& store) { return buf_ ? &store.at(buf_) : nullptr; }
   StreamBuffers& buffers(StreamStore& store);
-  static size_t buffers_footprint(const StreamBuffers& b);
+  static size_t buffers_footprint(const StreamBuffers& b) {
+    const size_t waiting = b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) +
+                                           b.waiting->data_bytes
+                                     : 0;
+    return waiting + b.kept.capacity();
+  }
+  // The general paths' work, which segment_general, ack_general, finish and reset wrap to keep the
+  // store's held() in step.
+  void segment_body(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                    uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
+  void ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
+  void finish_body(StreamStore& store, bool keep, StreamSink& sink);
   static StreamBuffers::Waiting& waiting(StreamBuffers& b);
   void check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
                      StreamSink& sink) const;

@@ -64,6 +64,9 @@ struct Pair {
     REQUIRE(fast.footprint(fast_store) == general.footprint(general_store));
     REQUIRE(fast_store.live() == general_store.live());
     REQUIRE(fast_store.footprint() == general_store.footprint());
+    // The stores keep their streams' footprint in step, through either path.
+    REQUIRE(fast_store.held() == fast.footprint(fast_store));
+    REQUIRE(general_store.held() == general.footprint(general_store));
   }
 };
 
