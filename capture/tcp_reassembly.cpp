@@ -78,6 +78,23 @@ void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<cons
   store.held_ = store.held_ + footprint(store) - before;
 }
 
+void TcpStream::segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
+                             uint32_t keep_limit, StreamSink& sink) {
+  // segment_body's steps for this case: the buffers (and their keep limit), the retransmission check
+  // against the kept bytes (nothing waits), the part not delivered yet straight from the packet, kept.
+  // The kept bytes are then not empty, so release_if_empty would have nothing to release.
+  const size_t before = buf_ ? store.at(buf_).kept.capacity() : 0;
+  StreamBuffers& b = buffers(store);
+  b.keep_limit = keep_limit;
+  if (kept_differs(b, seq, data, peer_active)) sink.inconsistent();
+  const uint64_t next = next_seq();
+  if (seq < next) data = data.subspan(next - seq);  // the leading part was delivered already: first bytes win
+  sink.deliver(data);
+  keep_bytes(store, data.data(), data.size(), true);
+  set_next(next + data.size());
+  store.held_ = store.held_ + store.at(buf_).kept.capacity() - before;
+}
+
 void TcpStream::segment_body(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
                              uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
                              StreamSink& sink) {
@@ -252,30 +269,41 @@ void TcpStream::drop_kept_below(StreamStore& store, uint64_t seq) {
   b.kept_base += drop;
 }
 
+namespace {
+
+// TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer never
+// sent anything (a keep-alive probe carrying one garbage byte). `data` starts at `seq`; the n bytes in
+// common start at `at`.
+bool overlap_differs(const uint8_t* old_bytes, uint64_t at, uint64_t n, uint64_t seq, std::span<const uint8_t> data,
+                     bool peer_active) {
+  // No bytes in common (an empty kept range: its data() may be null, which memcmp must not get).
+  if (n == 0) return false;
+  return std::memcmp(old_bytes, data.data() + (at - seq), n) != 0 && (n > 1 || peer_active);
+}
+
+}  // namespace
+
+bool TcpStream::kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active) {
+  const uint64_t end = seq + data.size();
+  const uint64_t kept_end = b.kept_base + b.kept.size();
+  if (seq >= kept_end || end <= b.kept_base) return false;
+  const uint64_t lo = std::max(seq, b.kept_base), hi = std::min(end, kept_end);
+  return overlap_differs(b.kept.data() + (lo - b.kept_base), lo, hi - lo, seq, data, peer_active);
+}
+
 void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
                               bool peer_active, StreamSink& sink) const {
-  const uint64_t end = seq + data.size();
-  // TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer
-  // never sent anything (a keep-alive probe carrying one garbage byte).
-  auto differs = [&](uint64_t at, const uint8_t* old_bytes, uint64_t n) {
-    // No bytes in common (an empty kept range: its data() may be null, which memcmp must not get).
-    if (n == 0) return false;
-    return std::memcmp(old_bytes, data.data() + (at - seq), n) != 0 && (n > 1 || peer_active);
-  };
-  const uint64_t kept_end = b.kept_base + b.kept.size();
-  if (seq < kept_end && end > b.kept_base) {
-    const uint64_t lo = std::max(seq, b.kept_base), hi = std::min(end, kept_end);
-    if (differs(lo, b.kept.data() + (lo - b.kept_base), hi - lo)) {
-      sink.inconsistent();
-      return;
-    }
+  if (kept_differs(b, seq, data, peer_active)) {
+    sink.inconsistent();
+    return;
   }
   if (!b.waiting) return;
+  const uint64_t end = seq + data.size();
   for (const Block& blk : b.waiting->blocks) {
     if (blk.seq >= end) break;
     if (blk.end() <= seq || !blk.data) continue;
     const uint64_t lo = std::max(seq, blk.seq), hi = std::min(end, blk.end());
-    if (differs(lo, blk.data.get() + (lo - blk.seq), hi - lo)) {
+    if (overlap_differs(blk.data.get() + (lo - blk.seq), lo, hi - lo, seq, data, peer_active)) {
       sink.inconsistent();
       return;
     }
@@ -286,6 +314,26 @@ void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool 
   const size_t before = footprint(store);
   ack_body(store, up_to, keep, report, sink);
   store.held_ = store.held_ + footprint(store) - before;
+}
+
+void TcpStream::ack_kept(StreamStore& store, uint64_t up_to) {
+  // ack_body's steps for this case: trim, drop the kept bytes below the ACK, release the buffers if
+  // nothing is left (nothing waits).
+  set_trim(up_to);
+  StreamBuffers& b = store.at(buf_);
+  if (up_to > b.kept_base) {
+    const uint64_t drop = std::min<uint64_t>(up_to - b.kept_base, b.kept.size());
+    if (drop < b.kept.size()) {
+      b.kept.erase(b.kept.begin(), b.kept.begin() + static_cast<std::ptrdiff_t>(drop));
+      b.kept_base += drop;
+      return;
+    }
+  } else if (!b.kept.empty()) {
+    return;
+  }
+  store.held_ -= b.kept.capacity();
+  store.release(buf_);
+  buf_ = 0;
 }
 
 void TcpStream::ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {

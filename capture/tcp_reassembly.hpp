@@ -143,13 +143,24 @@ class TcpStream {
   //
   // Inline: a connection whose payload nobody wants (conn.log only, or its analyzers detached) sends
   // nearly all its segments whole and in order with nothing buffered, and all the general path does for
-  // them is move next_seq(); this does only that, the rest goes to segment_general.
+  // them is move next_seq(); this does only that. A connection whose payload is wanted (request and
+  // response polling) sends its segments whole and in order, or again over bytes not acknowledged yet,
+  // with nothing waiting beyond a hole: segment_kept() does what the general path does for those. The
+  // rest goes to segment_general.
   void segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked,
                bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
-    if (!keep && buf_ == 0 && len != 0 && captured.size() >= len && seq == next_seq() && seq >= acked &&
-        seq >= trim_seq()) {
-      set_next(seq + len);
-      return;
+    if (len != 0 && captured.size() >= len && seq >= acked && seq >= trim_seq()) {
+      const uint64_t next = next_seq();
+      if (!keep) {
+        if (buf_ == 0 && seq == next) {
+          set_next(seq + len);
+          return;
+        }
+      } else if (seq <= next && seq + len > next && limits.keep_unacked_bytes != 0 &&
+                 (buf_ == 0 || !store.at(buf_).waiting)) {
+        segment_kept(store, seq, captured.first(len), peer_active, limits.keep_unacked_bytes, sink);
+        return;
+      }
     }
     segment_general(store, seq, captured, len, acked, keep, peer_active, limits, sink);
   }
@@ -157,13 +168,20 @@ class TcpStream {
   // The peer acknowledged everything below `up_to`: anything still missing below it never arrives.
   // `report` = false applies Zeek's partial-connection quirk (an ACK of 1 or 2 is not a gap).
   //
-  // Inline: without buffers and with no hole below the ACK (or none to report), an ACK only moves
-  // trim_seq(), which is all the general path would do.
+  // Inline: with no hole below the ACK (or none to report), an ACK only moves trim_seq() and drops the
+  // kept bytes below it, which is all the general path does: without buffers the first, with kept bytes
+  // and nothing waiting ack_kept().
   void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
     if (up_to <= trim_seq()) return;
-    if (buf_ == 0 && (up_to <= next_seq() || !report)) {
-      set_trim(up_to);
-      return;
+    if (up_to <= next_seq() || !report) {
+      if (buf_ == 0) {
+        set_trim(up_to);
+        return;
+      }
+      if (!store.at(buf_).waiting) {
+        ack_kept(store, up_to);
+        return;
+      }
     }
     ack_general(store, up_to, keep, report, sink);
   }
@@ -210,6 +228,11 @@ class TcpStream {
                     uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
   void ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
   void finish_body(StreamStore& store, bool keep, StreamSink& sink);
+  // segment()'s and ack()'s fast paths for streams that keep bytes (see there).
+  void segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
+                    uint32_t keep_limit, StreamSink& sink);
+  void ack_kept(StreamStore& store, uint64_t up_to);
+  static bool kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active);
   static StreamBuffers::Waiting& waiting(StreamBuffers& b);
   void check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
                      StreamSink& sink) const;

@@ -1,5 +1,6 @@
 // TCP reassembly: the fast paths (TcpStream::segment and ack inline, for range-only streams without
-// buffers) held to the general path by random segment and ACK sequences, and what those sequences found.
+// buffers; segment_kept and ack_kept, for streams that keep bytes with nothing waiting) held to the general
+// path by random segment and ACK sequences, and what those sequences found.
 
 #include <catch2/catch.hpp>
 
@@ -126,6 +127,58 @@ void run_random(uint32_t seed, int ops, double keep_share) {
   p.check();
 }
 
+// Request and response polling, as the kept-bytes fast paths see it: payload always wanted, segments in
+// order or sent again over bytes not acknowledged yet (some rewritten, some longer than before), the
+// peer's ACK mostly of everything; now and then a hole, a cut segment or an ACK past the stream sends
+// the stream down the general path and back.
+void run_polling(uint32_t seed, int ops) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  Pair p;
+  StreamLimits lim;
+  lim.max_ooo_bytes = 64;
+  lim.keep_unacked_bytes = 24;
+  uint64_t acked = 0;
+  std::vector<uint8_t> buf;
+  for (int op = 0; op < ops; ++op) {
+    INFO("seed " << seed << " op " << op);
+    const uint64_t r = pick(100);
+    const uint64_t next = p.fast.next_seq(), trim = p.fast.trim_seq();
+    if (r < 55) {
+      uint64_t seq = next;
+      if (chance(0.3) && next > trim) seq = trim + pick(next - trim);  // again, over unacknowledged bytes
+      if (chance(0.05)) seq = next + 1 + pick(8);                      // a hole
+      if (chance(0.03)) seq = trim > 3 ? trim - pick(4) : trim;        // below what was acknowledged
+      const uint64_t len = pick(chance(0.1) ? 40 : 20);
+      uint64_t cap = len;
+      if (chance(0.05)) cap = pick(len + 1);
+      buf.resize(cap);
+      for (uint64_t k = 0; k < cap; ++k) buf[k] = byte_at(seq + k);
+      if (cap > 0 && chance(0.3)) buf[pick(cap)] ^= 0x20;
+      p.segment(seq, {buf.data(), static_cast<size_t>(cap)}, len, chance(0.9) ? acked : acked + pick(4), true,
+                chance(0.9), lim);
+    } else if (r < 95) {
+      uint64_t up_to = next;
+      if (chance(0.3) && next >= trim) up_to = trim + pick(next - trim + 1);  // part of what was sent
+      if (chance(0.05)) up_to = next + 1 + pick(8);          // past the stream
+      acked = std::max(acked, up_to);
+      p.ack(up_to, true, !chance(0.1));
+    } else if (r < 98) {
+      lim.keep_unacked_bytes = static_cast<uint32_t>(chance(0.7) ? 24 : pick(4) * 6);
+      continue;
+    } else {
+      p.finish(true);
+      p.check();
+      p.reset();
+      acked = 0;
+    }
+    p.check();
+  }
+  p.finish(true);
+  p.check();
+}
+
 std::span<const uint8_t> bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 }  // namespace
@@ -137,6 +190,35 @@ TEST_CASE("tcp stream fast paths agree with the general path on range only strea
 TEST_CASE("tcp stream fast paths agree with the general path when payload is wanted now and then", "[tcp]") {
   for (uint32_t seed = 1001; seed <= 1200; ++seed) run_random(seed, 400, 0.2);
   for (uint32_t seed = 2001; seed <= 2100; ++seed) run_random(seed, 400, 0.9);
+}
+
+TEST_CASE("tcp stream kept bytes fast paths agree with the general path on polling streams", "[tcp]") {
+  for (uint32_t seed = 3001; seed <= 3300; ++seed) run_polling(seed, 400);
+}
+
+TEST_CASE("tcp stream kept bytes fast paths check rewrites then give the buffers back at the ACK", "[tcp]") {
+  StreamStore store;
+  TcpStream st;
+  Recorder r;
+  StreamLimits lim;
+  st.segment(store, 1, bytes("abcdef"), 6, 0, true, true, lim, r);
+  CHECK(store.live() == 1);
+  CHECK(store.held() == st.footprint(store));
+  CHECK(st.footprint(store) >= 6);
+  // Sent again, longer, its first bytes rewritten (the DNP3 responses of mb100k): one inconsistency,
+  // then only the new bytes are delivered.
+  st.segment(store, 1, bytes("Xbcdefghij"), 10, 0, true, true, lim, r);
+  CHECK(r.log == "Dabcdef;I;Dghij;");
+  CHECK(st.next_seq() == 11);
+  st.ack(store, 5, true, true, r);  // part of it: the rest stays for the check
+  CHECK(store.live() == 1);
+  st.segment(store, 5, bytes("eXg"), 3, 5, true, true, lim, r);
+  CHECK(r.log == "Dabcdef;I;Dghij;I;");
+  st.ack(store, 11, true, true, r);
+  CHECK(store.live() == 0);
+  CHECK(store.held() == 0);
+  CHECK(st.footprint(store) == 0);
+  CHECK(st.trim_seq() == 11);
 }
 
 TEST_CASE("tcp stream fast path moves next and trim and leaves no buffers", "[tcp]") {
