@@ -1,16 +1,12 @@
 #include "capture/tcp_reassembly.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ots::flow {
 
-uint32_t StreamStore::acquire() {
-  if (!free_.empty()) {
-    const uint32_t h = free_.back();
-    free_.pop_back();
-    return h;  // reset when it was given back
-  }
+uint32_t StreamStore::acquire_new() {
   if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<StreamBuffers[]>(kChunk));
   return ++used_;
 }
@@ -21,38 +17,49 @@ void StreamStore::release(uint32_t h) {
   b.waiting.reset();
   const size_t cap = b.kept.capacity();
   if (cap != 0 && cap <= kSpareCapacity) {
-    if (spare_.capacity() == 0) spare_.reserve(kSpares);
-    if (spare_.size() == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
-      spare_bytes_ -= spare_.front().capacity();
-      spare_.erase(spare_.begin());
-    }
-    b.kept.clear();
-    spare_bytes_ += cap;
-    spare_.push_back(std::move(b.kept));
+    give_spare(b.kept);
+  } else if (cap != 0) {
+    std::vector<uint8_t>().swap(b.kept);
   }
-  std::vector<uint8_t>().swap(b.kept);
   b.kept_base = 1;
   b.keep_limit = StreamBuffers::kDefaultKeepLimit;
   free_.push_back(h);
 }
 
-void StreamStore::take_spare(std::vector<uint8_t>& kept, size_t len) {
-  for (size_t i = spare_.size(); i-- > 0;) {  // the latest first
-    const size_t cap = spare_[i].capacity();
-    if (cap < len || cap - len >= kSpareSlack) continue;
-    spare_bytes_ -= cap;
-    kept.swap(spare_[i]);
-    spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
-    return;
+void StreamStore::give_spare(std::vector<uint8_t>& kept) {
+  if (!spare_) spare_ = std::make_unique<std::vector<uint8_t>[]>(kSpares);
+  if (spare_count_ == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
+    const auto oldest = static_cast<uint8_t>(spare_order_);
+    spare_bytes_ -= spare_cap_[oldest];
+    std::vector<uint8_t>().swap(spare_[oldest]);
+    spare_order_ >>= 8;
+    --spare_count_;
+    spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << oldest);
   }
+  const auto slot = static_cast<uint8_t>(std::countr_zero(spare_free_));
+  spare_free_ = static_cast<uint8_t>(spare_free_ & ~(1u << slot));
+  const size_t cap = kept.capacity();
+  kept.clear();
+  spare_[slot].swap(kept);  // the slot's vector has no capacity: kept is left without any
+  spare_cap_[slot] = static_cast<uint8_t>(cap);
+  spare_bytes_ += cap;
+  spare_order_ |= uint64_t{slot} << (8 * spare_count_++);
 }
 
-StreamBuffers& TcpStream::buffers(StreamStore& store) {
-  if (!buf_) {
-    buf_ = store.acquire();
-    store.at(buf_).kept_base = next_seq();
+void StreamStore::take_spare_fit(std::vector<uint8_t>& kept, size_t len) {
+  for (size_t i = spare_count_; i-- > 0;) {  // the latest first
+    const auto slot = static_cast<uint8_t>(spare_order_ >> (8 * i));
+    const size_t cap = spare_cap_[slot];
+    if (cap < len || cap - len >= kSpareSlack) continue;
+    spare_bytes_ -= cap;
+    kept.swap(spare_[slot]);
+    // Out of the order, the later ones a byte down (two shifts: by 64 at once would be undefined).
+    const uint64_t below = spare_order_ & ((uint64_t{1} << (8 * i)) - 1);
+    spare_order_ = below | (spare_order_ >> (8 * i) >> 8 << (8 * i));
+    --spare_count_;
+    spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << slot);
+    return;
   }
-  return store.at(buf_);
 }
 
 void TcpStream::reset(StreamStore& store) {
@@ -283,10 +290,10 @@ bool overlap_differs(const uint8_t* old_bytes, uint64_t at, uint64_t n, uint64_t
 
 }  // namespace
 
-bool TcpStream::kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active) {
+bool TcpStream::kept_overlap_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
+                                     bool peer_active) {
   const uint64_t end = seq + data.size();
   const uint64_t kept_end = b.kept_base + b.kept.size();
-  if (seq >= kept_end || end <= b.kept_base) return false;
   const uint64_t lo = std::max(seq, b.kept_base), hi = std::min(end, kept_end);
   return overlap_differs(b.kept.data() + (lo - b.kept_base), lo, hi - lo, seq, data, peer_active);
 }

@@ -81,7 +81,7 @@ class StreamStore {
   // parts of its own buffers).
   size_t footprint() const {
     return chunks_.capacity() * sizeof(chunks_[0]) + chunks_.size() * size_t{kChunk} * sizeof(StreamBuffers) +
-           free_.capacity() * sizeof(free_[0]) + spare_.capacity() * sizeof(spare_[0]) + spare_bytes_;
+           free_.capacity() * sizeof(free_[0]) + (spare_ ? kSpares * sizeof(spare_[0]) : 0) + spare_bytes_;
   }
   // Buffers in use now.
   size_t live() const { return used_ - free_.size(); }
@@ -96,11 +96,24 @@ class StreamStore {
   // Handle h (1-based; 0 = none).
   StreamBuffers& at(uint32_t h) { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
   const StreamBuffers& at(uint32_t h) const { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
-  uint32_t acquire();
+  // A handle: the last one given back (its buffers reset then), else a new one. Inline: a polling
+  // stream takes one per request and per response.
+  uint32_t acquire() {
+    if (free_.empty()) return acquire_new();
+    const uint32_t h = free_.back();
+    free_.pop_back();
+    return h;
+  }
+  uint32_t acquire_new();
   void release(uint32_t h);
   // Gives `kept` (empty, without capacity) a spare vector with room for `len` bytes and less than
   // kSpareSlack more, if there is one.
-  void take_spare(std::vector<uint8_t>& kept, size_t len);
+  void take_spare(std::vector<uint8_t>& kept, size_t len) {
+    if (spare_count_ != 0 && len <= kSpareCapacity) take_spare_fit(kept, len);
+  }
+  void take_spare_fit(std::vector<uint8_t>& kept, size_t len);
+  // Keeps `kept` (at most kSpareCapacity bytes of capacity) as a spare, the oldest one going if full.
+  void give_spare(std::vector<uint8_t>& kept);
 
   // A stream that delivers payload keeps it until the peer's ACK, then gives its buffers back: one
   // allocation and one free per request and per response (mb100k: 53,000 of each, 10 M instructions).
@@ -112,14 +125,25 @@ class StreamStore {
   static constexpr size_t kSpares = 8;
   static constexpr size_t kSpareSlack = 16;
   static constexpr size_t kSpareCapacity = 128;
+  static_assert(kSpares <= 8 && kSpareCapacity <= UINT8_MAX, "spare slots are a byte's bits, capacities bytes");
 
   std::vector<std::unique_ptr<StreamBuffers[]>> chunks_;
   size_t held_ = 0;             // held()
   std::vector<uint32_t> free_;  // handles given back, reused last-in first-out
-  std::vector<std::vector<uint8_t>> spare_;  // empty kept-byte vectors with capacity, oldest first (<= kSpares)
-  size_t spare_bytes_ = 0;                   // their capacity
-  uint32_t used_ = 0;                        // handles handed out so far: 1 .. used_
+  // The spares, in kSpares slots allocated with the first (the bytes a vector of vectors reserved for
+  // them took, and footprint() counts), found by their capacities and order kept in bytes beside: taking
+  // one from the middle and dropping the oldest moved vectors along a vector of them, 150 instructions
+  // a request (mb100k, callgrind).
+  std::unique_ptr<std::vector<uint8_t>[]> spare_;
+  size_t spare_bytes_ = 0;                // their capacity
+  uint64_t spare_order_ = 0;              // the slots holding a spare, a byte each, the oldest lowest
+  uint32_t used_ = 0;                     // handles handed out so far: 1 .. used_
+  uint8_t spare_cap_[kSpares] = {};       // the capacity of the spare in each slot
+  uint8_t spare_count_ = 0;               // spares held
+  uint8_t spare_free_ = (1u << kSpares) - 1;  // a bit per slot without a spare
 };
+
+static_assert(sizeof(StreamStore) <= 96, "the stream store grew: it is part of every flow table's memory");
 
 // 16 bytes (two in every TCP connection): the next and trim points are 64-bit relative sequence numbers
 // kept in 48 bits (see join below), the buffers a handle into the table's StreamStore.
@@ -215,7 +239,13 @@ class TcpStream {
   static constexpr size_t kMaxBlocks = 1024;
 
   StreamBuffers* buffers_if_any(StreamStore& store) { return buf_ ? &store.at(buf_) : nullptr; }
-  StreamBuffers& buffers(StreamStore& store);
+  StreamBuffers& buffers(StreamStore& store) {
+    if (!buf_) {
+      buf_ = store.acquire();
+      store.at(buf_).kept_base = next_seq();
+    }
+    return store.at(buf_);
+  }
   static size_t buffers_footprint(const StreamBuffers& b) {
     const size_t waiting = b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) +
                                            b.waiting->data_bytes
@@ -232,7 +262,15 @@ class TcpStream {
   void segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
                     uint32_t keep_limit, StreamSink& sink);
   void ack_kept(StreamStore& store, uint64_t up_to);
-  static bool kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active);
+  // Whether `data` at `seq` differs from the kept bytes it overlaps (TCP_Reassembler::Overlap). Inline:
+  // a segment in order overlaps none.
+  static bool kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active) {
+    const uint64_t kept_end = b.kept_base + b.kept.size();
+    if (seq >= kept_end || seq + data.size() <= b.kept_base) return false;
+    return kept_overlap_differs(b, seq, data, peer_active);
+  }
+  static bool kept_overlap_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
+                                   bool peer_active);
   static StreamBuffers::Waiting& waiting(StreamBuffers& b);
   void check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
                      StreamSink& sink) const;

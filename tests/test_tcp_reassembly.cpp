@@ -549,3 +549,35 @@ TEST_CASE("tcp stream store keeps a few small kept-byte buffers given back for t
   // The chunk of 64 buffer records and the tables, and at most a few small spares: not the 4 KiB one.
   CHECK(store.footprint() < empty + 64 * sizeof(flow::StreamBuffers) + 2048);
 }
+
+TEST_CASE("tcp stream store takes the latest spare that fits and drops the oldest when full", "[tcp]") {
+  flow::StreamStore store;
+  Sink s;
+  // A stream that keeps n bytes and has them acknowledged gives back a spare of n bytes' capacity.
+  auto give = [&](size_t n) {
+    TcpStream t;
+    const std::string data(n, 'k');
+    t.segment(store, 1, bytes(data), n, 0, true, true, {}, s);
+    REQUIRE(t.footprint(store) == n);
+    t.ack(store, 1 + n, true, true, s);
+    REQUIRE(t.footprint(store) == 0);
+  };
+  // The capacity a new stream keeping n bytes gets (a spare's, or n of its own); it keeps it.
+  std::vector<TcpStream> takers(4);
+  size_t next_taker = 0;
+  auto take = [&](size_t n) {
+    TcpStream& t = takers[next_taker++];
+    const std::string data(n, 't');
+    t.segment(store, 1, bytes(data), n, 0, true, true, {}, s);
+    return t.footprint(store);
+  };
+  give(40);
+  give(45);
+  CHECK(take(35) == 45);  // both fit (less than 16 bytes more than wanted): the latest is taken
+  CHECK(take(35) == 40);
+  CHECK(take(35) == 35);  // none left: its own
+  const size_t before = store.footprint();
+  for (size_t n = 10; n <= 90; n += 10) give(n);  // nine spares given, eight kept: the 10 bytes' goes
+  CHECK(store.footprint() == before + (20 + 30 + 40 + 50 + 60 + 70 + 80 + 90));
+  CHECK(take(3) == 3);  // only the 10 bytes' spare would have fitted, and it went
+}
