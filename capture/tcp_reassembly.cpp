@@ -26,13 +26,27 @@ void StreamStore::release(uint32_t h) {
   free_.push_back(h);
 }
 
+namespace {
+
+constexpr uint64_t kByteOnes = 0x0101010101010101ull;
+constexpr uint64_t kByteHigh = 0x8080808080808080ull;
+constexpr uint64_t kByteLow7 = 0x7f7f7f7f7f7f7f7full;
+
+// The bytes of w but the i-th, those above it a byte down (two shifts: by 64 at once is undefined).
+uint64_t without_byte(uint64_t w, unsigned i) {
+  return (w & ((uint64_t{1} << (8 * i)) - 1)) | (w >> (8 * i) >> 8 << (8 * i));
+}
+
+}  // namespace
+
 void StreamStore::give_spare(std::vector<uint8_t>& kept) {
   if (!spare_) spare_ = std::make_unique<std::vector<uint8_t>[]>(kSpares);
   if (spare_count_ == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
     const auto oldest = static_cast<uint8_t>(spare_order_);
-    spare_bytes_ -= spare_cap_[oldest];
+    spare_bytes_ -= static_cast<uint8_t>(spare_caps_);
     std::vector<uint8_t>().swap(spare_[oldest]);
     spare_order_ >>= 8;
+    spare_caps_ >>= 8;
     --spare_count_;
     spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << oldest);
   }
@@ -41,25 +55,29 @@ void StreamStore::give_spare(std::vector<uint8_t>& kept) {
   const size_t cap = kept.capacity();
   kept.clear();
   spare_[slot].swap(kept);  // the slot's vector has no capacity: kept is left without any
-  spare_cap_[slot] = static_cast<uint8_t>(cap);
   spare_bytes_ += cap;
-  spare_order_ |= uint64_t{slot} << (8 * spare_count_++);
+  spare_order_ |= uint64_t{slot} << (8 * spare_count_);
+  spare_caps_ |= uint64_t{cap} << (8 * spare_count_);
+  ++spare_count_;
 }
 
 void StreamStore::take_spare_fit(std::vector<uint8_t>& kept, size_t len) {
-  for (size_t i = spare_count_; i-- > 0;) {  // the latest first
-    const auto slot = static_cast<uint8_t>(spare_order_ >> (8 * i));
-    const size_t cap = spare_cap_[slot];
-    if (cap < len || cap - len >= kSpareSlack) continue;
-    spare_bytes_ -= cap;
-    kept.swap(spare_[slot]);
-    // Out of the order, the later ones a byte down (two shifts: by 64 at once would be undefined).
-    const uint64_t below = spare_order_ & ((uint64_t{1} << (8 * i)) - 1);
-    spare_order_ = below | (spare_order_ >> (8 * i) >> 8 << (8 * i));
-    --spare_count_;
-    spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << slot);
-    return;
-  }
+  // All eight capacities at once (1 <= len <= kSpareCapacity): a byte cap + 128 - len neither borrows
+  // nor carries, and it is 1000xxxx exactly when len <= cap < len + kSpareSlack. Bytes past the spares
+  // held are 0 (shifted in), 128 - len: no fit.
+  static_assert(kSpareSlack == 16, "a fit is the high nibble 8 of cap + 128 - len");
+  const uint64_t t = spare_caps_ + (128 - len) * kByteOnes;
+  const uint64_t x = (t & 0xf0f0f0f0f0f0f0f0ull) ^ kByteHigh;  // a zero byte where the spare fits
+  const uint64_t fits = ~(((x & kByteLow7) + kByteLow7) | x | kByteLow7);  // its high bit set there
+  if (fits == 0) return;
+  const auto i = static_cast<unsigned>(63 - std::countl_zero(fits)) / 8;  // the latest that fits
+  const auto slot = static_cast<uint8_t>(spare_order_ >> (8 * i));
+  spare_bytes_ -= static_cast<uint8_t>(spare_caps_ >> (8 * i));
+  kept.swap(spare_[slot]);
+  spare_order_ = without_byte(spare_order_, i);
+  spare_caps_ = without_byte(spare_caps_, i);
+  --spare_count_;
+  spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << slot);
 }
 
 void TcpStream::reset(StreamStore& store) {

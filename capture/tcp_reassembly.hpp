@@ -107,9 +107,9 @@ class StreamStore {
   uint32_t acquire_new();
   void release(uint32_t h);
   // Gives `kept` (empty, without capacity) a spare vector with room for `len` bytes and less than
-  // kSpareSlack more, if there is one.
+  // kSpareSlack more, if there is one (kept bytes come a byte or more at a time: len is never 0).
   void take_spare(std::vector<uint8_t>& kept, size_t len) {
-    if (spare_count_ != 0 && len <= kSpareCapacity) take_spare_fit(kept, len);
+    if (spare_count_ != 0 && len - 1 < kSpareCapacity) take_spare_fit(kept, len);
   }
   void take_spare_fit(std::vector<uint8_t>& kept, size_t len);
   // Keeps `kept` (at most kSpareCapacity bytes of capacity) as a spare, the oldest one going if full.
@@ -131,14 +131,14 @@ class StreamStore {
   size_t held_ = 0;             // held()
   std::vector<uint32_t> free_;  // handles given back, reused last-in first-out
   // The spares, in kSpares slots allocated with the first (the bytes a vector of vectors reserved for
-  // them took, and footprint() counts), found by their capacities and order kept in bytes beside: taking
-  // one from the middle and dropping the oldest moved vectors along a vector of them, 150 instructions
-  // a request (mb100k, callgrind).
+  // them took, and footprint() counts), found by their slots and capacities kept a byte each in two
+  // words, oldest first: taking one from the middle and dropping the oldest moved vectors along a vector
+  // of them, 150 instructions a request (mb100k, callgrind).
   std::unique_ptr<std::vector<uint8_t>[]> spare_;
   size_t spare_bytes_ = 0;                // their capacity
   uint64_t spare_order_ = 0;              // the slots holding a spare, a byte each, the oldest lowest
+  uint64_t spare_caps_ = 0;               // their capacities, in the same order (0 past the last)
   uint32_t used_ = 0;                     // handles handed out so far: 1 .. used_
-  uint8_t spare_cap_[kSpares] = {};       // the capacity of the spare in each slot
   uint8_t spare_count_ = 0;               // spares held
   uint8_t spare_free_ = (1u << kSpares) - 1;  // a bit per slot without a spare
 };
