@@ -427,11 +427,6 @@ struct FlowTable::Impl {
     uint64_t acked_missing = 0;  // bytes an ACK covered that were never seen (TrimToSeq's num_missing)
   };
 
-  size_t stream_bytes(const Conn::TcpState& st) const {
-    return st.ep[0].stream.footprint(streams) + st.ep[1].stream.footprint(streams);
-  }
-  size_t stream_bytes(const Conn& c) const { return c.tcp ? stream_bytes(*c.tcp) : 0; }
-
   // ---- connection life ---------------------------------------------------------------------------
 
   bool want_flip(const DecodedPacket& p, const flow::PacketEnds& e) const {
@@ -502,7 +497,6 @@ struct FlowTable::Impl {
   void end(uint32_t i, FlowEnd why) {
     Slot& s = slot(i);
     Conn& c = s.conn;
-    const size_t held = stream_bytes(c);
     if (c.tcp) {
       const uint64_t ts = c.last_ts_ns;
       for (tcp::Endpoint& e : c.tcp->ep) {
@@ -519,7 +513,6 @@ struct FlowTable::Impl {
     table_erase(i, h);
     list_unlink(s);
     if (cfg.interim_interval_ns > 0) interim_unlink(i);
-    stream_heap -= held;
     if (c.tcp) {
       free_tcp(c.tcp);
       c.tcp = nullptr;
@@ -583,7 +576,6 @@ struct FlowTable::Impl {
       return;
     }
 
-    const size_t heap_before = stream_bytes(st);  // c.tcp is set: the TcpState itself, without the test
     const tcp::Packet tp{is_orig, p.tcp_flags, p.seq, p.ack, p.window, p.payload_len};
     // The state machine's fast path inline; the general path when it declines. The weirds' sink is made
     // only for a weird.
@@ -643,7 +635,6 @@ struct FlowTable::Impl {
 
     const uint8_t cls = (s.flags & kCloseDone) ? kClosing : tcp::in_handshake(st) ? kTcpHandshake : kTcpActive;
     if (o.update_last_time || cls != s.tclass) touch(i, s, cls);
-    stream_heap = stream_heap - heap_before + stream_bytes(st);
   }
 
   void process_udp(uint32_t i, Slot& s, const DecodedPacket& p, bool is_orig) {
@@ -825,13 +816,13 @@ struct FlowTable::Impl {
     m += tcp_chunks.capacity() * sizeof(tcp_chunks[0]);
     m += tcp_chunks.size() * uint64_t(kTcpChunk) * sizeof(Conn::TcpState);
     m += heap.capacity() * sizeof(Timer);
-    m += stream_heap + streams.footprint() + counters.footprint();
+    m += streams.held() + streams.footprint() + counters.footprint();
     m += v6_live * 2 * sizeof(IpAddr);
     // A node of the side map (link, key, counters, malloc's header) and its bucket pointer.
     m += udp_bad_checksums.size() * 32 + udp_bad_checksums.bucket_count() * sizeof(void*);
     m += interim_counts.size() * 32 + interim_counts.bucket_count() * sizeof(void*);
     st.memory_bytes = m;
-    st.reassembly_bytes = stream_heap;
+    st.reassembly_bytes = streams.held();
     return st;
   }
 
@@ -851,8 +842,8 @@ struct FlowTable::Impl {
   std::vector<std::unique_ptr<Conn::TcpState[]>> tcp_chunks;
   uint32_t tcp_free_head = 0;  // index + 1 of the first free TcpState; 0 = none
   std::vector<Timer> heap;
-  uint64_t stream_heap = 0;  // bytes held by reassembly buffers
-  flow::StreamStore streams;  // the reassembly buffers, by handle (a TCP endpoint holds 4 bytes, not 8)
+  // The reassembly buffers, by handle (a TCP endpoint holds 4 bytes, not 8), and the bytes they hold.
+  flow::StreamStore streams;
   tcp::CounterStore counters;  // history-letter counters few connections need (C, W, G; T past 65,535)
   uint64_t v6_live = 0;      // live connections whose addresses are a heap pair (Conn::set_id)
   // UDP bad-checksum counters per direction (C / c), by slot: in the slot, 8 bytes every connection paid

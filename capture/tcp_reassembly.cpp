@@ -1,16 +1,12 @@
 #include "capture/tcp_reassembly.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ots::flow {
 
-uint32_t StreamStore::acquire() {
-  if (!free_.empty()) {
-    const uint32_t h = free_.back();
-    free_.pop_back();
-    return h;  // reset when it was given back
-  }
+uint32_t StreamStore::acquire_new() {
   if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<StreamBuffers[]>(kChunk));
   return ++used_;
 }
@@ -21,52 +17,77 @@ void StreamStore::release(uint32_t h) {
   b.waiting.reset();
   const size_t cap = b.kept.capacity();
   if (cap != 0 && cap <= kSpareCapacity) {
-    if (spare_.capacity() == 0) spare_.reserve(kSpares);
-    if (spare_.size() == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
-      spare_bytes_ -= spare_.front().capacity();
-      spare_.erase(spare_.begin());
-    }
-    b.kept.clear();
-    spare_bytes_ += cap;
-    spare_.push_back(std::move(b.kept));
+    give_spare(b.kept);
+  } else if (cap != 0) {
+    std::vector<uint8_t>().swap(b.kept);
   }
-  std::vector<uint8_t>().swap(b.kept);
   b.kept_base = 1;
   b.keep_limit = StreamBuffers::kDefaultKeepLimit;
   free_.push_back(h);
 }
 
-void StreamStore::take_spare(std::vector<uint8_t>& kept, size_t len) {
-  for (size_t i = spare_.size(); i-- > 0;) {  // the latest first
-    const size_t cap = spare_[i].capacity();
-    if (cap < len || cap - len >= kSpareSlack) continue;
-    spare_bytes_ -= cap;
-    kept.swap(spare_[i]);
-    spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
-    return;
-  }
+namespace {
+
+constexpr uint64_t kByteOnes = 0x0101010101010101ull;
+constexpr uint64_t kByteHigh = 0x8080808080808080ull;
+constexpr uint64_t kByteLow7 = 0x7f7f7f7f7f7f7f7full;
+
+// The bytes of w but the i-th, those above it a byte down (two shifts: by 64 at once is undefined).
+uint64_t without_byte(uint64_t w, unsigned i) {
+  return (w & ((uint64_t{1} << (8 * i)) - 1)) | (w >> (8 * i) >> 8 << (8 * i));
 }
 
-StreamBuffers& TcpStream::buffers(StreamStore& store) {
-  if (!buf_) {
-    buf_ = store.acquire();
-    store.at(buf_).kept_base = next_seq();
+}  // namespace
+
+void StreamStore::give_spare(std::vector<uint8_t>& kept) {
+  if (!spare_) spare_ = std::make_unique<std::vector<uint8_t>[]>(kSpares);
+  if (spare_count_ == kSpares) {  // the oldest spare goes: sizes seen lately are the likely ones
+    const auto oldest = static_cast<uint8_t>(spare_order_);
+    spare_bytes_ -= static_cast<uint8_t>(spare_caps_);
+    std::vector<uint8_t>().swap(spare_[oldest]);
+    spare_order_ >>= 8;
+    spare_caps_ >>= 8;
+    --spare_count_;
+    spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << oldest);
   }
-  return store.at(buf_);
+  const auto slot = static_cast<uint8_t>(std::countr_zero(spare_free_));
+  spare_free_ = static_cast<uint8_t>(spare_free_ & ~(1u << slot));
+  const size_t cap = kept.capacity();
+  kept.clear();
+  spare_[slot].swap(kept);  // the slot's vector has no capacity: kept is left without any
+  spare_bytes_ += cap;
+  spare_order_ |= uint64_t{slot} << (8 * spare_count_);
+  spare_caps_ |= uint64_t{cap} << (8 * spare_count_);
+  ++spare_count_;
+}
+
+void StreamStore::take_spare_fit(std::vector<uint8_t>& kept, size_t len) {
+  // All eight capacities at once (1 <= len <= kSpareCapacity): a byte cap + 128 - len neither borrows
+  // nor carries, and it is 1000xxxx exactly when len <= cap < len + kSpareSlack. Bytes past the spares
+  // held are 0 (shifted in), 128 - len: no fit.
+  static_assert(kSpareSlack == 16, "a fit is the high nibble 8 of cap + 128 - len");
+  const uint64_t t = spare_caps_ + (128 - len) * kByteOnes;
+  const uint64_t x = (t & 0xf0f0f0f0f0f0f0f0ull) ^ kByteHigh;  // a zero byte where the spare fits
+  const uint64_t fits = ~(((x & kByteLow7) + kByteLow7) | x | kByteLow7);  // its high bit set there
+  if (fits == 0) return;
+  const auto i = static_cast<unsigned>(63 - std::countl_zero(fits)) / 8;  // the latest that fits
+  const auto slot = static_cast<uint8_t>(spare_order_ >> (8 * i));
+  spare_bytes_ -= static_cast<uint8_t>(spare_caps_ >> (8 * i));
+  kept.swap(spare_[slot]);
+  spare_order_ = without_byte(spare_order_, i);
+  spare_caps_ = without_byte(spare_caps_, i);
+  --spare_count_;
+  spare_free_ = static_cast<uint8_t>(spare_free_ | 1u << slot);
 }
 
 void TcpStream::reset(StreamStore& store) {
   set_next(1);
   set_trim(1);
-  if (buf_) store.release(buf_);
+  if (buf_) {
+    store.held_ -= footprint(store);
+    store.release(buf_);
+  }
   buf_ = 0;
-}
-
-size_t TcpStream::buffers_footprint(const StreamBuffers& b) {
-  const size_t waiting =
-      b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) + b.waiting->data_bytes
-                : 0;
-  return waiting + b.kept.capacity();
 }
 
 StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
@@ -77,6 +98,31 @@ StreamBuffers::Waiting& TcpStream::waiting(StreamBuffers& b) {
 void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
                                 uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
                                 StreamSink& sink) {
+  const size_t before = footprint(store);
+  segment_body(store, seq, captured, len, acked, keep, peer_active, limits, sink);
+  store.held_ = store.held_ + footprint(store) - before;
+}
+
+void TcpStream::segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
+                             uint32_t keep_limit, StreamSink& sink) {
+  // segment_body's steps for this case: the buffers (and their keep limit), the retransmission check
+  // against the kept bytes (nothing waits), the part not delivered yet straight from the packet, kept.
+  // The kept bytes are then not empty, so release_if_empty would have nothing to release.
+  const size_t before = buf_ ? store.at(buf_).kept.capacity() : 0;
+  StreamBuffers& b = buffers(store);
+  b.keep_limit = keep_limit;
+  if (kept_differs(b, seq, data, peer_active)) sink.inconsistent();
+  const uint64_t next = next_seq();
+  if (seq < next) data = data.subspan(next - seq);  // the leading part was delivered already: first bytes win
+  sink.deliver(data);
+  keep_bytes(store, data.data(), data.size(), true);
+  set_next(next + data.size());
+  store.held_ = store.held_ + store.at(buf_).kept.capacity() - before;
+}
+
+void TcpStream::segment_body(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                             uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits,
+                             StreamSink& sink) {
   if (captured.size() > len) captured = captured.first(len);  // link-layer padding is not payload
   auto cut = [&](uint64_t n) {
     seq += n;
@@ -248,30 +294,41 @@ void TcpStream::drop_kept_below(StreamStore& store, uint64_t seq) {
   b.kept_base += drop;
 }
 
+namespace {
+
+// TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer never
+// sent anything (a keep-alive probe carrying one garbage byte). `data` starts at `seq`; the n bytes in
+// common start at `at`.
+bool overlap_differs(const uint8_t* old_bytes, uint64_t at, uint64_t n, uint64_t seq, std::span<const uint8_t> data,
+                     bool peer_active) {
+  // No bytes in common (an empty kept range: its data() may be null, which memcmp must not get).
+  if (n == 0) return false;
+  return std::memcmp(old_bytes, data.data() + (at - seq), n) != 0 && (n > 1 || peer_active);
+}
+
+}  // namespace
+
+bool TcpStream::kept_overlap_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
+                                     bool peer_active) {
+  const uint64_t end = seq + data.size();
+  const uint64_t kept_end = b.kept_base + b.kept.size();
+  const uint64_t lo = std::max(seq, b.kept_base), hi = std::min(end, kept_end);
+  return overlap_differs(b.kept.data() + (lo - b.kept_base), lo, hi - lo, seq, data, peer_active);
+}
+
 void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
                               bool peer_active, StreamSink& sink) const {
-  const uint64_t end = seq + data.size();
-  // TCP_Reassembler::Overlap: a difference counts unless it is a lone byte on a connection whose peer
-  // never sent anything (a keep-alive probe carrying one garbage byte).
-  auto differs = [&](uint64_t at, const uint8_t* old_bytes, uint64_t n) {
-    // No bytes in common (an empty kept range: its data() may be null, which memcmp must not get).
-    if (n == 0) return false;
-    return std::memcmp(old_bytes, data.data() + (at - seq), n) != 0 && (n > 1 || peer_active);
-  };
-  const uint64_t kept_end = b.kept_base + b.kept.size();
-  if (seq < kept_end && end > b.kept_base) {
-    const uint64_t lo = std::max(seq, b.kept_base), hi = std::min(end, kept_end);
-    if (differs(lo, b.kept.data() + (lo - b.kept_base), hi - lo)) {
-      sink.inconsistent();
-      return;
-    }
+  if (kept_differs(b, seq, data, peer_active)) {
+    sink.inconsistent();
+    return;
   }
   if (!b.waiting) return;
+  const uint64_t end = seq + data.size();
   for (const Block& blk : b.waiting->blocks) {
     if (blk.seq >= end) break;
     if (blk.end() <= seq || !blk.data) continue;
     const uint64_t lo = std::max(seq, blk.seq), hi = std::min(end, blk.end());
-    if (differs(lo, blk.data.get() + (lo - blk.seq), hi - lo)) {
+    if (overlap_differs(blk.data.get() + (lo - blk.seq), lo, hi - lo, seq, data, peer_active)) {
       sink.inconsistent();
       return;
     }
@@ -279,6 +336,32 @@ void TcpStream::check_overlap(const StreamBuffers& b, uint64_t seq, std::span<co
 }
 
 void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
+  const size_t before = footprint(store);
+  ack_body(store, up_to, keep, report, sink);
+  store.held_ = store.held_ + footprint(store) - before;
+}
+
+void TcpStream::ack_kept(StreamStore& store, uint64_t up_to) {
+  // ack_body's steps for this case: trim, drop the kept bytes below the ACK, release the buffers if
+  // nothing is left (nothing waits).
+  set_trim(up_to);
+  StreamBuffers& b = store.at(buf_);
+  if (up_to > b.kept_base) {
+    const uint64_t drop = std::min<uint64_t>(up_to - b.kept_base, b.kept.size());
+    if (drop < b.kept.size()) {
+      b.kept.erase(b.kept.begin(), b.kept.begin() + static_cast<std::ptrdiff_t>(drop));
+      b.kept_base += drop;
+      return;
+    }
+  } else if (!b.kept.empty()) {
+    return;
+  }
+  store.held_ -= b.kept.capacity();
+  store.release(buf_);
+  buf_ = 0;
+}
+
+void TcpStream::ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
   if (up_to <= trim_seq()) return;
   set_trim(up_to);
   drop_kept_below(store, up_to);
@@ -310,6 +393,12 @@ void TcpStream::release_if_empty(StreamStore& store) {
 }
 
 void TcpStream::finish(StreamStore& store, bool keep, StreamSink& sink) {
+  const size_t before = footprint(store);
+  finish_body(store, keep, sink);
+  store.held_ -= before;  // no buffers left
+}
+
+void TcpStream::finish_body(StreamStore& store, bool keep, StreamSink& sink) {
   for (StreamBuffers* b = buffers_if_any(store); b && b->has_blocks(); b = buffers_if_any(store)) {
     skip_to(store, b->waiting->blocks.front().seq, GapCause::End, keep, sink);
   }

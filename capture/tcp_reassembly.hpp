@@ -81,10 +81,14 @@ class StreamStore {
   // parts of its own buffers).
   size_t footprint() const {
     return chunks_.capacity() * sizeof(chunks_[0]) + chunks_.size() * size_t{kChunk} * sizeof(StreamBuffers) +
-           free_.capacity() * sizeof(free_[0]) + spare_.capacity() * sizeof(spare_[0]) + spare_bytes_;
+           free_.capacity() * sizeof(free_[0]) + (spare_ ? kSpares * sizeof(spare_[0]) : 0) + spare_bytes_;
   }
   // Buffers in use now.
   size_t live() const { return used_ - free_.size(); }
+  // Heap bytes the streams' buffers hold (the sum of their TcpStream::footprint()), kept in step by the
+  // streams as their buffers change: the flow table reports it, and summing it per packet (before and
+  // after each TCP packet) cost 3.5 M instructions on mb100k (callgrind).
+  size_t held() const { return held_; }
 
  private:
   friend class TcpStream;
@@ -92,11 +96,24 @@ class StreamStore {
   // Handle h (1-based; 0 = none).
   StreamBuffers& at(uint32_t h) { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
   const StreamBuffers& at(uint32_t h) const { return chunks_[(h - 1) / kChunk][(h - 1) % kChunk]; }
-  uint32_t acquire();
+  // A handle: the last one given back (its buffers reset then), else a new one. Inline: a polling
+  // stream takes one per request and per response.
+  uint32_t acquire() {
+    if (free_.empty()) return acquire_new();
+    const uint32_t h = free_.back();
+    free_.pop_back();
+    return h;
+  }
+  uint32_t acquire_new();
   void release(uint32_t h);
   // Gives `kept` (empty, without capacity) a spare vector with room for `len` bytes and less than
-  // kSpareSlack more, if there is one.
-  void take_spare(std::vector<uint8_t>& kept, size_t len);
+  // kSpareSlack more, if there is one (kept bytes come a byte or more at a time: len is never 0).
+  void take_spare(std::vector<uint8_t>& kept, size_t len) {
+    if (spare_count_ != 0 && len - 1 < kSpareCapacity) take_spare_fit(kept, len);
+  }
+  void take_spare_fit(std::vector<uint8_t>& kept, size_t len);
+  // Keeps `kept` (at most kSpareCapacity bytes of capacity) as a spare, the oldest one going if full.
+  void give_spare(std::vector<uint8_t>& kept);
 
   // A stream that delivers payload keeps it until the peer's ACK, then gives its buffers back: one
   // allocation and one free per request and per response (mb100k: 53,000 of each, 10 M instructions).
@@ -108,13 +125,25 @@ class StreamStore {
   static constexpr size_t kSpares = 8;
   static constexpr size_t kSpareSlack = 16;
   static constexpr size_t kSpareCapacity = 128;
+  static_assert(kSpares <= 8 && kSpareCapacity <= UINT8_MAX, "spare slots are a byte's bits, capacities bytes");
 
   std::vector<std::unique_ptr<StreamBuffers[]>> chunks_;
+  size_t held_ = 0;             // held()
   std::vector<uint32_t> free_;  // handles given back, reused last-in first-out
-  std::vector<std::vector<uint8_t>> spare_;  // empty kept-byte vectors with capacity, oldest first (<= kSpares)
-  size_t spare_bytes_ = 0;                   // their capacity
-  uint32_t used_ = 0;                        // handles handed out so far: 1 .. used_
+  // The spares, in kSpares slots allocated with the first (the bytes a vector of vectors reserved for
+  // them took, and footprint() counts), found by their slots and capacities kept a byte each in two
+  // words, oldest first: taking one from the middle and dropping the oldest moved vectors along a vector
+  // of them, 150 instructions a request (mb100k, callgrind).
+  std::unique_ptr<std::vector<uint8_t>[]> spare_;
+  size_t spare_bytes_ = 0;                // their capacity
+  uint64_t spare_order_ = 0;              // the slots holding a spare, a byte each, the oldest lowest
+  uint64_t spare_caps_ = 0;               // their capacities, in the same order (0 past the last)
+  uint32_t used_ = 0;                     // handles handed out so far: 1 .. used_
+  uint8_t spare_count_ = 0;               // spares held
+  uint8_t spare_free_ = (1u << kSpares) - 1;  // a bit per slot without a spare
 };
+
+static_assert(sizeof(StreamStore) <= 96, "the stream store grew: it is part of every flow table's memory");
 
 // 16 bytes (two in every TCP connection): the next and trim points are 64-bit relative sequence numbers
 // kept in 48 bits (see join below), the buffers a handle into the table's StreamStore.
@@ -138,13 +167,24 @@ class TcpStream {
   //
   // Inline: a connection whose payload nobody wants (conn.log only, or its analyzers detached) sends
   // nearly all its segments whole and in order with nothing buffered, and all the general path does for
-  // them is move next_seq(); this does only that, the rest goes to segment_general.
+  // them is move next_seq(); this does only that. A connection whose payload is wanted (request and
+  // response polling) sends its segments whole and in order, or again over bytes not acknowledged yet,
+  // with nothing waiting beyond a hole: segment_kept() does what the general path does for those. The
+  // rest goes to segment_general.
   void segment(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked,
                bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink) {
-    if (!keep && buf_ == 0 && len != 0 && captured.size() >= len && seq == next_seq() && seq >= acked &&
-        seq >= trim_seq()) {
-      set_next(seq + len);
-      return;
+    if (len != 0 && captured.size() >= len && seq >= acked && seq >= trim_seq()) {
+      const uint64_t next = next_seq();
+      if (!keep) {
+        if (buf_ == 0 && seq == next) {
+          set_next(seq + len);
+          return;
+        }
+      } else if (seq <= next && seq + len > next && limits.keep_unacked_bytes != 0 &&
+                 (buf_ == 0 || !store.at(buf_).waiting)) {
+        segment_kept(store, seq, captured.first(len), peer_active, limits.keep_unacked_bytes, sink);
+        return;
+      }
     }
     segment_general(store, seq, captured, len, acked, keep, peer_active, limits, sink);
   }
@@ -152,13 +192,20 @@ class TcpStream {
   // The peer acknowledged everything below `up_to`: anything still missing below it never arrives.
   // `report` = false applies Zeek's partial-connection quirk (an ACK of 1 or 2 is not a gap).
   //
-  // Inline: without buffers and with no hole below the ACK (or none to report), an ACK only moves
-  // trim_seq(), which is all the general path would do.
+  // Inline: with no hole below the ACK (or none to report), an ACK only moves trim_seq() and drops the
+  // kept bytes below it, which is all the general path does: without buffers the first, with kept bytes
+  // and nothing waiting ack_kept().
   void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
     if (up_to <= trim_seq()) return;
-    if (buf_ == 0 && (up_to <= next_seq() || !report)) {
-      set_trim(up_to);
-      return;
+    if (up_to <= next_seq() || !report) {
+      if (buf_ == 0) {
+        set_trim(up_to);
+        return;
+      }
+      if (!store.at(buf_).waiting) {
+        ack_kept(store, up_to);
+        return;
+      }
     }
     ack_general(store, up_to, keep, report, sink);
   }
@@ -192,8 +239,38 @@ class TcpStream {
   static constexpr size_t kMaxBlocks = 1024;
 
   StreamBuffers* buffers_if_any(StreamStore& store) { return buf_ ? &store.at(buf_) : nullptr; }
-  StreamBuffers& buffers(StreamStore& store);
-  static size_t buffers_footprint(const StreamBuffers& b);
+  StreamBuffers& buffers(StreamStore& store) {
+    if (!buf_) {
+      buf_ = store.acquire();
+      store.at(buf_).kept_base = next_seq();
+    }
+    return store.at(buf_);
+  }
+  static size_t buffers_footprint(const StreamBuffers& b) {
+    const size_t waiting = b.waiting ? sizeof(StreamBuffers::Waiting) + b.waiting->blocks.capacity() * sizeof(Block) +
+                                           b.waiting->data_bytes
+                                     : 0;
+    return waiting + b.kept.capacity();
+  }
+  // The general paths' work, which segment_general, ack_general, finish and reset wrap to keep the
+  // store's held() in step.
+  void segment_body(StreamStore& store, uint64_t seq, std::span<const uint8_t> captured, uint64_t len,
+                    uint64_t acked, bool keep, bool peer_active, const StreamLimits& limits, StreamSink& sink);
+  void ack_body(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink);
+  void finish_body(StreamStore& store, bool keep, StreamSink& sink);
+  // segment()'s and ack()'s fast paths for streams that keep bytes (see there).
+  void segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
+                    uint32_t keep_limit, StreamSink& sink);
+  void ack_kept(StreamStore& store, uint64_t up_to);
+  // Whether `data` at `seq` differs from the kept bytes it overlaps (TCP_Reassembler::Overlap). Inline:
+  // a segment in order overlaps none.
+  static bool kept_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active) {
+    const uint64_t kept_end = b.kept_base + b.kept.size();
+    if (seq >= kept_end || seq + data.size() <= b.kept_base) return false;
+    return kept_overlap_differs(b, seq, data, peer_active);
+  }
+  static bool kept_overlap_differs(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data,
+                                   bool peer_active);
   static StreamBuffers::Waiting& waiting(StreamBuffers& b);
   void check_overlap(const StreamBuffers& b, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
                      StreamSink& sink) const;

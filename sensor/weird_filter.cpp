@@ -44,29 +44,12 @@ constexpr bool sorted_by_name() {
 }
 static_assert(sorted_by_name(), "kActions must stay sorted for std::lower_bound");
 
-uint64_t load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
 }  // namespace
 
 WeirdAction weird_action(std::string_view name) {
   const auto it = std::lower_bound(kActions.begin(), kActions.end(), name,
                                    [](const ActionEntry& e, std::string_view n) { return e.name < n; });
   return it != kActions.end() && it->name == name ? it->action : WeirdAction::Log;
-}
-
-size_t WeirdFilter::KeyHash::operator()(const Key& k) const {
-  uint64_t h = (load64(k.a.bytes.data()) * 0x9e3779b97f4a7c15ull) ^ (load64(k.a.bytes.data() + 8) * 0xc2b2ae3d27d4eb4full) ^
-               (load64(k.b.bytes.data()) * 0x165667b19e3779f9ull) ^ (load64(k.b.bytes.data() + 8) * 0xd6e8feb86659fd93ull) ^
-               (((uint64_t{k.pa} << 48) | (uint64_t{k.pb} << 32) | (uint64_t{k.proto} << 24) | (uint64_t{k.kind} << 20) |
-                 k.name) *
-                0x94d049bb133111ebull);
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ull;
-  return static_cast<size_t>(h ^ (h >> 29));
 }
 
 uint32_t WeirdFilter::intern(std::string_view name) {
@@ -122,13 +105,14 @@ WeirdFilter::Verdict WeirdFilter::admit_hinted(const WeirdEvent& ev) {
     }
     const bool limited = n.action != WeirdAction::Log;
     const uint64_t until = ev.ts_ns + (limited ? cfg_.limited_ns : cfg_.repeat_ns);
-    auto [it, fresh] = entries_.try_emplace(k, until);
+    const auto [at, fresh] = entries_.insert(k, until);
     if (!fresh) {
-      if (ev.ts_ns < it->second) {
-        v.hint = WeirdSink::RepeatHint{it->second, epoch_, index, true};
+      uint64_t& entry_until = entries_.until(at);
+      if (ev.ts_ns < entry_until) {
+        v.hint = WeirdSink::RepeatHint{entry_until, epoch_, index, true};
         return v;
       }
-      it->second = until;  // ran out but not swept yet: a new period starts with this weird
+      entry_until = until;  // ran out but not swept yet: a new period starts with this weird
     }
     (limited ? long_q_ : short_q_).push_back(Expiry{k, until});
     // No hint when the bound forgets an entry below: it could have been this one.
@@ -152,10 +136,10 @@ void WeirdFilter::forget(std::deque<Expiry>& q, uint64_t now_ns, bool force_one)
   while (!q.empty() && (force_one || q.front().until_ns <= now_ns)) {
     const Expiry e = q.front();
     q.pop_front();
-    const auto it = entries_.find(e.key);
+    const size_t at = entries_.find(e.key);
     // A queue element is stale when its entry was renewed (a later element stands for it) or forgotten.
-    if (it == entries_.end() || it->second != e.until_ns) continue;
-    entries_.erase(it);
+    if (at == WeirdEntries::npos || entries_.until(at) != e.until_ns) continue;
+    entries_.erase(at);
     if (force_one) {
       ++epoch_;
       return;

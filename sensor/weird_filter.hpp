@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "capture/weird.hpp"
+#include "sensor/weird_entries.hpp"
 
 namespace ots {
 
@@ -90,18 +91,7 @@ class WeirdFilter {
     WeirdAction action;
     uint64_t seen = 0, logged = 0;
   };
-  // (name, identifier): kind 0 net weird (no addresses), 1 flow weird (address pair), 2 connection
-  // (5-tuple), 3 originator host, 4 the name alone.
-  struct Key {
-    IpAddr a, b;
-    uint16_t pa = 0, pb = 0;
-    uint32_t name = 0;
-    uint8_t proto = 0, kind = 0;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const;
-  };
+  using Key = WeirdKey;
   struct Expiry {
     Key key;
     uint64_t until_ns;
@@ -129,7 +119,7 @@ class WeirdFilter {
   };
   static constexpr size_t kRecentNames = 16;
   RecentName recent_[kRecentNames];
-  std::unordered_map<Key, uint64_t, KeyHash> entries_;  // key -> until (packet time, ns)
+  WeirdEntries entries_;  // key -> until (packet time, ns)
   // Insertion order per lifetime, for expiry and for the bound; an entry renewed later leaves a stale
   // element behind, which is skipped when its time does not match the map's.
   std::deque<Expiry> short_q_, long_q_;

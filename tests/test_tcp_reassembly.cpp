@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "capture/tcp_reassembly.hpp"
 #include "flow_test_support.hpp"
 
@@ -548,4 +554,75 @@ TEST_CASE("tcp stream store keeps a few small kept-byte buffers given back for t
   CHECK(store.live() == 0);
   // The chunk of 64 buffer records and the tables, and at most a few small spares: not the 4 KiB one.
   CHECK(store.footprint() < empty + 64 * sizeof(flow::StreamBuffers) + 2048);
+}
+
+TEST_CASE("tcp stream store takes the latest spare that fits and drops the oldest when full", "[tcp]") {
+  flow::StreamStore store;
+  Sink s;
+  // A stream that keeps n bytes and has them acknowledged gives back a spare of n bytes' capacity.
+  auto give = [&](size_t n) {
+    TcpStream t;
+    const std::string data(n, 'k');
+    t.segment(store, 1, bytes(data), n, 0, true, true, {}, s);
+    REQUIRE(t.footprint(store) == n);
+    t.ack(store, 1 + n, true, true, s);
+    REQUIRE(t.footprint(store) == 0);
+  };
+  // The capacity a new stream keeping n bytes gets (a spare's, or n of its own); it keeps it.
+  std::vector<TcpStream> takers(4);
+  size_t next_taker = 0;
+  auto take = [&](size_t n) {
+    TcpStream& t = takers[next_taker++];
+    const std::string data(n, 't');
+    t.segment(store, 1, bytes(data), n, 0, true, true, {}, s);
+    return t.footprint(store);
+  };
+  give(40);
+  give(45);
+  CHECK(take(35) == 45);  // both fit (less than 16 bytes more than wanted): the latest is taken
+  CHECK(take(35) == 40);
+  CHECK(take(35) == 35);  // none left: its own
+  const size_t before = store.footprint();
+  for (size_t n = 10; n <= 90; n += 10) give(n);  // nine spares given, eight kept: the 10 bytes' goes
+  CHECK(store.footprint() == before + (20 + 30 + 40 + 50 + 60 + 70 + 80 + 90));
+  CHECK(take(3) == 3);  // only the 10 bytes' spare would have fitted, and it went
+}
+
+TEST_CASE("tcp stream store spares follow the latest fit first and oldest out rule through random use", "[tcp]") {
+  // A model of the rule: capacities oldest first, at most eight, of at most 128 bytes; a stream keeping
+  // n bytes takes the latest of less than 16 bytes more, or allocates n.
+  flow::StreamStore store;
+  Sink s;
+  std::deque<size_t> model;
+  std::vector<std::unique_ptr<TcpStream>> live;
+  std::mt19937_64 rng(11);
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  for (int op = 0; op < 20000; ++op) {
+    INFO("op " << op);
+    if (live.empty() || pick(2) == 0) {
+      const size_t n = 1 + pick(140);
+      size_t expect = n;
+      for (size_t k = model.size(); k-- > 0;) {
+        if (model[k] >= n && model[k] - n < 16) {
+          expect = model[k];
+          model.erase(model.begin() + static_cast<std::ptrdiff_t>(k));
+          break;
+        }
+      }
+      live.push_back(std::make_unique<TcpStream>());
+      const std::string data(n, 'd');
+      live.back()->segment(store, 1, bytes(data), n, 0, true, true, {}, s);
+      REQUIRE(live.back()->footprint(store) == expect);
+    } else {
+      const size_t k = pick(live.size());
+      const size_t cap = live[k]->footprint(store);
+      live[k]->ack(store, live[k]->next_seq(), true, true, s);
+      REQUIRE(live[k]->footprint(store) == 0);
+      if (cap <= 128) {
+        if (model.size() == 8) model.pop_front();
+        model.push_back(cap);
+      }
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  }
 }

@@ -1,5 +1,6 @@
 // TCP reassembly: the fast paths (TcpStream::segment and ack inline, for range-only streams without
-// buffers) held to the general path by random segment and ACK sequences, and what those sequences found.
+// buffers; segment_kept and ack_kept, for streams that keep bytes with nothing waiting) held to the general
+// path by random segment and ACK sequences, and what those sequences found.
 
 #include <catch2/catch.hpp>
 
@@ -64,6 +65,9 @@ struct Pair {
     REQUIRE(fast.footprint(fast_store) == general.footprint(general_store));
     REQUIRE(fast_store.live() == general_store.live());
     REQUIRE(fast_store.footprint() == general_store.footprint());
+    // The stores keep their streams' footprint in step, through either path.
+    REQUIRE(fast_store.held() == fast.footprint(fast_store));
+    REQUIRE(general_store.held() == general.footprint(general_store));
   }
 };
 
@@ -71,10 +75,36 @@ struct Pair {
 // test rewrites them on purpose.
 uint8_t byte_at(uint64_t seq) { return static_cast<uint8_t>('a' + seq % 26); }
 
+// A run's random choices.
+struct Dice {
+  std::mt19937_64 rng;
+  explicit Dice(uint32_t seed) : rng(seed) {}
+  uint64_t pick(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; }
+};
+
+constexpr uint64_t kNoRewrite = UINT64_MAX;
+
+// The sender's bytes at seq, cap of the segment's len captured, the byte at `rewrite` changed (unless
+// kNoRewrite), through both streams.
+void send(Pair& p, std::vector<uint8_t>& buf, uint64_t seq, uint64_t len, uint64_t cap, uint64_t rewrite,
+          uint64_t acked, bool keep, bool peer_active, const StreamLimits& lim) {
+  buf.resize(cap);
+  for (uint64_t k = 0; k < cap; ++k) buf[k] = byte_at(seq + k);
+  if (rewrite < cap) buf[rewrite] ^= 0x20;
+  p.segment(seq, {buf.data(), static_cast<size_t>(cap)}, len, acked, keep, peer_active, lim);
+}
+
+// The connection ends; the streams start again.
+void restart(Pair& p, bool keep, uint64_t& acked) {
+  p.finish(keep);
+  p.check();
+  p.reset();
+  acked = 0;
+}
+
 void run_random(uint32_t seed, int ops, double keep_share) {
-  std::mt19937_64 rng(seed);
-  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
-  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  Dice dice(seed);
   Pair p;
   StreamLimits lim;
   lim.max_ooo_bytes = 64;
@@ -83,39 +113,79 @@ void run_random(uint32_t seed, int ops, double keep_share) {
   std::vector<uint8_t> buf;
   for (int op = 0; op < ops; ++op) {
     INFO("seed " << seed << " op " << op);
-    const bool keep = chance(keep_share);
-    const uint64_t r = pick(100);
+    const bool keep = dice.chance(keep_share);
+    const uint64_t r = dice.pick(100);
     if (r < 60) {
       // Mostly in order, sometimes behind (retransmissions, overlaps) or ahead (holes).
       const uint64_t next = p.fast.next_seq();
       uint64_t seq = next;
-      if (chance(0.3)) seq = next + pick(24);
-      if (chance(0.2)) seq = next > 12 ? next - pick(12) : 1 + pick(next);
-      const uint64_t len = pick(20);
+      if (dice.chance(0.3)) seq = next + dice.pick(24);
+      if (dice.chance(0.2)) seq = next > 12 ? next - dice.pick(12) : 1 + dice.pick(next);
+      const uint64_t len = dice.pick(20);
       uint64_t cap = len;
-      if (chance(0.1)) cap = pick(len + 1);      // the snaplen cut it
-      if (chance(0.05)) cap = len + pick(4);     // link-layer padding
-      buf.resize(cap);
-      for (uint64_t k = 0; k < cap; ++k) buf[k] = byte_at(seq + k);
-      if (cap > 0 && chance(0.1)) buf[pick(cap)] ^= 0x20;  // a rewritten retransmission
-      const uint64_t seg_acked = chance(0.8) ? acked : acked + pick(8);
-      p.segment(seq, {buf.data(), static_cast<size_t>(cap)}, len, seg_acked, keep, chance(0.9), lim);
+      if (dice.chance(0.1)) cap = dice.pick(len + 1);      // the snaplen cut it
+      if (dice.chance(0.05)) cap = len + dice.pick(4);     // link-layer padding
+      const uint64_t rewrite = cap > 0 && dice.chance(0.1) ? dice.pick(cap) : kNoRewrite;  // a rewritten retransmission
+      const uint64_t seg_acked = dice.chance(0.8) ? acked : acked + dice.pick(8);
+      send(p, buf, seq, len, cap, rewrite, seg_acked, keep, dice.chance(0.9), lim);
     } else if (r < 95) {
       const uint64_t next = p.fast.next_seq();
-      uint64_t up_to = next > 4 ? next - pick(4) : next;
-      if (chance(0.3)) up_to = next + pick(16);
-      if (chance(0.1)) up_to = pick(3) + 1;
+      uint64_t up_to = next > 4 ? next - dice.pick(4) : next;
+      if (dice.chance(0.3)) up_to = next + dice.pick(16);
+      if (dice.chance(0.1)) up_to = dice.pick(3) + 1;
       acked = std::max(acked, up_to);
-      p.ack(up_to, keep, !chance(0.1));
+      p.ack(up_to, keep, !dice.chance(0.1));
     } else if (r < 98) {
-      lim.keep_unacked_bytes = static_cast<uint32_t>(chance(0.5) ? 16 : pick(3) * 8);
-      lim.max_ooo_bytes = 16 + pick(64);
+      lim.keep_unacked_bytes = static_cast<uint32_t>(dice.chance(0.5) ? 16 : dice.pick(3) * 8);
+      lim.max_ooo_bytes = 16 + dice.pick(64);
       continue;
     } else {
-      p.finish(keep);
-      p.check();
-      p.reset();
-      acked = 0;
+      restart(p, keep, acked);
+    }
+    p.check();
+  }
+  p.finish(true);
+  p.check();
+}
+
+// Request and response polling, as the kept-bytes fast paths see it: payload always wanted, segments in
+// order or sent again over bytes not acknowledged yet (some rewritten, some longer than before), the
+// peer's ACK mostly of everything; now and then a hole, a cut segment or an ACK past the stream sends
+// the stream down the general path and back.
+void run_polling(uint32_t seed, int ops) {
+  Dice dice(seed);
+  Pair p;
+  StreamLimits lim;
+  lim.max_ooo_bytes = 64;
+  lim.keep_unacked_bytes = 24;
+  uint64_t acked = 0;
+  std::vector<uint8_t> buf;
+  for (int op = 0; op < ops; ++op) {
+    INFO("seed " << seed << " op " << op);
+    const uint64_t r = dice.pick(100);
+    const uint64_t next = p.fast.next_seq(), trim = p.fast.trim_seq();
+    if (r < 55) {
+      uint64_t seq = next;
+      if (dice.chance(0.3) && next > trim) seq = trim + dice.pick(next - trim);  // again, over unacknowledged bytes
+      if (dice.chance(0.05)) seq = next + 1 + dice.pick(8);                      // a hole
+      if (dice.chance(0.03)) seq = trim > 3 ? trim - dice.pick(4) : trim;        // below what was acknowledged
+      const uint64_t len = dice.pick(dice.chance(0.1) ? 40 : 20);
+      uint64_t cap = len;
+      if (dice.chance(0.05)) cap = dice.pick(len + 1);
+      const uint64_t rewrite = cap > 0 && dice.chance(0.3) ? dice.pick(cap) : kNoRewrite;
+      const uint64_t seg_acked = dice.chance(0.9) ? acked : acked + dice.pick(4);
+      send(p, buf, seq, len, cap, rewrite, seg_acked, true, dice.chance(0.9), lim);
+    } else if (r < 95) {
+      uint64_t up_to = next;
+      if (dice.chance(0.3) && next >= trim) up_to = trim + dice.pick(next - trim + 1);  // part of what was sent
+      if (dice.chance(0.05)) up_to = next + 1 + dice.pick(8);          // past the stream
+      acked = std::max(acked, up_to);
+      p.ack(up_to, true, !dice.chance(0.1));
+    } else if (r < 98) {
+      lim.keep_unacked_bytes = static_cast<uint32_t>(dice.chance(0.7) ? 24 : dice.pick(4) * 6);
+      continue;
+    } else {
+      restart(p, true, acked);
     }
     p.check();
   }
@@ -134,6 +204,35 @@ TEST_CASE("tcp stream fast paths agree with the general path on range only strea
 TEST_CASE("tcp stream fast paths agree with the general path when payload is wanted now and then", "[tcp]") {
   for (uint32_t seed = 1001; seed <= 1200; ++seed) run_random(seed, 400, 0.2);
   for (uint32_t seed = 2001; seed <= 2100; ++seed) run_random(seed, 400, 0.9);
+}
+
+TEST_CASE("tcp stream kept bytes fast paths agree with the general path on polling streams", "[tcp]") {
+  for (uint32_t seed = 3001; seed <= 3300; ++seed) run_polling(seed, 400);
+}
+
+TEST_CASE("tcp stream kept bytes fast paths check rewrites then give the buffers back at the ACK", "[tcp]") {
+  StreamStore store;
+  TcpStream st;
+  Recorder r;
+  StreamLimits lim;
+  st.segment(store, 1, bytes("abcdef"), 6, 0, true, true, lim, r);
+  CHECK(store.live() == 1);
+  CHECK(store.held() == st.footprint(store));
+  CHECK(st.footprint(store) >= 6);
+  // Sent again, longer, its first bytes rewritten (the DNP3 responses of mb100k): one inconsistency,
+  // then only the new bytes are delivered.
+  st.segment(store, 1, bytes("Xbcdefghij"), 10, 0, true, true, lim, r);
+  CHECK(r.log == "Dabcdef;I;Dghij;");
+  CHECK(st.next_seq() == 11);
+  st.ack(store, 5, true, true, r);  // part of it: the rest stays for the check
+  CHECK(store.live() == 1);
+  st.segment(store, 5, bytes("eXg"), 3, 5, true, true, lim, r);
+  CHECK(r.log == "Dabcdef;I;Dghij;I;");
+  st.ack(store, 11, true, true, r);
+  CHECK(store.live() == 0);
+  CHECK(store.held() == 0);
+  CHECK(st.footprint(store) == 0);
+  CHECK(st.trim_seq() == 11);
 }
 
 TEST_CASE("tcp stream fast path moves next and trim and leaves no buffers", "[tcp]") {

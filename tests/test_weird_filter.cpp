@@ -333,3 +333,48 @@ TEST_CASE("weird.log writes a repeated weird once per 10 minutes, and weird_stat
   CHECK(r.output.find(fmt::format("{} weirds, {} logged", js["weirds"].get<uint64_t>(), logged.size())) !=
         std::string::npos);
 }
+
+TEST_CASE("weird entries agree with a map through random inserts and erases", "[weird]") {
+  // Few distinct keys, so that entries collide, wrap around the table's end and are erased from the
+  // middle of runs (the backward shift), and the table grows along the way.
+  std::mt19937_64 rng(7);
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  auto key_of = [](uint64_t n) {
+    WeirdKey k;
+    k.a = IpAddr::v4(0x0a000000u | static_cast<uint32_t>(n % 7));
+    k.pa = static_cast<uint16_t>(n / 7);
+    k.name = static_cast<uint32_t>(n % 3);
+    k.kind = 2;
+    return k;
+  };
+  WeirdEntries t;
+  std::map<uint64_t, uint64_t> ref;
+  for (int op = 0; op < 200000; ++op) {
+    INFO("op " << op);
+    const uint64_t n = pick(op < 100000 ? 40 : 400);
+    const WeirdKey k = key_of(n);
+    if (pick(3) != 0) {
+      const uint64_t until = pick(1000);
+      const auto [at, fresh] = t.insert(k, until);
+      const auto [it, ref_fresh] = ref.try_emplace(n, until);
+      REQUIRE(fresh == ref_fresh);
+      REQUIRE(t.until(at) == it->second);
+      if (!fresh && pick(2) == 0) t.until(at) = it->second = until;
+    } else {
+      const size_t at = t.find(k);
+      const auto it = ref.find(n);
+      REQUIRE((at == WeirdEntries::npos) == (it == ref.end()));
+      if (it != ref.end()) {
+        REQUIRE(t.until(at) == it->second);
+        t.erase(at);
+        ref.erase(it);
+      }
+    }
+    REQUIRE(t.size() == ref.size());
+  }
+  for (const auto& [n, until] : ref) {
+    const size_t at = t.find(key_of(n));
+    REQUIRE(at != WeirdEntries::npos);
+    CHECK(t.until(at) == until);
+  }
+}
