@@ -54,8 +54,9 @@ constexpr size_t kSinkReserve = 64u << 10;
 // that the log thread formats while the workers write, and a worker that is never asked still keeps
 // its buffers bounded.
 constexpr size_t kMaxSinkBytes = 1u << 20;
-// Packed bytes queued for the log thread (at least) past which a hand-over waits for it.
-constexpr size_t kMinQueueBytes = 16u << 20;
+// Packed bytes queued for the log thread past which a hand-over waits for it: enough to ride out a
+// burst of records (sixteen hand-overs), little beside spill_bytes of formatted ones.
+constexpr size_t kQueueBytes = 16u << 20;
 
 void for_each_record(const std::vector<Batch>& batches, auto&& fn) {
   for (const Batch& b : batches) {
@@ -110,7 +111,9 @@ class Formatter {
     for (const auto& [id, in] : packed.logs) {
       if (id >= schemas.size()) continue;  // never: sinks write only registered logs
       LogBuffer out;
-      out.bytes.reserve(in.bytes.size() + in.bytes.size() / 2);
+      // A packed record (its Value array) is about three times its text; the text is kept until the
+      // flush, so room is not made ahead for more than it will likely take.
+      out.bytes.reserve(in.bytes.size() / 2);
       out.entries.reserve(in.entries.size());
       for (const Entry& e : in.entries) {
         std::span<const Value> values;
@@ -127,6 +130,8 @@ class Formatter {
                                     static_cast<uint32_t>(len)});
         text.bytes += len + sizeof(Entry);
       }
+      // Kept until the flush: without its slack (a copy of a few KiB against formatting the records).
+      out.bytes.shrink_to_fit();
       text.logs.emplace_back(id, std::move(out));
     }
     return text;
@@ -728,7 +733,7 @@ LogManager::LogManager(Options opts) : impl_(std::make_unique<Impl>()) {
   sh->only = opts.only;
   sh->spill_bytes = std::max<size_t>(opts.spill_bytes, 1);
   sh->sink_limit = std::clamp<size_t>(sh->spill_bytes / 8, 1, kMaxSinkBytes);
-  sh->queue_limit = std::max(kMinQueueBytes, sh->spill_bytes / 4);
+  sh->queue_limit = kQueueBytes;
   impl_->sh = std::move(sh);
   impl_->start_log_thread();
 }
