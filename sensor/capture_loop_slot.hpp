@@ -27,8 +27,10 @@ struct CaptureLoop::Slot {
   // the sink that sends the decoder's weirds down the ring, and the decoded packet being pushed.
   std::unique_ptr<Decoder> decoder;
   std::unique_ptr<RingWeirds> ring_weirds;
-  DecodedPacket decoded;
-  std::thread thread;
+  // Written by the loop's thread on every packet: a line of its own, apart from what the worker writes
+  // (ticks, its answers below).
+  alignas(64) DecodedPacket decoded;
+  alignas(64) std::thread thread;
   uint64_t ticks = 0;  // ticks this worker has finished (its thread only)
   double thread_cpu_s = -1;  // the worker thread's CPU time, written before the thread ends
   // Answers to the loop's requests: the tick index at which the worker did it.
