@@ -47,6 +47,16 @@ size_t rows_named(const fs::path& log, const std::string& name) {
   return n;
 }
 
+// The filter the randomized tests hold two ways of feeding to each other: short windows so that entries
+// come and go, and `bound` entries at most.
+WeirdFilterConfig randomized_config(uint32_t bound) {
+  WeirdFilterConfig cfg;
+  cfg.repeat_ns = 30 * kSec;
+  cfg.limited_ns = 90 * kSec;
+  cfg.max_entries = bound;
+  return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("weird filter: a repeat on one connection is logged again only after weird_repeat_s", "[weird]") {
@@ -141,10 +151,7 @@ TEST_CASE("weird filter: names are told apart by their text wherever it lies", "
   // interleaved names, connections, flow and network weirds, the limited actions, expiry sweeps and a
   // small bound that forgets entries. Every decision and count is the same.
   for (const uint32_t bound : {4u, 64u, 1u << 16}) {
-    WeirdFilterConfig cfg;
-    cfg.repeat_ns = 30 * kSec;
-    cfg.limited_ns = 90 * kSec;
-    cfg.max_entries = bound;
+    const WeirdFilterConfig cfg = randomized_config(bound);
     WeirdFilter from_buffer(cfg), from_literals(cfg);
     std::mt19937_64 rng(bound);
     std::string reused;
@@ -199,10 +206,7 @@ TEST_CASE("weird filter: a hinted repeat is dropped and counted exactly as admit
   // not cover. Expiry sweeps, a bound that forgets entries, time that sometimes goes backwards, the
   // limited and ignored names: every decision and count is the same, and most repeats use the hint.
   for (const uint32_t bound : {4u, 64u, 1u << 16}) {
-    WeirdFilterConfig cfg;
-    cfg.repeat_ns = 30 * kSec;
-    cfg.limited_ns = 90 * kSec;
-    cfg.max_entries = bound;
+    const WeirdFilterConfig cfg = randomized_config(bound);
     WeirdFilter plain(cfg), hinted(cfg);
     std::mt19937_64 rng(bound + 7);
     static const std::string_view kNames[] = {"rexmit_inconsistency", "data_after_reset", "bad_TCP_checksum",
