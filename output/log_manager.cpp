@@ -14,7 +14,9 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <new>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -218,17 +220,18 @@ struct SharedLogState {
         work.notify_one();
         return;
       }
+      ++formatting_here;  // under the same lock as the look at thread_running: a flush now waits for it
     }
     format_here(b);
   }
 
-  // Counted in formatting_here, so that a flush waits for it as for the log thread.
+  // The caller counted this in formatting_here (under mu), so that a flush waits for it as for the log
+  // thread; it is uncounted here when done.
   void format_here(const Batch& b) {
     std::vector<const LogSchema*> s;
     {
       std::lock_guard lk(mu);
       s = schemas;
-      ++formatting_here;
     }
     struct Done {
       SharedLogState& st;
@@ -259,7 +262,17 @@ struct SharedLogState {
         room.notify_all();
         const std::vector<const LogSchema*> s = schemas;
         lk.unlock();
-        accept(f.format(b, s));
+        Batch text;
+        try {
+          text = f.format(b, s);
+        } catch (...) {
+          // Back to the front of the queue, for settle() to format: nothing handed over is lost.
+          lk.lock();
+          queued_bytes += b.bytes;
+          queued.push_front(std::move(b));
+          throw;
+        }
+        accept(std::move(text));
         lk.lock();
         formatting = false;
         settled.notify_all();
@@ -287,6 +300,7 @@ struct SharedLogState {
       });
       left.swap(queued);
       queued_bytes = 0;
+      formatting_here += static_cast<int>(left.size());
     }
     for (const Batch& b : left) format_here(b);
   }
@@ -308,7 +322,14 @@ struct SharedLogState {
     }
     int err = 0;
     RunLogStarts starts;
-    const bool ok = write_run(path, to_spill, err, starts);
+    bool ok = false;
+    try {
+      ok = write_run(path, to_spill, err, starts);
+    } catch (const std::bad_alloc&) {
+      // Spills come when memory is short: the records go back to memory and `spilling` is settled
+      // below, or every later flush would wait for this spill for ever.
+      err = ENOMEM;
+    }
     if (!ok) ::unlink(path.c_str());
     {
       std::lock_guard lk(mu);
@@ -464,6 +485,13 @@ SpillRun merge_runs(const std::vector<SpillRun>& in, const std::string& out) {
   std::make_heap(heap.begin(), heap.end(), later);
   RunWriter w;
   bool ok = w.open(out);
+  struct RemoveOnThrow {  // a reader's error (a truncated run) must not leave the output behind
+    const std::string& path;
+    bool armed = true;
+    ~RemoveOnThrow() {
+      if (armed) ::unlink(path.c_str());
+    }
+  } guard{out};
   while (ok && !heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), later);
     MergeSource* s = heap.back();
@@ -477,10 +505,8 @@ SpillRun merge_runs(const std::vector<SpillRun>& in, const std::string& out) {
     }
   }
   ok = w.finish() && ok;
-  if (!ok) {
-    ::unlink(out.c_str());
-    throw std::runtime_error("cannot write spill file " + out + ": " + std::strerror(w.error()));
-  }
+  if (!ok) throw std::runtime_error("cannot write spill file " + out + ": " + std::strerror(w.error()));
+  guard.armed = false;
   return SpillRun{out, w.log_starts()};
 }
 
@@ -693,7 +719,11 @@ struct LogManager::Impl {
     const size_t helpers = std::min<size_t>(order.size(), flush_threads()) - (order.empty() ? 0 : 1);
     std::vector<std::thread> threads;
     threads.reserve(helpers);
-    for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+    try {
+      for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+    } catch (const std::system_error&) {
+      // No thread to be had: the ones started and this one take every log between them.
+    }
     work();
     for (std::thread& t : threads) t.join();
     {

@@ -89,7 +89,7 @@ bool RecordUnpacker::unpack(std::string_view packed, std::span<const Value>& out
   if (values_.size() < n) values_.resize(n);
   // The values as they were, pointers and all: only the views are wrong, and each is pointed at its
   // bytes below before anything reads it.
-  std::memcpy(static_cast<void*>(values_.data()), r.p, n * sizeof(Value));
+  if (n != 0) std::memcpy(static_cast<void*>(values_.data()), r.p, n * sizeof(Value));
   r.p += n * sizeof(Value);
   strings_.clear();
   counts_.clear();
