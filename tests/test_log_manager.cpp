@@ -136,6 +136,26 @@ size_t sink_of(const Rec& r, size_t i, size_t nsinks) {
   return r.uid.is_set() ? static_cast<size_t>(r.uid.hi * 31 + r.uid.lo) % nsinks : i % nsinks;
 }
 
+// `n` worker threads, each writing its share of `recs` (sink_of) through a sink of its own and handing
+// over when asked, as the sensor's workers do; each counts itself in `done` when it has handed over all.
+std::vector<std::thread> start_writers(LogManager& m, LogId id, const std::vector<Rec>& recs, size_t n,
+                                       std::atomic<int>& done) {
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n; ++t) {
+    threads.emplace_back([&m, &recs, &done, id, t, n] {
+      auto sink = m.make_sink();
+      for (size_t i = 0; i < recs.size(); ++i) {
+        if (sink_of(recs[i], i, n) != t) continue;
+        write_rec(*sink, id, recs[i]);
+        if (sink->wants_handoff()) sink->handoff();
+      }
+      sink->handoff();
+      ++done;
+    });
+  }
+  return threads;
+}
+
 // Writes `recs` through `nsinks` sinks and returns test.log's bytes.
 std::string run_manager(const std::string& name, const std::vector<Rec>& recs, size_t nsinks, size_t spill_bytes,
                         bool json = false) {
@@ -310,18 +330,8 @@ TEST_CASE("log manager with workers on threads matches one sink", "[logwriter]")
   {
     LogManager m(LogManager::Options{dir.string(), false, 64u << 10});
     const LogId id = m.add(test_schema());
-    std::vector<std::thread> threads;
-    for (size_t t = 0; t < 4; ++t) {
-      threads.emplace_back([&m, &recs, id, t] {
-        auto sink = m.make_sink();
-        for (size_t i = 0; i < recs.size(); ++i) {
-          if (sink_of(recs[i], i, 4) != t) continue;
-          write_rec(*sink, id, recs[i]);
-          if (sink->wants_handoff()) sink->handoff();
-        }
-        sink->handoff();
-      });
-    }
+    std::atomic<int> done{0};
+    std::vector<std::thread> threads = start_writers(m, id, recs, 4, done);
     for (int i = 0; i < 20; ++i) {
       m.request_handoff();
       std::this_thread::yield();
@@ -537,19 +547,7 @@ TEST_CASE("log manager flushing while workers write and spill loses and repeats 
       LogManager m(LogManager::Options{dir.string(), false, spill});
       const LogId id = m.add(test_schema());
       std::atomic<int> done{0};
-      std::vector<std::thread> threads;
-      for (size_t t = 0; t < 2; ++t) {
-        threads.emplace_back([&m, &recs, &done, id, t] {
-          auto sink = m.make_sink();
-          for (size_t i = 0; i < recs.size(); ++i) {
-            if (sink_of(recs[i], i, 2) != t) continue;
-            write_rec(*sink, id, recs[i]);
-            if (sink->wants_handoff()) sink->handoff();
-          }
-          sink->handoff();
-          ++done;
-        });
-      }
+      std::vector<std::thread> threads = start_writers(m, id, recs, 2, done);
       while (done.load() < 2) {
         m.request_handoff();
         m.flush();
