@@ -10,7 +10,7 @@ namespace ots {
 
 namespace {
 
-// Value's alternatives, by index (the tag byte).
+// Value's alternatives, by index (what Value::index() says of a value packed as bytes).
 enum Tag : uint8_t { kUnset, kCount, kInt, kDouble, kBool, kString, kAddr, kStrings, kCounts, kTags };
 static_assert(std::variant_size_v<Value> == kTags, "a Value alternative without a packed form");
 static_assert(std::is_same_v<std::variant_alternative_t<kCount, Value>, uint64_t>);
@@ -21,8 +21,6 @@ static_assert(std::is_same_v<std::variant_alternative_t<kString, Value>, std::st
 static_assert(std::is_same_v<std::variant_alternative_t<kAddr, Value>, IpAddr>);
 static_assert(std::is_same_v<std::variant_alternative_t<kStrings, Value>, std::span<const std::string_view>>);
 static_assert(std::is_same_v<std::variant_alternative_t<kCounts, Value>, std::span<const uint64_t>>);
-static_assert(sizeof(IpAddr) == 16 && std::is_trivially_copyable_v<IpAddr>);
-
 static_assert(std::is_trivially_copyable_v<Value> && std::is_trivially_destructible_v<Value>,
               "values are packed and unpacked as bytes");
 
