@@ -60,7 +60,8 @@ class PacketSource {
   virtual std::vector<std::string> take_warnings() = 0;
 };
 
-// Opens a pcap or pcapng file through libpcap. On failure returns nullptr and sets `err` to a one-line
+// Opens a pcap or pcapng file: classic pcap with our reader (capture/pcap_classic_source.cpp), the rest
+// (pcapng, pipes and FIFOs) through libpcap. On failure returns nullptr and sets `err` to a one-line
 // reason ("not a capture file", "unsupported link type 147 (USER0)", ...). `ingress` tags its packets.
 std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t ingress, std::string& err);
 

@@ -1,4 +1,6 @@
-// Packet source reading pcap and pcapng files through libpcap: the only file that sees pcap_t.
+// Packet source reading pcap and pcapng files through libpcap (the only file that sees pcap_t), and
+// open_pcap_file(), which hands classic pcap and pcapng files to our own readers
+// (capture/pcap_classic_source.cpp, capture/pcapng_source.cpp).
 //
 // libpcap reuses its record buffer on every pcap_next_ex(), but a burst's views must all stay valid
 // until the next burst, so each record is copied into an arena the source owns and reuses: after the
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "capture/packet_source.hpp"
+#include "capture/pcap_file_sources.hpp"
 #include "capture/pcap_stream.hpp"
 
 namespace ots {
@@ -169,27 +172,34 @@ SourceStatus PcapFileSource::next_burst(PacketBurst& out) {
   return n ? SourceStatus::Ok : SourceStatus::End;
 }
 
-}  // namespace
-
-std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t ingress, std::string& err) {
+// Opens `path` (not a directory) read-only: the descriptor, and whether it is a regular file. A FIFO's
+// open waits for its writer, as tcpdump -r does.
+int open_capture(const std::string& path, bool& regular, std::string& err) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     err = "cannot open " + path + ": " + std::strerror(EISDIR);
-    return nullptr;
+    return -1;
   }
   // Opened here rather than by pcap_open_offline so that "cannot open" and "not a capture" are told apart.
-  // A FIFO's open waits for its writer, as tcpdump -r does.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
     err = "cannot open " + path + ": " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
-    return nullptr;
+    return -1;
   }
+  regular = S_ISREG(st.st_mode);
+  return fd;
+}
+
+// libpcap's reader over `fd` (at the start of the file), which it takes.
+std::unique_ptr<PacketSource> open_libpcap_fd(int fd, bool regular, const std::string& path, uint16_t ingress,
+                                              std::string& err) {
+  std::error_code ec;
   std::unique_ptr<PcapStream> stream;
   std::unique_ptr<char[]> io_buffer;  // declared before fp: freed after any fclose below
   FILE* fp = nullptr;
-  if (S_ISREG(st.st_mode)) {
+  if (regular) {
     // libpcap reads a file through stdio, whose buffer is a page by default: a read() system call every
     // 4 KiB, 400,000 of them per 1.5 GB capture. glibc takes a size only with a buffer of ours.
     constexpr size_t kIoBuffer = size_t{1} << 20;
@@ -237,6 +247,42 @@ std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t i
     return nullptr;
   }
   return std::make_unique<PcapFileSource>(p, std::move(stream), std::move(io_buffer), path, ingress, link);
+}
+
+}  // namespace
+
+std::unique_ptr<PacketSource> open_libpcap_file(const std::string& path, uint16_t ingress, std::string& err) {
+  bool regular = false;
+  const int fd = open_capture(path, regular, err);
+  return fd < 0 ? nullptr : open_libpcap_fd(fd, regular, path, ingress, err);
+}
+
+std::unique_ptr<PacketSource> open_pcap_file(const std::string& path, uint16_t ingress, std::string& err) {
+  bool regular = false;
+  const int fd = open_capture(path, regular, err);
+  if (fd < 0) return nullptr;
+  // A regular file that starts as a classic pcap or pcapng file we take is ours to read; pipes and FIFOs
+  // (whose bytes cannot be looked at twice) and the rest go to libpcap.
+  if (regular) {
+    // Enough for a section header, an interface block and whatever blocks some writers put between.
+    constexpr size_t kProbe = size_t{64} << 10;
+    std::vector<uint8_t> head(kProbe);
+    const ssize_t got = ::pread(fd, head.data(), kProbe, 0);
+    const size_t have = got > 0 ? static_cast<size_t>(got) : 0;
+    uint8_t classic_head[24];
+    ClassicPcapHeader classic;
+    PcapngStart ng;
+    if (have >= sizeof classic_head) std::memcpy(classic_head, head.data(), sizeof classic_head);
+    if (have >= sizeof classic_head && parse_classic_pcap_header(classic_head, classic) &&
+        ::lseek(fd, sizeof classic_head, SEEK_SET) == sizeof classic_head) {
+      return open_classic_pcap(fd, classic, path, ingress);
+    }
+    if (probe_pcapng(head.data(), have, ng) &&
+        ::lseek(fd, static_cast<off_t>(ng.first_record), SEEK_SET) == static_cast<off_t>(ng.first_record)) {
+      return open_pcapng(fd, ng, path, ingress);
+    }
+  }
+  return open_libpcap_fd(fd, regular, path, ingress, err);
 }
 
 }  // namespace ots
