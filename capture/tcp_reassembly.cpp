@@ -103,8 +103,11 @@ void TcpStream::segment_general(StreamStore& store, uint64_t seq, std::span<cons
   store.held_ = store.held_ + footprint(store) - before;
 }
 
-void TcpStream::segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data, bool peer_active,
-                             uint32_t keep_limit, StreamSink& sink) {
+// Flattened, as ack_kept: every request and response of a polling connection comes through both, and
+// with keep_bytes, the vector's insert, take_spare_fit, release and give_spare out of line the calls
+// between them cost 4.4 M instructions on mb100k (88,000 kept segments; callgrind), for 3 KB of code.
+[[gnu::flatten]] void TcpStream::segment_kept(StreamStore& store, uint64_t seq, std::span<const uint8_t> data,
+                                              bool peer_active, uint32_t keep_limit, StreamSink& sink) {
   // segment_body's steps for this case: the buffers (and their keep limit), the retransmission check
   // against the kept bytes (nothing waits), the part not delivered yet straight from the packet, kept.
   // The kept bytes are then not empty, so release_if_empty would have nothing to release.
@@ -341,7 +344,7 @@ void TcpStream::ack_general(StreamStore& store, uint64_t up_to, bool keep, bool 
   store.held_ = store.held_ + footprint(store) - before;
 }
 
-void TcpStream::ack_kept(StreamStore& store, uint64_t up_to) {
+[[gnu::flatten]] void TcpStream::ack_kept(StreamStore& store, uint64_t up_to) {
   // ack_body's steps for this case: trim, drop the kept bytes below the ACK, release the buffers if
   // nothing is left (nothing waits).
   set_trim(up_to);

@@ -137,6 +137,9 @@ class Worker final : private FlowEvents, private WeirdSink, private OperationSin
   // IdentitySink
   void on_identity(const DeviceIdentity& id) override;
 
+  // on_payload but its common case (not inline: see on_payload).
+  [[gnu::noinline]] void on_payload_general(Conn& c, bool is_orig, std::span<const uint8_t> data, uint64_t ts_ns);
+  [[gnu::noinline]] bool settle(Conn& c, uint8_t i, uint64_t ts_ns);
   void drop_detached(Conn& c);
   void refresh_consumers();
   void track_peaks();

@@ -3,7 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "tests/test_support.hpp"
@@ -202,4 +204,58 @@ TEST_CASE("the --logs option with a name no log has is a usage error that lists 
   CHECK(r.output.find("no log named 'connn'") != std::string::npos);
   CHECK(r.output.find("conn,conn_long,weird") != std::string::npos);
   CHECK(!fs::exists(out / "conn.log"));
+}
+
+// A payload reaches one analyzer that is probing or already confirmed, without payload rules, on the
+// worker's short path (Worker::on_payload); stream rules send every TCP payload of the flows they watch
+// down the general one. Stream rules that never match must then change nothing but their own weirds: the
+// short path settles confirmations and rejections as the general path does (a service missing in
+// conn.log, an analyzer not detached, would show here).
+TEST_CASE("payloads on the worker's short path give the same logs as on the general path of stream rules",
+          "[replay]") {
+  auto out = scratch_dir("replay_payload_paths");
+  const fs::path rules = out / "never.yaml";
+  {
+    std::ofstream f(rules);
+    int id = 1990001;
+    for (const char* proto : {"modbus", "dnp3", "enip", "s7comm", "s7comm-plus"}) {
+      f << "- id: " << id++ << "\n  name: \"never " << proto << "\"\n  severity: low\n  protocol: " << proto
+        << "\n  scope: stream\n  content: [\"|f1 e2 d3 c4 b5 a6 97 88 79 6a|never\"]\n";
+    }
+  }
+  // weird.log's records but the rules' own (a stream's depth reached).
+  const auto weirds = [](const std::map<std::string, std::string>& logs) {
+    std::string kept;
+    if (!logs.count("weird.log")) return kept;
+    std::istringstream in(logs.at("weird.log"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind('#', 0) != 0 && line.find("rule_stream_") == std::string::npos) kept += line + "\n";
+    }
+    return kept;
+  };
+  for (const char* name : {"modbus.pcap", "dnp3.pcap", "enip.pcap", "s7comm.pcap", "demo.pcap"}) {
+    const fs::path cap = source_dir() / "pcaps" / name;
+    REQUIRE(fs::exists(cap));
+    const fs::path plain = out / (std::string(name) + ".plain"), streamed = out / (std::string(name) + ".streamed");
+    REQUIRE(run(otsensor() + " -q -r " + q(cap) + " -l " + q(plain)).exit_code == 0);
+    REQUIRE(run(otsensor() + " -q -r " + q(cap) + " -l " + q(streamed) + " --rules " + q(rules) + " --stats-json " +
+                q(out / (std::string(name) + ".json")))
+                .exit_code == 0);
+    INFO(name);
+    // The general path was taken: the rules opened streams.
+    std::ifstream js(out / (std::string(name) + ".json"));
+    CHECK(nlohmann::json::parse(js)["rule_streams"]["opened"].get<uint64_t>() > 0);
+    auto a = logs_of(plain), b = logs_of(streamed);
+    CHECK(weirds(b) == weirds(a));
+    a.erase("weird.log");
+    b.erase("weird.log");
+    REQUIRE(a.size() == b.size());
+    for (const auto& [log, text] : a) {
+      INFO(log);
+      CHECK(b.at(log) == text);
+    }
+    const std::string& conn = a.at("conn.log");  // the captures do confirm services
+    CHECK((conn.find("\tmodbus\t") != std::string::npos || conn.find("\tdnp3\t") != std::string::npos ||
+           conn.find("\tenip\t") != std::string::npos || conn.find("\ts7comm") != std::string::npos));
+  }
 }

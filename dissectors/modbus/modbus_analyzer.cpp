@@ -205,6 +205,7 @@ class ModbusAnalyzer final : public Analyzer {
  private:
   void feed(Conn& c, bool is_orig, std::span<const uint8_t> in, uint64_t ts);
   size_t consume_direct(Conn& c, bool is_orig, std::span<const uint8_t> in, uint64_t ts);
+  void resync_segment(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts);
   void drain(Conn& c, bool is_orig, uint64_t ts);
   bool header_error(Conn& c, bool is_orig, HeaderStatus st, const MbapHeader& h, uint64_t ts);
   void on_adu(Conn& c, bool is_orig, std::span<const uint8_t> adu, uint64_t ts);
@@ -238,7 +239,26 @@ class ModbusAnalyzer final : public Analyzer {
 void ModbusAnalyzer::data(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts_ns) {
   if (verdict_ == Verdict::Rejected || bytes.empty()) return;
   if (pending_count_ > 0) expire(c, ts_ns);
+  Direction& d = dir_[is_orig];
+  if (d.resync && d.skip == 0 && bytes.size() <= d.buf.size() - d.len && opts_.resync_short_path) {
+    return resync_segment(c, is_orig, bytes, ts_ns);
+  }
   feed(c, is_orig, bytes, ts_ns);
+}
+
+// feed() for a segment that fits the buffer of a direction looking for its next header: appended, then
+// drained. A stream that lost its framing can stay so for thousands of segments of a few bytes, and the
+// scan finds nothing in nearly all of them (mb100k: 59,000 segments, 6 bytes each mostly): only the bytes
+// from where the scan stopped are kept then, as drain() keeps them, without its loop; a header found
+// goes to drain(), which scans again from the start and goes on as for any buffered bytes.
+void ModbusAnalyzer::resync_segment(Conn& c, bool is_orig, std::span<const uint8_t> bytes, uint64_t ts) {
+  Direction& d = dir_[is_orig];
+  std::memcpy(d.buf.data() + d.len, bytes.data(), bytes.size());
+  d.len += bytes.size();
+  const auto [off, found] = resync_scan({d.buf.data(), d.len});
+  if (found == Plausible::Yes) return drain(c, is_orig, ts);
+  std::memmove(d.buf.data(), d.buf.data() + off, d.len - off);
+  d.len -= off;
 }
 
 void ModbusAnalyzer::feed(Conn& c, bool is_orig, std::span<const uint8_t> in, uint64_t ts) {
