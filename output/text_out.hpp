@@ -1,15 +1,20 @@
-// The staging buffer the TSV and JSON formatters write a record through. Appending to a std::string field
-// by field (a capacity check and an out-of-line call per piece) was most of the cost of writing a log
-// record; here each field asks once for room for its longest text and writes by pointer, and the whole
-// line reaches the caller's string in one append.
+// The writer the TSV and JSON formatters (and the JSON keys) write text through, straight into the
+// caller's buffer. Appending to a std::string field by field (a capacity check and an out-of-line call
+// per piece) was most of the cost of writing a log record, and staging a record in a buffer of its own
+// cost a second copy of every line; here each field asks once for room for its longest text and writes
+// by pointer into the buffer, which is grown ahead and cut back to the text when the writer finishes.
+// The log thread keeps one writer over a batch's records of a log, into a ByteBuffer (no fill of the
+// room ahead); into a std::string (the one-record overloads) the room is zero-filled as it is made.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "output/byte_buffer.hpp"
 #include "output/value_text.hpp"
 
 namespace ots::text {
@@ -19,14 +24,18 @@ class TextOut {
   // Longest room one request may ask for.
   static constexpr size_t kCap = 1024;
 
-  explicit TextOut(std::string& out) : out_(out) {}
+  // Writes after what `out` holds.
+  explicit TextOut(std::string& out) : str_(&out) { sync(out.size()); }
+  explicit TextOut(ByteBuffer& out) : buf_(&out) { sync(out.size()); }
   TextOut(const TextOut&) = delete;
   TextOut& operator=(const TextOut&) = delete;
-  ~TextOut() = default;  // finish() hands the text over; a TextOut dropped early writes nothing more
+  // The target is left holding exactly the text written (without the room ahead), whenever the writer ends.
+  ~TextOut() { finish(); }
 
-  // At least n (<= kCap) writable bytes at the returned pointer; commit() says where the text ends.
+  // At least n (<= kCap) writable bytes at the returned pointer; commit() says where the text ends. The
+  // pointer is good until the next room() request (the string may move when it grows).
   char* room(size_t n) {
-    if (static_cast<size_t>(buf_ + kCap - p_) < n) spill();
+    if (static_cast<size_t>(end_ - p_) < n) grow(n);
     return p_;
   }
   void commit(char* end) { p_ = end; }
@@ -42,18 +51,54 @@ class TextOut {
     }
   }
 
-  // Appends what is staged to the string.
-  void finish() { spill(); }
-
- private:
-  void spill() {
-    out_.append(buf_, static_cast<size_t>(p_ - buf_));
-    p_ = buf_;
+  // Length of the string's text so far (what it held before, and what was written since).
+  size_t size() const { return static_cast<size_t>(p_ - base_); }
+  // The text's byte at `i` (< size()).
+  char at(size_t i) const { return base_[i]; }
+  // Drops what was written after the first `n` bytes (n <= size()): a record that turned out bad.
+  void truncate(size_t n) { p_ = base_ + n; }
+  // Replaces the one byte at `i` (< size()) with `with` (not empty, at most kCap bytes).
+  void replace_byte(size_t i, std::string_view with) {
+    const size_t extra = with.size() - 1;
+    room(extra);
+    std::memmove(base_ + i + with.size(), base_ + i + 1, size() - i - 1);
+    std::memcpy(base_ + i, with.data(), with.size());
+    p_ += extra;
   }
 
-  std::string& out_;
-  char* p_ = buf_;
-  char buf_[kCap];
+  // Cuts the target back to the text written. The writer can go on writing after it.
+  void finish() {
+    const size_t n = size();
+    if (buf_ != nullptr) {
+      buf_->set_size(n);
+    } else if (n != str_->size()) {
+      str_->resize(n);
+    }
+    sync(n);
+  }
+
+ private:
+  // The room a string target is grown by: a dozen records' worth, so that a writer kept over many
+  // records grows once per kilobyte or so of text, not once per record. Each growth zero-fills its
+  // bytes (std::string has no uninitialised resize before C++23); under glibc's 2 KiB threshold for
+  // `rep stosb` the fill is a few vector stores.
+  static constexpr size_t kGrow = kCap + kCap / 2;
+
+  // Out of line (text_out.cpp), so that room() stays small enough to inline at every field.
+  void grow(size_t n);
+
+  // Writes from `used`: into a ByteBuffer's whole capacity; into a string only as far as its bytes run.
+  void sync(size_t used) {
+    base_ = buf_ != nullptr ? buf_->data() : str_->data();
+    p_ = base_ + used;
+    end_ = buf_ != nullptr ? base_ + buf_->capacity() : p_;
+  }
+
+  std::string* str_ = nullptr;  // the target: one of these two
+  ByteBuffer* buf_ = nullptr;
+  char* base_ = nullptr;
+  char* p_ = nullptr;
+  char* end_ = nullptr;
 };
 
 // True when none of the eight bytes in `x` is a control byte (< 0x20), DEL, a byte >= 0x80 (UTF-8, which
