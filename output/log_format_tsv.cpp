@@ -66,7 +66,8 @@ void put_escaped(TextOut& out, std::string_view s, bool in_container) {
 
 // Ascii::Describe for strings and enums: "(empty)" for zero length; a value equal to the unset or empty
 // marker gets its first byte hex-escaped so that it reads back as itself.
-void put_string(TextOut& out, std::string_view s, bool in_container) {
+// Inlined into the record loop with put_value: its plain path is a few instructions beside the call.
+[[gnu::always_inline]] inline void put_string(TextOut& out, std::string_view s, bool in_container) {
   // Most strings are names, codes and uids with nothing to escape: checked a word at a time (two
   // overlapping halves under eight bytes) and copied whole. A string of two bytes or more is not "-",
   // and only one of seven can be "(empty)".
