@@ -508,18 +508,21 @@ LogSchema conn_like_schema(std::mt19937_64& rng) {
 // Values for a conn-like schema that mostly hit the cache: a few connections (uid and addresses), their
 // records repeating, now and then an odd uid (short, long, with bytes to escape) or a value of another kind.
 void fill_conn_like(std::mt19937_64& rng, const LogSchema& s, RecordValues& r) {
-  static const char* const kUids[] = {"CHhAvVGS1DHFjwGM9", "C4J4Th3PJpwUYZZ6gc", "Cabcdefgh", "C1", "C#bad,uid\\x",
-                                      "Caaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+  // The fourth connection's uid differs from the first's in one byte of its middle, with the same
+  // length, last eight characters (the cache's slot) and addresses: only the whole uid tells them apart.
+  static const char* const kUids[] = {"CHhAvVGS1DHFjwGM9", "C4J4Th3PJpwUYZZ6gc", "Cabcdefgh", "CHhXvVGS1DHFjwGM9",
+                                      "C1", "C#bad,uid\\x", "Caaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
   r.fill(rng, s);
-  const size_t conn = rng() % 3;
+  const size_t conn = rng() % 4;
+  const size_t ends = conn == 3 ? 0 : conn;
   r.values[0] = uint64_t{1'700'000'000'000'000'000ull + (rng() % 3) * 1'000'000'000ull + rng() % 1'000'000'000ull};
-  if (r.values.size() > 1 && rng() % 8 != 0) r.values[1] = std::string_view(kUids[rng() % 8 == 0 ? 3 + rng() % 3 : conn]);
+  if (r.values.size() > 1 && rng() % 8 != 0) r.values[1] = std::string_view(kUids[rng() % 8 == 0 ? 4 + rng() % 3 : conn]);
   for (size_t f = 2; f < std::min<size_t>(s.fields.size(), 12); ++f) {
     if (rng() % 16 == 0) continue;  // whatever fill chose
     switch (s.fields[f].type) {
-      case FieldType::Addr: r.values[f] = IpAddr::v4(0x0a000001u + static_cast<uint32_t>(conn * 2 + f % 2)); break;
-      case FieldType::Port: r.values[f] = uint64_t{502 + conn + f}; break;
-      case FieldType::Bool: r.values[f] = conn % 2 == 0; break;
+      case FieldType::Addr: r.values[f] = IpAddr::v4(0x0a000001u + static_cast<uint32_t>(ends * 2 + f % 2)); break;
+      case FieldType::Port: r.values[f] = uint64_t{502 + ends + f}; break;
+      case FieldType::Bool: r.values[f] = ends % 2 == 0; break;
       default: break;
     }
   }
