@@ -201,6 +201,13 @@ TEST_CASE("integers are their decimal digits at every length boundary", "[logwri
   }
   char b[text::kMaxI64Text];
   CHECK(std::string(b, text::write_i64(b, std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
+  // Every value of the short paths (below a million) and a little past them.
+  uint64_t first_bad = UINT64_MAX;
+  for (uint64_t v = 0; v <= 1'000'100 && first_bad == UINT64_MAX; ++v) {
+    char d[text::kMaxU64Text];
+    if (std::string(d, text::write_u64(d, v)) != std::to_string(v)) first_bad = v;
+  }
+  CHECK(first_bad == UINT64_MAX);
 }
 
 TEST_CASE("times have six decimals rounded half away from zero at any magnitude", "[logwriter][text_out]") {
