@@ -6,6 +6,7 @@
 
 #include "output/log_format.hpp"
 #include "output/record_pack.hpp"
+#include "output/span_values.hpp"
 #include "output/text_out.hpp"
 #include "output/value_op.hpp"
 #include "output/value_text.hpp"
@@ -155,19 +156,6 @@ void put_with(TextOut& out, Fn&& write) {
     }
   }
 }
-
-// A record's values read in field order from a span: the source the std::span overloads format from.
-struct SpanValues {
-  std::span<const Value> values;
-  size_t at = 0;
-  size_t size() const { return values.size(); }
-  bool next(Value& v) {
-    if (at >= values.size()) return false;
-    v = values[at++];
-    return true;
-  }
-  bool whole() const { return true; }
-};
 
 // The record's object onto `o`, from `values` (SpanValues or PackedValues: size(), next(), whole()) read
 // once in field order: each field value_op does not call unset, after its key (put_key(out, k) writes

@@ -7,6 +7,7 @@
 
 #include "output/log_format.hpp"
 #include "output/record_pack.hpp"
+#include "output/span_values.hpp"
 #include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
@@ -361,23 +362,6 @@ uint8_t TsvRecordCache::columns_of(const LogSchema& schema) {
   if (f.size() >= 12 && matches(6, kIcsnpp)) return 10;
   return 5;
 }
-
-namespace {
-
-// A record's values read in field order from a span: the source the std::span overloads format from.
-struct SpanValues {
-  std::span<const Value> values;
-  size_t at = 0;
-  size_t size() const { return values.size(); }
-  bool next(Value& v) {
-    if (at >= values.size()) return false;
-    v = values[at++];
-    return true;
-  }
-  bool whole() const { return true; }
-};
-
-}  // namespace
 
 // One record's line onto `o`, from `values` (SpanValues or PackedValues: size(), next(), whole()) read
 // once in field order; with `cache`, the `columns` after ts from it when it holds them and the ts
