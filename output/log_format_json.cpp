@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "output/log_format.hpp"
+#include "output/record_pack.hpp"
+#include "output/span_values.hpp"
 #include "output/text_out.hpp"
 #include "output/value_op.hpp"
 #include "output/value_text.hpp"
@@ -79,8 +81,9 @@ void put_with(TextOut& out, Fn&& write) {
   out.commit(write(q));
 }
 
-// A value value_op did not call unset, as rapidjson's writer lays it out.
-void put_json_value(TextOut& out, ValueOp op, const Value& v) {
+// A value value_op did not call unset, as rapidjson's writer lays it out. Inlined into the record loop:
+// as a call (one per field) its entry and exit cost more than most of its cases.
+[[gnu::always_inline]] inline void put_json_value(TextOut& out, ValueOp op, const Value& v) {
   switch (op) {
     case ValueOp::Unset:
       return;  // not reached: format_json leaves unset fields out
@@ -154,39 +157,72 @@ void put_json_value(TextOut& out, ValueOp op, const Value& v) {
   }
 }
 
-// The record's object: each field value_op does not call unset, after its key (put_key(out, k) writes
-// `"name":`), comma-separated.
-// A first field's time goes through `ts` when there is one: the seconds of consecutive records' ts.
-template <typename PutKey>
-void put_object(const LogSchema& schema, std::span<const Value> values, std::string& out, PutKey&& put_key,
-                text::TimeText* ts) {
-  TextOut o(out);
+// The record's object onto `o`, from `values` (SpanValues or PackedValues: size(), next(), whole()) read
+// once in field order: each field value_op does not call unset, after its key (put_key(out, k) writes
+// `"name":`), comma-separated. A first field's time goes through `ts` when there is one: the seconds of
+// consecutive records' ts. False, with nothing written, when `values` runs out before its size() or is
+// not whole at the end.
+template <typename Values, typename PutKey>
+bool put_object(TextOut& o, const LogSchema& schema, Values& values, PutKey&& put_key, text::TimeText* ts) {
+  const size_t start = o.size();
   o.put('{');
   bool first = true;
   const size_t n = std::min(schema.fields.size(), values.size());
-  for (size_t k = 0; k < n; ++k) {
-    const ValueOp op = value_op(schema.fields[k].type, values[k]);
+  Value v;
+  size_t k = 0;
+  for (; k < n; ++k) {
+    if (!values.next(v)) break;
+    const ValueOp op = value_op(schema.fields[k].type, v);
     if (op == ValueOp::Unset) continue;
     if (!first) o.put(',');
     put_key(o, k);
     if (k == 0 && ts != nullptr && op == ValueOp::TimeU) {
-      const uint64_t u = held<uint64_t>(values[k]);
+      const uint64_t u = held<uint64_t>(v);
       put_with<text::kMaxFixed6Text>(o, [ts, u](char* q) { return ts->write_shortest(q, u); });
     } else {
-      put_json_value(o, op, values[k]);
+      put_json_value(o, op, v);
     }
     first = false;
   }
+  // Values past the schema's fields are not written, but a packed record is read to its end all the same.
+  if (k == n) {
+    for (; k < values.size(); ++k) {
+      if (!values.next(v)) break;
+    }
+  }
+  if (k < values.size() || !values.whole()) {
+    o.truncate(start);
+    return false;
+  }
   o.put("}\n");
-  o.finish();
+  return true;
+}
+
+// Each key as JsonKeys made it: nearly every key fits one fixed-size copy (no call for a variable
+// length); what it writes past the key lies beyond the committed end and is overwritten by the value.
+[[gnu::always_inline]] inline void put_prepared_key(TextOut& o, const JsonKeys& keys, size_t k) {
+  const std::string_view key = keys.key(k);
+  if (key.size() <= JsonKeys::kKeyCopy) {
+    char* q = o.room(JsonKeys::kKeyCopy);
+    std::memcpy(q, key.data(), JsonKeys::kKeyCopy);
+    o.commit(q + key.size());
+  } else if (key.size() <= TextOut::kCap) {
+    char* q = o.room(key.size());
+    std::memcpy(q, key.data(), key.size());
+    o.commit(q + key.size());
+  } else {
+    o.put(key);
+  }
 }
 
 }  // namespace
 
 void format_json(const LogSchema& schema, std::span<const Value> values, std::string& out) {
-  put_object(schema, values, out, [&schema](TextOut& o, size_t k) {
-    put_json_string(o, schema.fields[k].name);
-    o.put(':');
+  TextOut o(out);
+  SpanValues v{values};
+  put_object(o, schema, v, [&schema](TextOut& w, size_t k) {
+    put_json_string(w, schema.fields[k].name);
+    w.put(':');
   }, nullptr);
 }
 
@@ -208,22 +244,13 @@ JsonKeys::JsonKeys(const LogSchema& schema) {
 
 void format_json(const LogSchema& schema, const JsonKeys& keys, std::span<const Value> values, std::string& out,
                  text::TimeText& ts) {
-  put_object(schema, values, out, [&keys](TextOut& o, size_t k) {
-    const std::string_view key = keys.key(k);
-    // Nearly every key fits one fixed-size copy (no call for a variable length); what it writes past
-    // the key lies beyond the committed end and is overwritten by the value.
-    if (key.size() <= JsonKeys::kKeyCopy) {
-      char* q = o.room(JsonKeys::kKeyCopy);
-      std::memcpy(q, key.data(), JsonKeys::kKeyCopy);
-      o.commit(q + key.size());
-    } else if (key.size() <= TextOut::kCap) {
-      char* q = o.room(key.size());
-      std::memcpy(q, key.data(), key.size());
-      o.commit(q + key.size());
-    } else {
-      o.put(key);
-    }
-  }, &ts);
+  TextOut o(out);
+  SpanValues v{values};
+  put_object(o, schema, v, [&keys](TextOut& w, size_t k) { put_prepared_key(w, keys, k); }, &ts);
+}
+
+bool format_json(const LogSchema& schema, const JsonKeys& keys, PackedValues& rec, TextOut& out, text::TimeText& ts) {
+  return put_object(out, schema, rec, [&keys](TextOut& w, size_t k) { put_prepared_key(w, keys, k); }, &ts);
 }
 
 }  // namespace ots

@@ -6,6 +6,8 @@
 #include <ctime>
 
 #include "output/log_format.hpp"
+#include "output/record_pack.hpp"
+#include "output/span_values.hpp"
 #include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
@@ -65,7 +67,8 @@ void put_escaped(TextOut& out, std::string_view s, bool in_container) {
 
 // Ascii::Describe for strings and enums: "(empty)" for zero length; a value equal to the unset or empty
 // marker gets its first byte hex-escaped so that it reads back as itself.
-void put_string(TextOut& out, std::string_view s, bool in_container) {
+// Inlined into the record loop with put_value: its plain path is a few instructions beside the call.
+[[gnu::always_inline]] inline void put_string(TextOut& out, std::string_view s, bool in_container) {
   // Most strings are names, codes and uids with nothing to escape: checked a word at a time (two
   // overlapping halves under eight bytes) and copied whole. A string of two bytes or more is not "-",
   // and only one of seven can be "(empty)".
@@ -98,7 +101,8 @@ void put_with(TextOut& out, Fn&& write) {
   out.commit(write(q));
 }
 
-void put_value(TextOut& out, FieldType t, const Value& v) {
+// Inlined into the record loop: as a call (one per field) its entry and exit cost some 13 instructions.
+[[gnu::always_inline]] inline void put_value(TextOut& out, FieldType t, const Value& v) {
   if (std::holds_alternative<Unset>(v)) {
     put_unset(out);
     return;
@@ -221,41 +225,6 @@ void append_meta_escaped(std::string& out, std::string_view s) {
 
 }  // namespace
 
-namespace {
-
-// Fields [from, n) of a record, each after a tab, and the line's end; then the line (from `start` in
-// `out`) as Ascii::DoWrite leaves it: a data line must not read as a meta line. Inlined: as a call it
-// cost some 30 instructions a record.
-[[gnu::always_inline]] inline void put_fields_from(TextOut& o, const LogSchema& schema, std::span<const Value> values, size_t from,
-                     std::string& out, size_t start) {
-  for (size_t k = from; k < schema.fields.size(); ++k) {
-    o.put('\t');
-    if (k < values.size()) {
-      put_value(o, schema.fields[k].type, values[k]);
-    } else {
-      put_unset(o);
-    }
-  }
-  o.put('\n');
-  o.finish();
-  if (out[start] == '#') out.replace(start, 1, "\\x23");
-}
-
-}  // namespace
-
-void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out) {
-  const size_t start = out.size();
-  TextOut o(out);
-  if (!schema.fields.empty()) {
-    if (values.empty()) {
-      put_unset(o);
-    } else {
-      put_value(o, schema.fields[0].type, values[0]);
-    }
-  }
-  put_fields_from(o, schema, values, 1, out, start);
-}
-
 // ---- the connection columns' text, kept per connection ----
 
 namespace {
@@ -285,8 +254,10 @@ bool conn_key(std::span<const Value> v, uint8_t columns, ConnKey& k) {
   if (uid == nullptr || uid->size() < 8 || uid->size() > kMaxUid) return false;
   k.uid = *uid;
   k.pairs = columns == 10 ? 4 : 2;
+  // Each address's column; its port follows it.
+  static constexpr size_t kAddrColumn[4] = {2, 4, 7, 9};
   for (int j = 0; j < k.pairs; ++j) {
-    const size_t at = static_cast<size_t>(2 + 2 * j + (j >= 2 ? 1 : 0));
+    const size_t at = kAddrColumn[j];
     const auto* a = std::get_if<IpAddr>(&v[at]);
     const auto* p = std::get_if<uint64_t>(&v[at + 1]);
     if (a == nullptr || p == nullptr) return false;
@@ -299,6 +270,14 @@ bool conn_key(std::span<const Value> v, uint8_t columns, ConnKey& k) {
     k.is_orig = *b;
   }
   return true;
+}
+
+// Whether the n (8..kMaxUid) bytes at a and b are the same, as two overlapping fixed-size compares (which
+// the compiler turns into loads) instead of a call to memcmp for a length it does not know.
+bool same_uid(const char* a, const char* b, size_t n) {
+  static_assert(kMaxUid <= 32);
+  if (n >= 16) return std::memcmp(a, b, 16) == 0 && std::memcmp(a + n - 16, b + n - 16, 16) == 0;
+  return std::memcmp(a, b, 8) == 0 && std::memcmp(a + n - 8, b + n - 8, 8) == 0;
 }
 
 // A uid that the string rule writes unchanged: letters and digits only (so neither "-" nor "(empty)",
@@ -341,7 +320,7 @@ struct TsvRecordCache::Slot {
 
   bool holds(const ConnKey& k, uint8_t cols) const {
     if (uid_len != k.uid.size() || columns != cols || is_orig != k.is_orig) return false;
-    if (std::memcmp(uid, k.uid.data(), uid_len) != 0) return false;
+    if (!same_uid(uid, k.uid.data(), uid_len)) return false;
     for (int j = 0; j < k.pairs; ++j) {
       if (!(addr[j] == *k.addr[j]) || port[j] != k.port[j]) return false;
     }
@@ -384,43 +363,105 @@ uint8_t TsvRecordCache::columns_of(const LogSchema& schema) {
   return 5;
 }
 
-void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out, TsvRecordCache& cache,
-                uint8_t columns) {
-  ConnKey k;
-  if (columns == 0 || !conn_key(values, columns, k)) {
-    format_tsv(schema, values, out);
-    return;
+// One record's line onto `o`, from `values` (SpanValues or PackedValues: size(), next(), whole()) read
+// once in field order; with `cache`, the `columns` after ts from it when it holds them and the ts
+// seconds kept from the last record. False, with nothing written, when `values` runs out before its
+// size() or is not whole at the end (a packed record that is not what pack_record wrote).
+template <typename Values>
+bool put_tsv_record(TextOut& o, const LogSchema& schema, Values& values, TsvRecordCache* cache, uint8_t columns) {
+  const size_t start = o.size();
+  const size_t fields = schema.fields.size();
+  const size_t n = values.size();
+  size_t k = 0;  // the next field to write
+  Value v;
+  if (cache != nullptr && columns != 0 && n > columns) {
+    // The covered columns and ts are read first: the cache compares them before any is written.
+    Value* head = cache->head_;
+    static_assert(sizeof cache->head_ / sizeof(Value) > 10, "ts and the ten covered columns");
+    for (size_t i = 0; i <= columns; ++i) {
+      if (!values.next(head[i])) {
+        o.truncate(start);
+        return false;
+      }
+    }
+    ConnKey key;
+    if (conn_key(std::span<const Value>(head, size_t{columns} + 1), columns, key)) {
+      if (const auto* ts = std::get_if<uint64_t>(&head[0]); ts && schema.fields[0].type == FieldType::Time) {
+        char* q = o.room(text::kMaxFixed6Text);
+        o.commit(cache->ts_.write(q, *ts));
+      } else {
+        put_value(o, schema.fields[0].type, head[0]);
+      }
+      o.put('\t');
+      // The uid's last eight characters are its low base62 digits: well spread.
+      const uint64_t h = (text::load8(reinterpret_cast<const unsigned char*>(key.uid.data() + key.uid.size() - 8)) ^
+                          (key.is_orig ? 0x5555 : 0)) *
+                         0x9e3779b97f4a7c15ull;
+      TsvRecordCache::Slot& s = cache->slots_[h >> (64 - kConnSlotBits)];
+      if (s.holds(key, columns)) {
+        char* q = o.room(s.text_len);
+        std::memcpy(q, s.text, s.text_len);
+        o.commit(q + s.text_len);
+      } else if (verbatim_uid(key.uid)) {
+        char* q = o.room(kMaxCoveredText);
+        char* e = write_conn_columns(q, key);
+        if (static_cast<size_t>(e - q) <= kMaxConnText) s.keep(key, columns, q, static_cast<size_t>(e - q));
+        o.commit(e);
+      } else {
+        for (size_t f = 1; f <= columns; ++f) {
+          if (f > 1) o.put('\t');
+          put_value(o, schema.fields[f].type, head[f]);
+        }
+      }
+    } else {
+      for (size_t f = 0; f <= columns; ++f) {
+        if (f > 0) o.put('\t');
+        put_value(o, schema.fields[f].type, head[f]);
+      }
+    }
+    k = size_t{columns} + 1;
   }
-  const size_t start = out.size();
-  TextOut o(out);
-  if (const auto* ts = std::get_if<uint64_t>(&values[0]); ts && schema.fields[0].type == FieldType::Time) {
-    char* q = o.room(text::kMaxFixed6Text);
-    o.commit(cache.ts_.write(q, *ts));
-  } else {
-    put_value(o, schema.fields[0].type, values[0]);
-  }
-  o.put('\t');
-  // The uid's last eight characters are its low base62 digits: well spread.
-  const uint64_t h = (text::load8(reinterpret_cast<const unsigned char*>(k.uid.data() + k.uid.size() - 8)) ^
-                      (k.is_orig ? 0x5555 : 0)) *
-                     0x9e3779b97f4a7c15ull;
-  TsvRecordCache::Slot& s = cache.slots_[h >> (64 - kConnSlotBits)];
-  if (s.holds(k, columns)) {
-    char* q = o.room(s.text_len);
-    std::memcpy(q, s.text, s.text_len);
-    o.commit(q + s.text_len);
-  } else if (verbatim_uid(k.uid)) {
-    char* q = o.room(kMaxCoveredText);
-    char* e = write_conn_columns(q, k);
-    if (static_cast<size_t>(e - q) <= kMaxConnText) s.keep(k, columns, q, static_cast<size_t>(e - q));
-    o.commit(e);
-  } else {
-    for (size_t f = 1; f <= columns; ++f) {
-      if (f > 1) o.put('\t');
-      put_value(o, schema.fields[f].type, values[f]);
+  for (; k < fields; ++k) {
+    if (k != 0) o.put('\t');
+    if (k < n) {
+      if (!values.next(v)) {
+        o.truncate(start);
+        return false;
+      }
+      put_value(o, schema.fields[k].type, v);
+    } else {
+      put_unset(o);
     }
   }
-  put_fields_from(o, schema, values, size_t{columns} + 1, out, start);
+  // Values past the schema's fields are not written, but a packed record is read to its end all the same.
+  for (; k < n; ++k) {
+    if (!values.next(v)) break;
+  }
+  if (!values.whole() || k < n) {
+    o.truncate(start);
+    return false;
+  }
+  o.put('\n');
+  // As Ascii::DoWrite leaves a line: a data line must not read as a meta line.
+  if (o.at(start) == '#') o.replace_byte(start, "\\x23");
+  return true;
+}
+
+void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out) {
+  TextOut o(out);
+  SpanValues v{values};
+  put_tsv_record(o, schema, v, nullptr, 0);
+}
+
+void format_tsv(const LogSchema& schema, std::span<const Value> values, std::string& out, TsvRecordCache& cache,
+                uint8_t columns) {
+  TextOut o(out);
+  SpanValues v{values};
+  put_tsv_record(o, schema, v, &cache, columns);
+}
+
+bool format_tsv(const LogSchema& schema, PackedValues& rec, TextOut& out, TsvRecordCache& cache, uint8_t columns) {
+  return put_tsv_record(out, schema, rec, &cache, columns);
 }
 
 std::string tsv_header(const LogSchema& schema, int64_t open_time_unix_s) {

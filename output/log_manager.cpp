@@ -20,10 +20,12 @@
 #include <thread>
 #include <utility>
 
+#include "output/byte_buffer.hpp"
 #include "output/log_file.hpp"
 #include "output/log_format.hpp"
 #include "output/record_pack.hpp"
 #include "output/sorted_run.hpp"
+#include "output/text_out.hpp"
 
 namespace ots {
 
@@ -41,7 +43,7 @@ struct Entry {
 
 // One log's records from one sink, in the order they were written.
 struct LogBuffer {
-  std::string bytes;
+  ByteBuffer bytes;
   std::vector<Entry> entries;
 };
 
@@ -113,27 +115,33 @@ class Formatter {
     for (const auto& [id, in] : packed.logs) {
       if (id >= schemas.size()) continue;  // never: sinks write only registered logs
       LogBuffer out;
-      // A packed record (its Value array) is about three times its text; the text is kept until the
-      // flush, so room is not made ahead for more than it will likely take.
-      out.bytes.reserve(in.bytes.size() / 2);
+      // The text is kept until the flush, so room is made ahead for about what it will take: the text
+      // per packed byte of this log's last buffer (records of one log vary little), and a little more.
+      const size_t guess = in.bytes.size() * text_ratio_[id] / kRatioOne;
+      out.bytes.reserve(guess + guess / 16 + 64);
       out.entries.reserve(in.entries.size());
-      for (const Entry& e : in.entries) {
-        std::span<const Value> values;
-        // A packing bug drops the record rather than read past the buffer.
-        if (!unpacker_.unpack(std::string_view(in.bytes.data() + e.off, e.len), values)) continue;
-        const size_t off = out.bytes.size();
-        if (json_) {
-          format_json(*schemas[id], json_keys_[id], values, out.bytes, json_ts_);
-        } else {
-          format_tsv(*schemas[id], values, out.bytes, *record_cache_, conn_columns_[id]);
+      {
+        // One writer for the buffer's records: its room is made once per several kilobytes of text.
+        text::TextOut o(out.bytes);
+        for (const Entry& e : in.entries) {
+          const size_t off = o.size();
+          // A packing bug drops the record rather than read past the buffer.
+          if (!record_.open(std::string_view(in.bytes.data() + e.off, e.len))) continue;
+          const bool ok = json_ ? format_json(*schemas[id], json_keys_[id], record_, o, json_ts_)
+                                : format_tsv(*schemas[id], record_, o, *record_cache_, conn_columns_[id]);
+          if (!ok) continue;
+          const size_t len = o.size() - off;
+          out.entries.push_back(Entry{e.ts_ns, e.uid_hi, e.seq, static_cast<uint32_t>(off), e.uid_lo,
+                                      static_cast<uint32_t>(len)});
+          text.bytes += len + sizeof(Entry);
         }
-        const size_t len = out.bytes.size() - off;
-        out.entries.push_back(Entry{e.ts_ns, e.uid_hi, e.seq, static_cast<uint32_t>(off), e.uid_lo,
-                                    static_cast<uint32_t>(len)});
-        text.bytes += len + sizeof(Entry);
       }
-      // Kept until the flush: without its slack (a copy of a few KiB against formatting the records).
-      out.bytes.shrink_to_fit();
+      if (!in.bytes.empty()) {
+        text_ratio_[id] = static_cast<uint32_t>(std::min<size_t>(out.bytes.size() * kRatioOne / in.bytes.size(), kRatioOne));
+      }
+      // Kept until the flush: without much slack. Cutting it off copies the whole text (on mb100k, 120
+      // instructions a record when it was done on every buffer), so only a guess that was well off is.
+      if (out.bytes.capacity() - out.bytes.size() > out.bytes.size() / 8) out.bytes.shrink_to_fit();
       text.logs.emplace_back(id, std::move(out));
     }
     return text;
@@ -143,16 +151,23 @@ class Formatter {
   void refresh(const std::vector<const LogSchema*>& schemas) {
     for (size_t id = conn_columns_.size(); id < schemas.size(); ++id) {
       conn_columns_.push_back(TsvRecordCache::columns_of(*schemas[id]));
+      text_ratio_.push_back(kRatioOne / 2);  // a packed record is two to three times its text
       if (json_) json_keys_.emplace_back(*schemas[id]);
     }
   }
 
   bool json_;
+  // Text bytes per packed byte, in 1/kRatioOne, at most one: the Value array alone is 24 bytes a field,
+  // so only records of long escaped strings have more text than packed bytes (and a guess too small
+  // only costs a growth).
+  static constexpr size_t kRatioOne = 1024;
+
   std::vector<uint8_t> conn_columns_;             // by LogId: TsvRecordCache::columns_of its schema
+  std::vector<uint32_t> text_ratio_;              // by LogId: of its last buffer formatted
   std::unique_ptr<TsvRecordCache> record_cache_;  // TSV only
   std::vector<JsonKeys> json_keys_;               // by LogId, JSON only: each schema's keys, escaped once
   text::TimeText json_ts_;                        // JSON only: the last ts's seconds
-  RecordUnpacker unpacker_;
+  PackedValues record_;                           // the record being formatted, read in place
 };
 
 }  // namespace
@@ -382,9 +397,15 @@ class Sink final : public LogSink {
       b.bytes.reserve(want);
       b.entries.reserve(want / 64);  // packed records are 60-150 bytes
     }
+    // Packed straight into the buffer's room: no staging copy and no sizing pass per record.
     const size_t off = b.bytes.size();
-    pack_record(values, b.bytes);
-    const size_t len = b.bytes.size() - off;
+    size_t len = pack_record(values, b.bytes.data() + off, b.bytes.capacity() - off);
+    if (len == 0) {
+      // Longer than the room left (a record of long strings): the buffer grows to hold it.
+      b.bytes.reserve(off + packed_size(values));
+      len = pack_record(values, b.bytes.data() + off, b.bytes.capacity() - off);
+    }
+    b.bytes.set_size(off + len);
     b.entries.push_back(Entry{ts_ns, uid.hi, seq_++, static_cast<uint32_t>(off), uid.lo, static_cast<uint32_t>(len)});
     bytes_ += len + sizeof(Entry);
     if (bytes_ >= sh_->sink_limit) handoff();

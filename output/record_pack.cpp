@@ -1,7 +1,6 @@
 #include "output/record_pack.hpp"
 
 #include <cstring>
-#include <memory>
 #include <type_traits>
 
 #include "output/text_out.hpp"
@@ -24,113 +23,127 @@ static_assert(std::is_same_v<std::variant_alternative_t<kCounts, Value>, std::sp
 static_assert(std::is_trivially_copyable_v<Value> && std::is_trivially_destructible_v<Value>,
               "values are packed and unpacked as bytes");
 
-template <typename T>
-void put(text::TextOut& out, const T& v) {
-  char* p = out.room(sizeof v);
-  std::memcpy(p, &v, sizeof v);
-  out.commit(p + sizeof v);
+// Reads from a packed record's tail with a bounds check at every read.
+bool get_u32(const char*& p, const char* end, uint32_t& v) {
+  if (end - p < 4) return false;
+  std::memcpy(&v, p, 4);
+  p += 4;
+  return true;
 }
 
-// Reads from a packed record with a bounds check at every read.
-struct Reader {
-  const char* p;
-  const char* end;
-  size_t left() const { return static_cast<size_t>(end - p); }
-  template <typename T>
-  bool get(T& v) {
-    if (left() < sizeof v) return false;
-    std::memcpy(&v, p, sizeof v);
-    p += sizeof v;
-    return true;
+// Copies n bytes to q: most strings of a record (names, codes, uids) are short, and fixed-size moves cost
+// less than a call to memcpy.
+inline void copy_bytes(char* q, const char* p, size_t n) {
+  if (n <= 64) {
+    text::copy_run(q, reinterpret_cast<const unsigned char*>(p), n);
+  } else {
+    std::memcpy(q, p, n);
   }
-  bool bytes(size_t n, std::string_view& s) {
-    if (left() < n) return false;
-    s = std::string_view(p, n);
-    p += n;
-    return true;
-  }
-};
+}
 
 }  // namespace
 
-void pack_record(std::span<const Value> values, std::string& out) {
-  text::TextOut o(out);
-  put(o, static_cast<uint32_t>(values.size()));
-  o.put(std::string_view(reinterpret_cast<const char*>(values.data()), values.size_bytes()));
+size_t packed_size(std::span<const Value> values) {
+  size_t n = 4 + values.size_bytes();
+  for (const Value& v : values) {
+    if (const auto* s = std::get_if<kString>(&v)) {
+      n += s->size();
+    } else if (const auto* xs = std::get_if<kStrings>(&v)) {
+      for (std::string_view x : *xs) n += 4 + x.size();
+    } else if (const auto* cs = std::get_if<kCounts>(&v)) {
+      n += cs->size_bytes();
+    }
+  }
+  return n;
+}
+
+size_t pack_record(std::span<const Value> values, char* out, size_t room) {
+  const size_t array = values.size_bytes();
+  if (room < 4 + array) return 0;
+  char* q = out;
+  char* const end = out + room;
+  const auto count = static_cast<uint32_t>(values.size());
+  std::memcpy(q, &count, 4);
+  q += 4;
+  if (array != 0) std::memcpy(q, values.data(), array);
+  q += array;
   for (const Value& v : values) {
     switch (v.index()) {
-      case kString:
-        o.put(*std::get_if<kString>(&v));
+      case kString: {
+        const std::string_view s = *std::get_if<kString>(&v);
+        if (static_cast<size_t>(end - q) < s.size()) return 0;
+        copy_bytes(q, s.data(), s.size());
+        q += s.size();
         break;
+      }
       case kStrings:
         for (std::string_view x : *std::get_if<kStrings>(&v)) {
-          put(o, static_cast<uint32_t>(x.size()));
-          o.put(x);
+          if (static_cast<size_t>(end - q) < 4 + x.size()) return 0;
+          const auto len = static_cast<uint32_t>(x.size());
+          std::memcpy(q, &len, 4);
+          copy_bytes(q + 4, x.data(), x.size());
+          q += 4 + x.size();
         }
         break;
       case kCounts: {
         const auto xs = *std::get_if<kCounts>(&v);
-        o.put(std::string_view(reinterpret_cast<const char*>(xs.data()), xs.size_bytes()));
+        if (static_cast<size_t>(end - q) < xs.size_bytes()) return 0;
+        if (!xs.empty()) std::memcpy(q, xs.data(), xs.size_bytes());
+        q += xs.size_bytes();
         break;
       }
       default:
         break;
     }
   }
-  o.finish();
+  return static_cast<size_t>(q - out);
 }
 
-bool RecordUnpacker::unpack(std::string_view packed, std::span<const Value>& out) {
-  Reader r{packed.data(), packed.data() + packed.size()};
+void pack_record(std::span<const Value> values, std::string& out) {
+  const size_t at = out.size();
+  const size_t n = packed_size(values);
+  out.resize(at + n);
+  pack_record(values, out.data() + at, n);
+}
+
+bool PackedValues::open(std::string_view packed) {
+  const char* p = packed.data();
+  end_ = p + packed.size();
   uint32_t n = 0;
-  if (!r.get(n) || r.left() / sizeof(Value) < n) return false;
-  if (values_.size() < n) values_.resize(n);
-  // The values as they were, pointers and all: only the views are wrong, and each is pointed at its
-  // bytes below before anything reads it.
-  if (n != 0) std::memcpy(static_cast<void*>(values_.data()), r.p, n * sizeof(Value));
-  r.p += n * sizeof(Value);
-  strings_.clear();
-  counts_.clear();
-  fixups_.clear();
-  for (uint32_t i = 0; i < n; ++i) {
-    Value& v = values_[i];
-    const size_t tag = v.index();
-    if (tag >= kTags) return false;
-    if (tag == kString) {
-      std::string_view s;
-      if (!r.bytes(std::get_if<kString>(&v)->size(), s)) return false;
-      std::construct_at(&v, std::in_place_index<kString>, s);
-    } else if (tag == kStrings) {
-      const size_t count = std::get_if<kStrings>(&v)->size();
-      fixups_.push_back(Fixup{i, static_cast<uint32_t>(strings_.size()), static_cast<uint32_t>(count), true});
-      for (size_t k = 0; k < count; ++k) {
-        uint32_t len = 0;
-        std::string_view s;
-        if (!r.get(len) || !r.bytes(len, s)) return false;
-        strings_.push_back(s);
-      }
-      std::construct_at(&v, std::in_place_index<kUnset>);  // pointed at the scratch below
-    } else if (tag == kCounts) {
-      const size_t count = std::get_if<kCounts>(&v)->size();
-      if (r.left() / 8 < count) return false;
-      fixups_.push_back(Fixup{i, static_cast<uint32_t>(counts_.size()), static_cast<uint32_t>(count), false});
-      const size_t at = counts_.size();
-      counts_.resize(at + count);
-      if (count != 0) std::memcpy(counts_.data() + at, r.p, 8 * count);  // unaligned in the packed bytes
-      r.p += 8 * count;
-      std::construct_at(&v, std::in_place_index<kUnset>);
-    }
+  if (!get_u32(p, end_, n) || static_cast<size_t>(end_ - p) / sizeof(Value) < n) {
+    count_ = 0;
+    slot_ = slots_end_ = tail_ = end_;
+    return false;
   }
-  if (r.p != r.end) return false;
-  for (const Fixup& f : fixups_) {
-    if (f.strings) {
-      values_[f.field] = std::span<const std::string_view>(strings_.data() + f.start, f.count);
-    } else {
-      values_[f.field] = std::span<const uint64_t>(counts_.data() + f.start, f.count);
-    }
-  }
-  out = std::span<const Value>(values_.data(), n);
+  count_ = n;
+  slot_ = p;
+  slots_end_ = tail_ = p + size_t{n} * sizeof(Value);
   return true;
+}
+
+bool PackedValues::container(Value& v) {
+  if (v.index() == kStrings) {
+    const size_t count = std::get_if<kStrings>(&v)->size();
+    strings_.clear();
+    for (size_t k = 0; k < count; ++k) {
+      uint32_t len = 0;
+      if (!get_u32(tail_, end_, len) || static_cast<size_t>(end_ - tail_) < len) return false;
+      strings_.emplace_back(tail_, len);
+      tail_ += len;
+    }
+    v = std::span<const std::string_view>(strings_);
+    return true;
+  }
+  if (v.index() == kCounts) {
+    const size_t count = std::get_if<kCounts>(&v)->size();
+    if (static_cast<size_t>(end_ - tail_) / 8 < count) return false;
+    counts_.resize(count);
+    if (count != 0) std::memcpy(counts_.data(), tail_, 8 * count);  // unaligned in the packed bytes
+    tail_ += 8 * count;
+    v = std::span<const uint64_t>(counts_);
+    return true;
+  }
+  return false;  // not one of Value's alternatives
 }
 
 }  // namespace ots

@@ -1,19 +1,23 @@
-// The pointer writers of output/value_text and the staged, eight-bytes-at-a-time escaping of the TSV and
-// JSON formatters, against plain byte-at-a-time references of Zeek's rules: every special byte at every
-// position of a word and of a chunk, strings and lines longer than the staging buffer, and numbers at
-// every digit-count boundary.
+// The pointer writers of output/value_text and the eight-bytes-at-a-time escaping of the TSV and JSON
+// formatters, against plain byte-at-a-time references of Zeek's rules: every special byte at every
+// position of a word and of a chunk, strings and lines longer than one room request, numbers at every
+// digit-count boundary, records read in place from their packed bytes through one writer (as the log
+// thread writes them), and the writers themselves into a string and into a byte buffer.
 #include <arpa/inet.h>
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "log_format_support.hpp"
+#include "output/byte_buffer.hpp"
 #include "output/log_format.hpp"
+#include "output/record_pack.hpp"
 #include "output/text_out.hpp"
 #include "output/value_text.hpp"
 
@@ -197,6 +201,13 @@ TEST_CASE("integers are their decimal digits at every length boundary", "[logwri
   }
   char b[text::kMaxI64Text];
   CHECK(std::string(b, text::write_i64(b, std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
+  // Every value of the short paths (below a million) and a little past them.
+  uint64_t first_bad = UINT64_MAX;
+  for (uint64_t v = 0; v <= 1'000'100 && first_bad == UINT64_MAX; ++v) {
+    char d[text::kMaxU64Text];
+    if (std::string(d, text::write_u64(d, v)) != std::to_string(v)) first_bad = v;
+  }
+  CHECK(first_bad == UINT64_MAX);
 }
 
 TEST_CASE("times have six decimals rounded half away from zero at any magnitude", "[logwriter][text_out]") {
@@ -484,6 +495,82 @@ TEST_CASE("json records with a schema's prepared keys equal the general writer",
   }
 }
 
+namespace {
+
+// A schema with the connection columns the TSV cache keeps (ts, uid, id.*, and half the time ICSNPP's
+// is_orig and source/destination pairs) before random fields.
+LogSchema conn_like_schema(std::mt19937_64& rng) {
+  LogSchema s{"c", {{"ts", FieldType::Time}, {"uid", FieldType::String}, {"id.orig_h", FieldType::Addr},
+                    {"id.orig_p", FieldType::Port}, {"id.resp_h", FieldType::Addr}, {"id.resp_p", FieldType::Port}}};
+  if (rng() % 2 == 0) {
+    s.fields.insert(s.fields.end(), {{"is_orig", FieldType::Bool}, {"source_h", FieldType::Addr},
+                                     {"source_p", FieldType::Port}, {"destination_h", FieldType::Addr},
+                                     {"destination_p", FieldType::Port}});
+  }
+  const LogSchema more = random_schema(rng);
+  s.fields.insert(s.fields.end(), more.fields.begin(), more.fields.end());
+  return s;
+}
+
+// Values for a conn-like schema that mostly hit the cache: a few connections (uid and addresses), their
+// records repeating, now and then an odd uid (short, long, with bytes to escape) or a value of another kind.
+void fill_conn_like(std::mt19937_64& rng, const LogSchema& s, RecordValues& r) {
+  // The fourth connection's uid differs from the first's in one byte of its middle, with the same
+  // length, last eight characters (the cache's slot) and addresses: only the whole uid tells them apart.
+  static const char* const kUids[] = {"CHhAvVGS1DHFjwGM9", "C4J4Th3PJpwUYZZ6gc", "Cabcdefgh", "CHhXvVGS1DHFjwGM9",
+                                      "C1", "C#bad,uid\\x", "Caaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+  r.fill(rng, s);
+  const size_t conn = rng() % 4;
+  const size_t ends = conn == 3 ? 0 : conn;
+  r.values[0] = uint64_t{1'700'000'000'000'000'000ull + (rng() % 3) * 1'000'000'000ull + rng() % 1'000'000'000ull};
+  if (r.values.size() > 1 && rng() % 8 != 0) r.values[1] = std::string_view(kUids[rng() % 8 == 0 ? 4 + rng() % 3 : conn]);
+  for (size_t f = 2; f < std::min<size_t>(s.fields.size(), 12); ++f) {
+    if (rng() % 16 == 0) continue;  // whatever fill chose
+    switch (s.fields[f].type) {
+      case FieldType::Addr: r.values[f] = IpAddr::v4(0x0a000001u + static_cast<uint32_t>(ends * 2 + f % 2)); break;
+      case FieldType::Port: r.values[f] = uint64_t{502 + ends + f}; break;
+      case FieldType::Bool: r.values[f] = ends % 2 == 0; break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("packed records through one writer equal the field-by-field reference with the connection cache", "[logwriter][text_out][pack]") {
+  std::mt19937_64 rng(23);
+  TsvRecordCache cache;  // kept across records and schemas, as the log thread keeps it
+  text::TimeText json_ts;
+  PackedValues rec;
+  for (int batch = 0; batch < 60; ++batch) {
+    std::string tsv = "kept", json = "kept";
+    std::string want_tsv = "kept", want_json = "kept";
+    {
+      text::TextOut to(tsv), jo(json);
+      for (int i = 0; i < 50; ++i) {
+        const LogSchema s = rng() % 4 == 0 ? random_schema(rng) : conn_like_schema(rng);
+        const JsonKeys keys(s);
+        RecordValues r;
+        fill_conn_like(rng, s, r);
+        // Sometimes fewer values than fields (the rest are unset) or more (the rest are not written).
+        if (rng() % 8 == 0) r.values.resize(static_cast<size_t>(rng() % (r.values.size() + 1)));
+        if (rng() % 16 == 0) r.values.push_back(Value{uint64_t{9}});
+        std::string packed;
+        pack_record(r.values, packed);
+        INFO("batch " << batch << " record " << i);
+        REQUIRE(rec.open(packed));
+        REQUIRE(format_tsv(s, rec, to, cache, TsvRecordCache::columns_of(s)));
+        REQUIRE(rec.open(packed));
+        REQUIRE(format_json(s, keys, rec, jo, json_ts));
+        want_tsv += ref_tsv_line(s, r.values);
+        format_json(s, r.values, want_json);
+      }
+    }
+    REQUIRE(tsv == want_tsv);
+    REQUIRE(json == want_json);
+  }
+}
+
 TEST_CASE("short tsv strings with a special byte at every position match the byte-wise rule", "[logwriter][text_out]") {
   // ("#" is left out: a line that starts with it gets the line rule, which the record test covers.)
   const std::string kSpecial[] = {",", "\\", "\t", "\x7f", "\x01", "\x80", "-", " ", "~"};
@@ -530,4 +617,96 @@ TEST_CASE("plain_run passes a run exactly when every byte of it would pass alone
       }
     }
   }
+}
+
+TEST_CASE("writers into a byte buffer and into a string hold the text of every write cut and replaced byte", "[logwriter][text_out]") {
+  std::mt19937_64 rng(29);
+  for (int round = 0; round < 20; ++round) {
+    ByteBuffer b;
+    b.append("pre");
+    std::string s = "pre";
+    std::string ref = "pre";  // the same edits on a plain string
+    {
+      text::TextOut ob(b), os(s);
+      for (int op = 0; op < 400; ++op) {
+        switch (rng() % 5) {
+          case 0: {
+            const char c = static_cast<char>('a' + rng() % 26);
+            ob.put(c);
+            os.put(c);
+            ref += c;
+            break;
+          }
+          case 1: {  // longer than one room request now and then
+            const std::string t(rng() % 8 == 0 ? 1 + rng() % 3000 : rng() % 40, static_cast<char>('A' + rng() % 26));
+            ob.put(t);
+            os.put(t);
+            ref += t;
+            break;
+          }
+          case 2: {  // room asked for, less of it used
+            const size_t n = 1 + rng() % text::TextOut::kCap;
+            const size_t used = rng() % (n + 1);
+            for (text::TextOut* o : {&ob, &os}) {
+              char* q = o->room(n);
+              std::memset(q, 'r', used);
+              o->commit(q + used);
+            }
+            ref.append(used, 'r');
+            break;
+          }
+          case 3: {
+            const size_t n = 3 + rng() % (ref.size() - 2);
+            ob.truncate(n);
+            os.truncate(n);
+            ref.resize(n);
+            break;
+          }
+          default: {
+            const size_t i = rng() % ref.size();
+            ob.replace_byte(i, "\\x23");
+            os.replace_byte(i, "\\x23");
+            ref.replace(i, 1, "\\x23");
+            break;
+          }
+        }
+        REQUIRE(ob.size() == ref.size());
+        REQUIRE(os.size() == ref.size());
+        REQUIRE(ob.at(ref.size() - 1) == ref.back());
+        if (op % 100 == 99) {  // finishing midway leaves the text, and the writers go on after it
+          ob.finish();
+          os.finish();
+          REQUIRE(b.view() == ref);
+          REQUIRE(s == ref);
+        }
+      }
+    }
+    REQUIRE(b.view() == ref);
+    REQUIRE(s == ref);
+    REQUIRE(b.size() == ref.size());
+  }
+}
+
+TEST_CASE("a byte buffer keeps its bytes through growth and leaves nothing behind when moved", "[logwriter][text_out]") {
+  ByteBuffer b;
+  CHECK(b.empty());
+  b.append("abc");
+  b.reserve(100000);
+  CHECK(b.capacity() >= 100000);
+  CHECK(b.view() == "abc");
+  std::memcpy(b.data() + 3, "def", 3);
+  b.set_size(6);
+  CHECK(b.view() == "abcdef");
+  b.shrink_to_fit();
+  CHECK(b.capacity() == 6);
+  CHECK(b.view() == "abcdef");
+  b.set_size(1000);  // never past the capacity
+  CHECK(b.size() == 6);
+  ByteBuffer c = std::move(b);
+  CHECK(c.view() == "abcdef");
+  CHECK(b.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from buffer is empty
+  CHECK(b.capacity() == 0);
+  b = std::move(c);
+  CHECK(b.view() == "abcdef");
+  CHECK(c.empty());
 }
