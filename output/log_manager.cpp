@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -204,7 +205,15 @@ struct SharedLogState {
   std::vector<Batch> pending;             // formatted
   size_t pending_bytes = 0;
   std::vector<SpillRun> runs;
-  int spilling = 0;
+  int spilling = 0;                       // spills under way (one at most with a spill thread)
+  struct SpillJob {
+    std::vector<Batch> batches;
+    std::string path;
+  };
+  std::optional<SpillJob> spill_job;      // for the spill thread
+  bool spill_thread_running = false;
+  bool spill_stop = false;
+  std::condition_variable spill_work;     // for the spill thread: a job, or stop
   uint64_t next_run = 0;
   bool spill_failure_reported = false;
 
@@ -320,21 +329,60 @@ struct SharedLogState {
     for (const Batch& b : left) format_here(b);
   }
 
-  // Takes formatted records; past spill_bytes, the calling thread sorts everything buffered and spills
-  // it as one run (outside the lock, so that hand-overs go on meanwhile).
+  // Takes formatted records; past spill_bytes, everything buffered is sorted and spilled as one run: by
+  // the spill thread when there is one (sorting and writing a 256 MB run takes over half a second, in
+  // which the log thread formats on and the workers, whose hand-overs it takes, are not held up), else
+  // by the calling thread, outside the lock so that hand-overs go on meanwhile. One spill at a time: a
+  // second waits for the first, which bounds the text in memory to twice spill_bytes.
   void accept(Batch&& b) {
     std::vector<Batch> to_spill;
     std::string path;
     {
-      std::lock_guard lk(mu);
+      std::unique_lock lk(mu);
       pending_bytes += b.bytes;
       pending.push_back(std::move(b));
       if (pending_bytes <= spill_bytes) return;
+      if (spill_thread_running) {
+        settled.wait(lk, [&] { return spilling == 0 || !spill_thread_running; });
+      }
       to_spill.swap(pending);
       pending_bytes = 0;
       ++spilling;
       path = run_path_locked();
+      if (spill_thread_running) {
+        spill_job = SpillJob{std::move(to_spill), std::move(path)};
+        spill_work.notify_one();
+        return;
+      }
     }
+    spill(std::move(to_spill), std::move(path));
+  }
+
+  // The spill thread: writes the runs accept() hands it until stopped with none left.
+  void run_spill_thread() {
+    std::unique_lock lk(mu);
+    for (;;) {
+      spill_work.wait(lk, [&] { return spill_stop || spill_job.has_value(); });
+      if (!spill_job) break;
+      SpillJob job = std::move(*spill_job);
+      spill_job.reset();
+      lk.unlock();
+      try {
+        spill(std::move(job.batches), std::move(job.path));
+      } catch (const std::exception& e) {  // bad_alloc keeping the run's name or the records
+        std::fprintf(stderr, "otsensor: warning: log spill failed (%s); some records may be lost\n", e.what());
+        settled.notify_all();
+      }
+      lk.lock();
+    }
+    spill_thread_running = false;
+    lk.unlock();
+    settled.notify_all();  // an accept() waiting for a spill to end sees that none will run here
+  }
+
+  // Sorts `to_spill` into the run file `path`, counted in `spilling` by the caller; on failure the records
+  // go back to `pending` (nothing is lost).
+  void spill(std::vector<Batch> to_spill, std::string path) {
     int err = 0;
     RunLogStarts starts;
     bool ok = false;
@@ -348,6 +396,10 @@ struct SharedLogState {
     if (!ok) ::unlink(path.c_str());
     {
       std::lock_guard lk(mu);
+      struct Settle {  // even if keeping the run or the records throws: a flush waits for spilling == 0
+        int& n;
+        ~Settle() { --n; }
+      } settle{spilling};
       if (ok) {
         runs.push_back(SpillRun{std::move(path), std::move(starts)});
       } else {
@@ -362,7 +414,6 @@ struct SharedLogState {
           pending.push_back(std::move(sb));
         }
       }
-      --spilling;
     }
     settled.notify_all();
   }
@@ -545,10 +596,23 @@ struct LogManager::Impl {
   mutable std::mutex counts_mu;
   bool closed = false;
   std::thread log_thread;
+  std::thread spill_thread;
 
   ~Impl() { stop_log_thread(); }
 
+  // The log thread and the spill thread beside it. Without a spill thread (it could not start) the log
+  // thread spills itself; without a log thread the workers format.
   void start_log_thread() {
+    {
+      std::lock_guard lk(sh->mu);
+      sh->spill_thread_running = true;
+    }
+    try {
+      spill_thread = std::thread([s = sh.get()] { s->run_spill_thread(); });
+    } catch (const std::system_error&) {
+      std::lock_guard lk(sh->mu);
+      sh->spill_thread_running = false;
+    }
     {
       std::lock_guard lk(sh->mu);
       sh->thread_running = true;
@@ -556,15 +620,25 @@ struct LogManager::Impl {
     log_thread = std::thread([s = sh.get()] { s->run_log_thread(); });
   }
 
-  // Formats what is queued, then ends the thread; later hand-overs format on their own threads.
+  // Formats what is queued, then ends the thread; later hand-overs format (and spill) on their own
+  // threads. The spill thread ends after it, with the spill the log thread may have handed it last.
   void stop_log_thread() {
-    if (!log_thread.joinable()) return;
-    {
-      std::lock_guard lk(sh->mu);
-      sh->stop = true;
+    if (log_thread.joinable()) {
+      {
+        std::lock_guard lk(sh->mu);
+        sh->stop = true;
+      }
+      sh->work.notify_all();
+      log_thread.join();
     }
-    sh->work.notify_all();
-    log_thread.join();
+    if (spill_thread.joinable()) {
+      {
+        std::lock_guard lk(sh->mu);
+        sh->spill_stop = true;
+      }
+      sh->spill_work.notify_all();
+      spill_thread.join();
+    }
   }
 
   // flush()'s first step: everything handed over so far formatted, and a log thread that failed

@@ -323,6 +323,35 @@ TEST_CASE("log manager spills to hidden run files and removes them after the mer
   CHECK(data_lines(slurp(dir / "test.log")).size() == recs.size());
 }
 
+// A run file that cannot be written (a full disk; here a directory in its place): the spill's records
+// stay in memory, later spills go on, and the flush writes every record once, in order.
+TEST_CASE("log manager keeps the records of a spill it cannot write and loses none", "[logwriter]") {
+  const auto recs = make_records(3000, 7);
+  const std::string mem = run_manager("logmgr_spillfail_mem", recs, 1, 256u << 20);
+  const auto dir = ots::test::scratch_dir("logmgr_spillfail");
+  const fs::path blocked = dir / (".ots-spill-" + std::to_string(::getpid()) + "-0.run");
+  fs::create_directory(blocked);
+  {
+    LogManager m(LogManager::Options{dir.string(), false, 4096});
+    const LogId id = m.add(test_schema());
+    auto s = m.make_sink();
+    for (size_t i = 0; i < recs.size(); ++i) {
+      write_rec(*s, id, recs[i]);
+      if (i % 500 == 499) s->handoff();
+    }
+    s->handoff();
+    m.settle();
+    size_t runs = 0;
+    for (const auto& e : fs::directory_iterator(dir)) runs += e.path().filename().string().ends_with(".run");
+    CHECK(runs > 1);  // the later spills were written
+    m.close();
+    REQUIRE(m.counts().size() == 1);
+    CHECK(m.counts()[0].records == recs.size());
+  }
+  fs::remove(blocked);
+  CHECK(mask_times(slurp(dir / "test.log")) == mask_times(mem));
+}
+
 TEST_CASE("log manager with workers on threads matches one sink", "[logwriter]") {
   const auto recs = make_records(20000, 4);
   const std::string one = run_manager("logmgr_thr_one", recs, 1, 256u << 20);
