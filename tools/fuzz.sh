@@ -4,7 +4,7 @@
 # ../shared/pcaps. Exits non-zero when the build fails or a fuzzer finds a crash, leak, timeout or
 # out-of-memory; the input that did it is kept and printed with the command that reproduces it.
 #
-#   OTS_FUZZ_SECONDS=N      run time of each fuzzer (default 20: five fuzzers fit CI's 30 minutes beside two full builds)
+#   OTS_FUZZ_SECONDS=N      run time of each fuzzer (default 20: six fuzzers fit CI's 30 minutes beside two full builds)
 #   OTS_FUZZ_TARGETS="a b"  run only these fuzzers (default: every *_fuzz target the build defines)
 #   OTS_FUZZ_RSS_MB=N       -rss_limit_mb (default 2048)
 #   OTS_FUZZ_MAX_SEEDS=N    seeds per fuzzer (default 100 per second of run time: libFuzzer runs every seed
@@ -35,7 +35,9 @@ declare -A SEED_PORTS=(
   [enip_fuzz]=44818,2222
   [s7comm_fuzz]=102
   [aqat_fuzz]=62443
+  [pcap_file_fuzz]=files  # whole capture files, cut to their first SEED_FILE_BYTES
 )
+SEED_FILE_BYTES=8192
 
 # Sanitizer reports must end the run (libFuzzer then saves the input); UBSan alone would only print.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1}
@@ -100,8 +102,16 @@ for t in "${targets[@]}"; do
   fi
   seeds=$WORK/$t/seeds corpus=$WORK/$t/corpus out=$WORK/$t/out.log
   mkdir -p "$corpus"
-  nseeds=$("$PY" tools/fuzz_seeds.py --max="$MAX_SEEDS" "$ports" "$seeds" "${sources[@]}" |
-    sed -nE 's/^([0-9]+) seeds in [^ ]*( \(of ([0-9]+)\))?$/\1\2/p')
+  if [ "$ports" = files ]; then
+    mkdir -p "$seeds"
+    nseeds=0
+    while IFS= read -r f && [ "$nseeds" -lt "$MAX_SEEDS" ]; do
+      head -c "$SEED_FILE_BYTES" "$f" >"$seeds/$nseeds" && nseeds=$((nseeds + 1))
+    done < <(find "${sources[@]}" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
+  else
+    nseeds=$("$PY" tools/fuzz_seeds.py --max="$MAX_SEEDS" "$ports" "$seeds" "${sources[@]}" |
+      sed -nE 's/^([0-9]+) seeds in [^ ]*( \(of ([0-9]+)\))?$/\1\2/p')
+  fi
   t1=$SECONDS
   # New inputs go to the fresh working corpus (first directory); the seeds are only read.
   "$bin" -max_total_time="$SECS" -rss_limit_mb="$RSS_MB" -timeout=10 -print_final_stats=1 \
