@@ -81,18 +81,25 @@ struct SpillRun {
 
 // Sorts the records of `batches` and writes them as one run; false (errno in `err`) on failure.
 bool write_run(const std::string& path, const std::vector<Batch>& batches, int& err, RunLogStarts& starts) {
-  std::vector<RecordRef> refs;
-  size_t n = 0;
+  // By log, then each log sorted on its own: run_less order.
+  std::vector<std::vector<RecordRef>> by_log;
+  std::vector<size_t> counts;
   for (const Batch& b : batches) {
-    for (const auto& lb : b.logs) n += lb.second.entries.size();
+    for (const auto& [id, buf] : b.logs) {
+      if (id >= counts.size()) counts.resize(size_t{id} + 1, 0);
+      counts[id] += buf.entries.size();
+    }
   }
-  refs.reserve(n);
-  for_each_record(batches, [&](const RecordRef& r) { refs.push_back(r); });
-  // Through a lambda, not the function's address: std::sort then inlines the comparison.
-  std::sort(refs.begin(), refs.end(), [](const RecordRef& a, const RecordRef& b) { return run_less(a, b); });
+  by_log.resize(counts.size());
+  for (size_t id = 0; id < counts.size(); ++id) by_log[id].reserve(counts[id]);
+  for_each_record(batches, [&](const RecordRef& r) { by_log[r.log].push_back(r); });
   RunWriter w;
   bool ok = w.open(path);
-  for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
+  for (std::vector<RecordRef>& refs : by_log) {
+    sort_records(refs);
+    for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
+    std::vector<RecordRef>().swap(refs);  // memory is short when runs spill
+  }
   ok = w.finish() && ok;
   err = w.error();
   starts = w.log_starts();
@@ -675,7 +682,7 @@ struct LogManager::Impl {
   // Writes one log: its in-memory records (sorted here) merged with its part of every run. Touches only
   // this log's Output, so that logs are written in parallel.
   uint64_t merge_log(LogId id, const LogSchema& schema, std::vector<RecordRef>& mem, const std::vector<SpillRun>& spilled) {
-    std::sort(mem.begin(), mem.end(), [](const RecordRef& a, const RecordRef& b) { return record_less(a, b); });
+    sort_records(mem);
     std::vector<RunState> runs;
     runs.reserve(spilled.size());
     for (const SpillRun& r : spilled) {

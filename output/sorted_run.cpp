@@ -10,6 +10,25 @@
 
 namespace ots {
 
+void sort_records(std::vector<RecordRef>& v) {
+  const auto less = [](const RecordRef& a, const RecordRef& b) { return record_less(a, b); };
+  if (std::is_sorted(v.begin(), v.end(), less)) return;
+  struct Key {
+    uint64_t ts_ns;
+    size_t at;
+  };
+  std::vector<Key> keys(v.size());
+  for (size_t i = 0; i < v.size(); ++i) keys[i] = Key{v[i].ts_ns, i};
+  std::sort(keys.begin(), keys.end(), [&v](const Key& a, const Key& b) {
+    if (a.ts_ns != b.ts_ns) return a.ts_ns < b.ts_ns;
+    return record_less(v[a.at], v[b.at]);
+  });
+  std::vector<RecordRef> sorted;
+  sorted.reserve(v.size());
+  for (const Key& k : keys) sorted.push_back(v[k.at]);
+  v.swap(sorted);
+}
+
 namespace {
 
 constexpr size_t kIoChunk = 1u << 20;
