@@ -196,18 +196,24 @@ class TcpStream {
   // kept bytes below it, which is all the general path does: without buffers the first, with kept bytes
   // and nothing waiting ack_kept().
   void ack(StreamStore& store, uint64_t up_to, bool keep, bool report, StreamSink& sink) {
-    if (up_to <= trim_seq()) return;
+    if (!ack_fast(store, up_to, report)) ack_general(store, up_to, keep, report, sink);
+  }
+  // ack()'s fast path alone: true when it did all of the ACK's work, false having changed nothing. Apart
+  // so that a caller makes its sink only for the general path (the flow table's is 8 instructions to
+  // make, on every ACK: 0.8 M on mb100k, callgrind); a fast ACK reports nothing to a sink.
+  bool ack_fast(StreamStore& store, uint64_t up_to, bool report) {
+    if (up_to <= trim_seq()) return true;
     if (up_to <= next_seq() || !report) {
       if (buf_ == 0) {
         set_trim(up_to);
-        return;
+        return true;
       }
       if (!store.at(buf_).waiting) {
         ack_kept(store, up_to);
-        return;
+        return true;
       }
     }
-    ack_general(store, up_to, keep, report, sink);
+    return false;
   }
 
   // What segment() and ack() do when their fast path does not apply: every case, the fast paths'
@@ -280,6 +286,9 @@ class TcpStream {
   void pump(StreamStore& store, bool keep, StreamSink& sink);
   void skip_to(StreamStore& store, uint64_t seq, GapCause why, bool keep, StreamSink& sink);
   void keep_bytes(StreamStore& store, const uint8_t* data, uint64_t len, bool keep);
+  // keep_bytes with the stream's buffers `b` and next_seq() `next` given (segment_kept has both at hand).
+  static void keep_in(StreamStore& store, StreamBuffers& b, uint64_t next, const uint8_t* data, uint64_t len,
+                      bool keep);
   void drop_kept_below(StreamStore& store, uint64_t seq);
   void release_if_empty(StreamStore& store);
 

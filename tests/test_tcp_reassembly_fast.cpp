@@ -37,6 +37,7 @@ struct Pair {
   StreamStore fast_store, general_store;
   TcpStream fast, general;
   Recorder fast_sink, general_sink;
+  unsigned acks = 0;
 
   void segment(uint64_t seq, std::span<const uint8_t> captured, uint64_t len, uint64_t acked, bool keep,
                bool peer_active, const StreamLimits& lim) {
@@ -47,7 +48,23 @@ struct Pair {
     // ack()'s own first test (nothing new acknowledged) is not part of the fast path: the general path
     // starts with it too.
     general.ack_general(general_store, up_to, keep, report, general_sink);
-    fast.ack(fast_store, up_to, keep, report, fast_sink);
+    if (++acks % 2 != 0) {
+      fast.ack(fast_store, up_to, keep, report, fast_sink);
+      return;
+    }
+    // Every other ACK as the flow table makes it: ack_fast alone, and the general path (with a sink made
+    // then) only when it declines, which it does having changed nothing.
+    const uint64_t next = fast.next_seq(), trim = fast.trim_seq();
+    const size_t footprint = fast.footprint(fast_store), held = fast_store.held(), live = fast_store.live();
+    const std::string told = fast_sink.log;
+    if (fast.ack_fast(fast_store, up_to, report)) return;
+    REQUIRE(fast.next_seq() == next);
+    REQUIRE(fast.trim_seq() == trim);
+    REQUIRE(fast.footprint(fast_store) == footprint);
+    REQUIRE(fast_store.held() == held);
+    REQUIRE(fast_store.live() == live);
+    REQUIRE(fast_sink.log == told);
+    fast.ack_general(fast_store, up_to, keep, report, fast_sink);
   }
   void finish(bool keep) {
     fast.finish(fast_store, keep, fast_sink);
