@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "capture/packet_source.hpp"
+#include "capture/pcap_file_fields.hpp"
 #include "capture/pcap_file_sources.hpp"
 #include "capture/pcap_stream.hpp"
 
@@ -34,24 +35,10 @@ namespace {
 // How long next_burst() waits for a stream's next record by default (the run loop sets its own).
 constexpr int kDefaultIdleWaitMs = 20;
 
-// pcap_datalink() gives DLT_ values (libpcap maps the file's LINKTYPE_ to them).
-bool map_link_type(int dlt, LinkType& out) {
-  switch (dlt) {
-    case DLT_NULL: out = LinkType::Null; return true;
-    case DLT_EN10MB: out = LinkType::Ethernet; return true;
-    case 12:   // DLT_RAW on most systems (DLT_LOOP on OpenBSD, handled as 108 below there)
-    case 14:   // DLT_RAW as BSD/OS and OpenBSD define it; files written there may carry it
-    case 101:  // LINKTYPE_RAW, should libpcap hand it through unmapped
-      out = LinkType::Raw;
-      return true;
-    case 108: out = LinkType::Loop; return true;  // DLT_LOOP
-    case DLT_LINUX_SLL: out = LinkType::LinuxSll; return true;
-    case DLT_LINUX_SLL2: out = LinkType::LinuxSll2; return true;
-    case DLT_IPV4: out = LinkType::Ipv4; return true;
-    case DLT_IPV6: out = LinkType::Ipv6; return true;
-    default: return false;
-  }
-}
+// pcap_datalink() gives DLT_ values (libpcap maps the file's LINKTYPE_ to them). On Linux those we decode
+// are the LINKTYPE_ values themselves but raw IP's (DLT_RAW 12 for LINKTYPE_RAW 101), which our readers'
+// table takes too: one table for both.
+bool map_link_type(int dlt, LinkType& out) { return dlt >= 0 && link_from_linktype(static_cast<uint32_t>(dlt), out); }
 
 class PcapFileSource final : public PacketSource {
  public:
