@@ -98,7 +98,7 @@ bool write_run(const std::string& path, const std::vector<Batch>& batches, int& 
   for (std::vector<RecordRef>& refs : by_log) {
     sort_records(refs);
     for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
-    std::vector<RecordRef>().swap(refs);  // memory is short when runs spill
+    std::vector<RecordRef>().swap(refs);  // a spill comes when memory is at its budget: free as we go
   }
   ok = w.finish() && ok;
   err = w.error();
