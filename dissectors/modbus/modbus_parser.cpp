@@ -37,6 +37,48 @@ void check_quantity(Pdu& p, int32_t q, int32_t max) {
   if (q < 1 || q > max) fail(p, PduError::BadQuantity);
 }
 
+// `want` bytes, or what is left of a short PDU (BadByteCount): a short PDU still shows what arrived.
+std::span<const uint8_t> take_bytes(ByteReader& r, Pdu& p, size_t want) {
+  std::span<const uint8_t> v;
+  if (!r.bytes(want, v)) {
+    fail(p, PduError::BadByteCount);
+    v = r.rest();
+    r.skip(v.size());
+  }
+  return v;
+}
+
+// A byte count, then that many bytes (take_bytes). False when even the count is missing.
+bool read_counted(ByteReader& r, Pdu& p, uint8_t& n, std::span<const uint8_t>& out) {
+  if (!r.u8(n)) {
+    fail(p, PduError::TooShort);
+    return false;
+  }
+  out = take_bytes(r, p, n);
+  return true;
+}
+
+// Register values: whole 16-bit words only.
+void set_registers(Pdu& p, std::span<const uint8_t> v) {
+  p.values_kind = ValueKind::Registers;
+  p.values = v.first(v.size() & ~size_t{1});
+  p.value_count = static_cast<uint32_t>(p.values.size() / 2);
+}
+
+// FC 5 and 6 (§6.5, §6.6): address and value, alike in the request and its echo.
+void parse_write_single(ByteReader& r, Pdu& p) {
+  if (!read_u16(r, p, p.address) || !read_u16(r, p, p.value)) return;
+  if (p.function == kWriteSingleCoil && p.value != 0x0000 && p.value != 0xFF00) fail(p, PduError::BadCoilValue);
+  p.quantity = 1;
+  expect_end(r, p);
+}
+
+// FC 22 (§6.16): address, AND mask, OR mask, alike in the request and its echo.
+void parse_mask_write(ByteReader& r, Pdu& p) {
+  if (!read_u16(r, p, p.address) || !read_u16(r, p, p.and_mask) || !read_u16(r, p, p.or_mask)) return;
+  expect_end(r, p);
+}
+
 // FC 1-4 requests (§6.1-§6.4), FC 24's pointer, FC 15/16 responses: address and quantity.
 void parse_range(ByteReader& r, Pdu& p, int32_t max_quantity) {
   if (!read_u16(r, p, p.address) || !read_u16(r, p, p.quantity)) return;
@@ -47,20 +89,13 @@ void parse_range(ByteReader& r, Pdu& p, int32_t max_quantity) {
 // Byte count then that many bytes, as FC 1-4 and 23 responses carry their values.
 void parse_counted_values(ByteReader& r, Pdu& p, ValueKind kind) {
   uint8_t n;
-  if (!r.u8(n)) return fail(p, PduError::TooShort);
   std::span<const uint8_t> v;
-  if (!r.bytes(n, v)) {
-    // A short PDU still shows what arrived.
-    fail(p, PduError::BadByteCount);
-    v = r.rest();
-    r.skip(v.size());
-  }
-  p.values_kind = kind;
+  if (!read_counted(r, p, n, v)) return;
   if (kind == ValueKind::Registers) {
     if (n % 2 != 0) fail(p, PduError::BadByteCount);
-    p.values = v.first(v.size() & ~size_t{1});
-    p.value_count = static_cast<uint32_t>(p.values.size() / 2);
+    set_registers(p, v);
   } else {
+    p.values_kind = kind;
     p.values = v;
     p.value_count = static_cast<uint32_t>(v.size() * 8);
   }
@@ -99,13 +134,8 @@ void parse_diagnostics(ByteReader& r, Pdu& p) {
 // §6.14: sub-requests of 7 bytes (reference type 6, file number, record number <= 0x270F, length).
 void parse_read_file_record_request(ByteReader& r, Pdu& p) {
   uint8_t n;
-  if (!r.u8(n)) return fail(p, PduError::TooShort);
   std::span<const uint8_t> subs;
-  if (!r.bytes(n, subs)) {
-    fail(p, PduError::BadByteCount);
-    subs = r.rest();
-    r.skip(subs.size());
-  }
+  if (!read_counted(r, p, n, subs)) return;
   p.data = subs;
   if (n < 0x07 || n > 0xF5 || n % 7 != 0) fail(p, PduError::BadByteCount);
   ByteReader s(subs);
@@ -123,13 +153,8 @@ void parse_read_file_record_request(ByteReader& r, Pdu& p) {
 
 void parse_file_record_list(ByteReader& r, Pdu& p, bool write) {
   uint8_t n;
-  if (!r.u8(n)) return fail(p, PduError::TooShort);
   std::span<const uint8_t> subs;
-  if (!r.bytes(n, subs)) {
-    fail(p, PduError::BadByteCount);
-    subs = r.rest();
-    r.skip(subs.size());
-  }
+  if (!read_counted(r, p, n, subs)) return;
   p.data = subs;
   FileRecords recs(subs, write);
   FileRecord rec;
@@ -175,14 +200,8 @@ void parse_request(ByteReader& r, Pdu& p) {
     case kReadInputRegisters:
       return parse_range(r, p, 125);  // §6.3, §6.4: 1..0x7D
     case kWriteSingleCoil:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.value)) return;
-      if (p.value != 0x0000 && p.value != 0xFF00) fail(p, PduError::BadCoilValue);
-      p.quantity = 1;
-      return expect_end(r, p);
     case kWriteSingleRegister:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.value)) return;
-      p.quantity = 1;
-      return expect_end(r, p);
+      return parse_write_single(r, p);
     case kReadExceptionStatus:
     case kGetCommEventCounter:
     case kGetCommEventLog:
@@ -196,23 +215,17 @@ void parse_request(ByteReader& r, Pdu& p) {
       if (!read_u16(r, p, p.address) || !read_u16(r, p, p.quantity)) return;
       check_quantity(p, p.quantity, coils ? 0x7B0 : 0x7B);  // §6.11, §6.12
       uint8_t n;
-      if (!r.u8(n)) return fail(p, PduError::TooShort);
       std::span<const uint8_t> v;
-      if (!r.bytes(n, v)) {
-        fail(p, PduError::BadByteCount);
-        v = r.rest();
-        r.skip(v.size());
-      }
+      if (!read_counted(r, p, n, v)) return;
       const int32_t want = coils ? (p.quantity + 7) / 8 : p.quantity * 2;
       if (n != want) fail(p, PduError::BadByteCount);
-      p.values_kind = coils ? ValueKind::Coils : ValueKind::Registers;
       if (coils) {
+        p.values_kind = ValueKind::Coils;
         p.values = v;
         p.value_count = static_cast<uint32_t>(p.quantity < 0 ? 0 : p.quantity);
         if (p.value_count > v.size() * 8) p.value_count = static_cast<uint32_t>(v.size() * 8);
       } else {
-        p.values = v.first(v.size() & ~size_t{1});
-        p.value_count = static_cast<uint32_t>(p.values.size() / 2);
+        set_registers(p, v);
       }
       return expect_end(r, p);
     }
@@ -221,8 +234,7 @@ void parse_request(ByteReader& r, Pdu& p) {
     case kWriteFileRecord:
       return parse_file_record_list(r, p, true);
     case kMaskWriteRegister:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.and_mask) || !read_u16(r, p, p.or_mask)) return;
-      return expect_end(r, p);
+      return parse_mask_write(r, p);
     case kReadWriteMultipleRegisters: {
       // §6.17: read range, write range, byte count, written registers.
       if (!read_u16(r, p, p.address) || !read_u16(r, p, p.quantity) || !read_u16(r, p, p.write_address) ||
@@ -231,17 +243,10 @@ void parse_request(ByteReader& r, Pdu& p) {
       check_quantity(p, p.quantity, 0x7D);
       check_quantity(p, p.write_quantity, 0x79);
       uint8_t n;
-      if (!r.u8(n)) return fail(p, PduError::TooShort);
       std::span<const uint8_t> v;
-      if (!r.bytes(n, v)) {
-        fail(p, PduError::BadByteCount);
-        v = r.rest();
-        r.skip(v.size());
-      }
+      if (!read_counted(r, p, n, v)) return;
       if (n != p.write_quantity * 2) fail(p, PduError::BadByteCount);
-      p.values_kind = ValueKind::Registers;
-      p.values = v.first(v.size() & ~size_t{1});
-      p.value_count = static_cast<uint32_t>(p.values.size() / 2);
+      set_registers(p, v);
       return expect_end(r, p);
     }
     case kReadFifoQueue:
@@ -265,14 +270,8 @@ void parse_response(ByteReader& r, Pdu& p) {
     case kReadWriteMultipleRegisters:
       return parse_counted_values(r, p, ValueKind::Registers);
     case kWriteSingleCoil:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.value)) return;
-      if (p.value != 0x0000 && p.value != 0xFF00) fail(p, PduError::BadCoilValue);
-      p.quantity = 1;
-      return expect_end(r, p);
     case kWriteSingleRegister:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.value)) return;
-      p.quantity = 1;
-      return expect_end(r, p);
+      return parse_write_single(r, p);
     case kReadExceptionStatus: {  // §6.7: one byte of output data
       uint8_t v;
       if (!r.u8(v)) return fail(p, PduError::TooShort);
@@ -290,13 +289,8 @@ void parse_response(ByteReader& r, Pdu& p) {
     case kGetCommEventLog:  // §6.10: byte count, status, event count, message count, events
     case kReportServerId: {  // §6.13: byte count, server id, run indicator, additional data
       uint8_t n;
-      if (!r.u8(n)) return fail(p, PduError::TooShort);
       std::span<const uint8_t> d;
-      if (!r.bytes(n, d)) {
-        fail(p, PduError::BadByteCount);
-        d = r.rest();
-        r.skip(d.size());
-      }
+      if (!read_counted(r, p, n, d)) return;
       p.data = d;
       if (p.function == kGetCommEventLog && n < 6) fail(p, PduError::BadByteCount);
       return expect_end(r, p);
@@ -310,23 +304,14 @@ void parse_response(ByteReader& r, Pdu& p) {
     case kWriteFileRecord:
       return parse_file_record_list(r, p, true);
     case kMaskWriteRegister:
-      if (!read_u16(r, p, p.address) || !read_u16(r, p, p.and_mask) || !read_u16(r, p, p.or_mask)) return;
-      return expect_end(r, p);
+      return parse_mask_write(r, p);
     case kReadFifoQueue: {  // §6.18: byte count (2), FIFO count (2), values
       uint16_t n, count;
       if (!read_u16(r, p, n) || !read_u16(r, p, count)) return;
       p.quantity = count;
       if (count > 31) fail(p, PduError::BadFifoCount);
       if (n != 2u + 2u * count) fail(p, PduError::BadByteCount);
-      std::span<const uint8_t> v;
-      if (!r.bytes(size_t{count} * 2, v)) {
-        fail(p, PduError::BadByteCount);
-        v = r.rest();
-        r.skip(v.size());
-      }
-      p.values_kind = ValueKind::Registers;
-      p.values = v.first(v.size() & ~size_t{1});
-      p.value_count = static_cast<uint32_t>(p.values.size() / 2);
+      set_registers(p, take_bytes(r, p, size_t{count} * 2));
       return expect_end(r, p);
     }
     case kEncapsulatedInterfaceTransport:
