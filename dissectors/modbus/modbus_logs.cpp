@@ -33,40 +33,36 @@ const LogSchema kDetailed{"modbus_detailed", conn_fields({{"tid", FT::Count},
                                                           {"exception_code", FT::String},
                                                           {"mei_type", FT::String}})};
 
-const LogSchema kReadWriteMultiple{"modbus_read_write_multiple_registers",
-                                   icsnpp_fields({{"modbus_detailed_link_id", FT::String},
-                                                  {"tid", FT::Count},
-                                                  {"unit", FT::Count},
-                                                  {"func", FT::String},
-                                                  {"request_response", FT::String},
-                                                  {"write_start_address", FT::Count},
-                                                  {"write_registers", FT::VectorCount},
-                                                  {"read_start_address", FT::Count},
-                                                  {"read_quantity", FT::Count},
-                                                  {"read_registers", FT::VectorCount}})};
+// The columns ICSNPP's three function-specific Modbus logs start with, after the connection's.
+std::vector<FieldDef> icsnpp_modbus_fields(std::initializer_list<FieldDef> own) {
+  std::vector<FieldDef> f = icsnpp_fields({{"modbus_detailed_link_id", FT::String},
+                                           {"tid", FT::Count},
+                                           {"unit", FT::Count},
+                                           {"func", FT::String},
+                                           {"request_response", FT::String}});
+  f.insert(f.end(), own.begin(), own.end());
+  return f;
+}
 
-const LogSchema kMaskWrite{"modbus_mask_write_register", icsnpp_fields({{"modbus_detailed_link_id", FT::String},
-                                                                        {"tid", FT::Count},
-                                                                        {"unit", FT::Count},
-                                                                        {"func", FT::String},
-                                                                        {"request_response", FT::String},
-                                                                        {"address", FT::Count},
-                                                                        {"and_mask", FT::Count},
-                                                                        {"or_mask", FT::Count}})};
+const LogSchema kReadWriteMultiple{"modbus_read_write_multiple_registers",
+                                   icsnpp_modbus_fields({{"write_start_address", FT::Count},
+                                                         {"write_registers", FT::VectorCount},
+                                                         {"read_start_address", FT::Count},
+                                                         {"read_quantity", FT::Count},
+                                                         {"read_registers", FT::VectorCount}})};
+
+const LogSchema kMaskWrite{"modbus_mask_write_register", icsnpp_modbus_fields({{"address", FT::Count},
+                                                                               {"and_mask", FT::Count},
+                                                                               {"or_mask", FT::Count}})};
 
 const LogSchema kDeviceId{"modbus_read_device_identification",
-                          icsnpp_fields({{"modbus_detailed_link_id", FT::String},
-                                         {"tid", FT::Count},
-                                         {"unit", FT::Count},
-                                         {"func", FT::String},
-                                         {"request_response", FT::String},
-                                         {"mei_type", FT::String},
-                                         {"conformity_level_code", FT::String},
-                                         {"conformity_level", FT::String},
-                                         {"device_id_code", FT::Count},
-                                         {"object_id_code", FT::String},
-                                         {"object_id", FT::String},
-                                         {"object_value", FT::String}})};
+                          icsnpp_modbus_fields({{"mei_type", FT::String},
+                                                {"conformity_level_code", FT::String},
+                                                {"conformity_level", FT::String},
+                                                {"device_id_code", FT::Count},
+                                                {"object_id_code", FT::String},
+                                                {"object_id", FT::String},
+                                                {"object_value", FT::String}})};
 
 template <typename T>
 Value opt(const std::optional<T>& v) {
@@ -171,17 +167,23 @@ void LogWriter::detailed(const Conn& c, const Detailed& d) {
   sink_->write(ids_[kLogDetailed], d.ts_ns, cols_.last_uid(), v);
 }
 
-void LogWriter::mask_write_register(const Conn& c, const Common& k, uint16_t address, uint16_t and_mask,
-                                    uint16_t or_mask) {
-  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogMaskWriteRegister])) return;
-  std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
-  cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
+// The connection's and ICSNPP's columns, then icsnpp_modbus_fields' own five; returns the next column.
+size_t LogWriter::fill_common(const Conn& c, const Common& k, Value* v) {
+  cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v);
   size_t i = kConnColumns + kIcsnppColumns;
   v[i++] = k.link_id;
   v[i++] = uint64_t{k.tid};
   v[i++] = uint64_t{k.unit};
   v[i++] = k.func;
   v[i++] = request_response(k.is_orig);
+  return i;
+}
+
+void LogWriter::mask_write_register(const Conn& c, const Common& k, uint16_t address, uint16_t and_mask,
+                                    uint16_t or_mask) {
+  if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogMaskWriteRegister])) return;
+  std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
+  size_t i = fill_common(c, k, v.data());
   v[i++] = uint64_t{address};
   v[i++] = uint64_t{and_mask};
   v[i++] = uint64_t{or_mask};
@@ -195,13 +197,7 @@ void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, st
                                               std::optional<std::span<const uint64_t>> read_registers) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogReadWriteMultipleRegisters])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 10> v;
-  cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
-  size_t i = kConnColumns + kIcsnppColumns;
-  v[i++] = k.link_id;
-  v[i++] = uint64_t{k.tid};
-  v[i++] = uint64_t{k.unit};
-  v[i++] = k.func;
-  v[i++] = request_response(k.is_orig);
+  size_t i = fill_common(c, k, v.data());
   v[i++] = write_start ? Value(uint64_t{*write_start}) : Value(Unset{});
   v[i++] = opt(write_registers);
   v[i++] = read_start ? Value(uint64_t{*read_start}) : Value(Unset{});
@@ -213,13 +209,7 @@ void LogWriter::read_write_multiple_registers(const Conn& c, const Common& k, st
 void LogWriter::read_device_identification(const Conn& c, const Common& k, const DeviceIdRow& row) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogReadDeviceIdentification])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 12> v;
-  cols_.fill_icsnpp(c, k.ts_ns, k.is_orig, v.data());
-  size_t i = kConnColumns + kIcsnppColumns;
-  v[i++] = k.link_id;
-  v[i++] = uint64_t{k.tid};
-  v[i++] = uint64_t{k.unit};
-  v[i++] = k.func;
-  v[i++] = request_response(k.is_orig);
+  size_t i = fill_common(c, k, v.data());
   v[i++] = std::string_view("READ-DEVICE-IDENTIFICATION");
   const Hex2 conformity(row.conformity_level.value_or(0));
   if (row.conformity_level) {

@@ -81,6 +81,8 @@ class LogWriter {
   void read_device_identification(const Conn& c, const Common& k, const DeviceIdRow& row);
 
  private:
+  size_t fill_common(const Conn& c, const Common& k, Value* v);
+
   LogSink* sink_;
   const LogId* ids_;
   ConnColumns cols_;
