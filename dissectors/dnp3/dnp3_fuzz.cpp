@@ -12,38 +12,12 @@
 #include "dissectors/dnp3/dnp3_logs.hpp"
 #include "dissectors/dnp3/dnp3_names.hpp"
 #include "dissectors/dnp3/dnp3_parser.hpp"
+#include "dissectors/fuzz_touch.hpp"
 
 namespace {
 
 using namespace ots;
 using namespace ots::dnp3;
-
-struct TouchSink final : LogSink {
-  void write(LogId, uint64_t, const Uid&, std::span<const Value> values) override {
-    // Read every view so ASan sees anything dangling.
-    for (const Value& v : values) {
-      if (const auto* s = std::get_if<std::string_view>(&v)) {
-        for (char ch : *s) x ^= static_cast<uint8_t>(ch);
-      }
-    }
-  }
-  void handoff() override {}
-  bool wants_handoff() const override { return false; }
-  uint8_t x = 0;
-};
-
-struct TouchWeirds final : WeirdSink {
-  void weird(const WeirdEvent& ev) override { n += ev.name.size() + ev.addl.size(); }
-  size_t n = 0;
-};
-
-struct TouchOps final : OperationSink {
-  void on_operation(const OperationEvent& ev) override {
-    for (uint8_t b : ev.pdu) x ^= b;
-    x ^= static_cast<uint8_t>(ev.name.size());
-  }
-  uint8_t x = 0;
-};
 
 void walk_objects(std::span<const uint8_t> objects, uint8_t fc) {
   ObjectWalker w(objects, fc);
@@ -96,9 +70,9 @@ Conn make_conn(Transport t) {
 }
 
 void run_analyzer(std::span<const uint8_t> in, Transport t) {
-  TouchSink logs;
-  TouchWeirds weirds;
-  TouchOps ops;
+  fuzz::TouchLogs logs;
+  fuzz::TouchWeirds weirds;
+  fuzz::TouchOps ops;
   const LogId ids[kLogCount] = {0, 1, 2};
   const AnalyzerContext ctx{&logs, &weirds, &ops, ids};
   Options opts;

@@ -14,37 +14,11 @@
 #include "dissectors/enip/enip.hpp"
 #include "dissectors/enip/enip_logs.hpp"
 #include "dissectors/enip/enip_parser.hpp"
+#include "dissectors/fuzz_touch.hpp"
 
 namespace {
 
 using namespace ots;
-
-struct TouchSink final : LogSink {
-  void write(LogId, uint64_t, const Uid&, std::span<const Value> values) override {
-    // Read every view so ASan sees anything dangling.
-    for (const Value& v : values) {
-      if (const auto* s = std::get_if<std::string_view>(&v)) {
-        for (char ch : *s) x ^= static_cast<uint8_t>(ch);
-      }
-    }
-  }
-  void handoff() override {}
-  bool wants_handoff() const override { return false; }
-  uint8_t x = 0;
-};
-
-struct TouchWeirds final : WeirdSink {
-  void weird(const WeirdEvent& ev) override { n += ev.name.size() + ev.addl.size(); }
-  size_t n = 0;
-};
-
-struct TouchOps final : OperationSink {
-  void on_operation(const OperationEvent& ev) override {
-    for (uint8_t b : ev.pdu) x ^= b;
-    x ^= static_cast<uint8_t>(ev.name.size());
-  }
-  uint8_t x = 0;
-};
 
 uint8_t g_touch = 0;
 
@@ -131,9 +105,9 @@ struct TouchIdentities final : IdentitySink {
 };
 
 void run_analyzers(std::span<const uint8_t> in) {
-  TouchSink logs;
-  TouchWeirds weirds;
-  TouchOps ops;
+  fuzz::TouchLogs logs;
+  fuzz::TouchWeirds weirds;
+  fuzz::TouchOps ops;
   TouchIdentities identities;
   const LogId ids[enip::kLogCount] = {0, 1, 2};
   const LogId io_ids[enip::kIoLogCount] = {3};

@@ -10,46 +10,12 @@
 
 #include "dissectors/modbus/modbus.hpp"
 #include "dissectors/modbus/modbus_logs.hpp"
+#include "dissectors/fuzz_touch.hpp"
 
 namespace {
 
 using namespace ots;
 using namespace ots::modbus;
-
-struct NullSink final : LogSink {
-  void write(LogId, uint64_t, const Uid&, std::span<const Value> values) override {
-    // Touch every view so ASan sees a read of anything dangling.
-    for (const Value& v : values) {
-      if (const auto* s = std::get_if<std::string_view>(&v)) sink ^= s->empty() ? 0 : uint8_t(s->front() ^ s->back());
-      if (const auto* c = std::get_if<std::span<const uint64_t>>(&v)) {
-        for (uint64_t x : *c) sink ^= uint8_t(x);
-      }
-    }
-  }
-  void handoff() override {}
-  bool wants_handoff() const override { return false; }
-  uint8_t sink = 0;
-};
-
-// Every view of the identity event, read so ASan sees anything dangling.
-struct NullIdentities final : IdentitySink {
-  void on_identity(const DeviceIdentity& d) override {
-    n += d.vendor.size() + d.model.size() + d.product_code.size() + d.firmware.size();
-  }
-  size_t n = 0;
-};
-
-struct NullWeirds final : WeirdSink {
-  void weird(const WeirdEvent& ev) override { n += ev.name.size() + ev.addl.size(); }
-  size_t n = 0;
-};
-
-struct NullOps final : OperationSink {
-  void on_operation(const OperationEvent& ev) override {
-    for (uint8_t b : ev.pdu) x ^= b;
-  }
-  uint8_t x = 0;
-};
 
 void parse_all(std::span<const uint8_t> in) {
   // Every ADU the framing finds, as request and as response; plus the helpers on the PDU's data.
@@ -89,9 +55,9 @@ void parse_all(std::span<const uint8_t> in) {
 }
 
 void run_analyzer(std::span<const uint8_t> ctl, std::span<const uint8_t> payload) {
-  NullSink sink;
-  NullWeirds weirds;
-  NullOps ops;
+  fuzz::TouchLogs sink;
+  fuzz::TouchWeirds weirds;
+  fuzz::TouchOps ops;
   LogId ids[kLogCount] = {0, 1, 2, 3, 4};
   ModbusOptions opts;
   opts.max_outstanding = 4;  // small, so eviction is reached
@@ -100,7 +66,7 @@ void run_analyzer(std::span<const uint8_t> ctl, std::span<const uint8_t> payload
   opts.on_device_identification = [&](const ModbusDeviceIdentification& d) {
     seen += d.vendor_name().size() + d.product_code().size() + d.objects.size();
   };
-  NullIdentities identities;
+  fuzz::TouchIdentities identities;
   AnalyzerContext ctx{&sink, &weirds, &ops, ids, &identities};
   auto a = make_modbus_analyzer(ctx, opts);
   Conn c;

@@ -14,6 +14,7 @@
 #include "dissectors/s7comm/s7comm_logs.hpp"
 #include "dissectors/s7comm/s7comm_parser.hpp"
 #include "dissectors/s7comm/s7comm_plus_parser.hpp"
+#include "dissectors/fuzz_touch.hpp"
 
 namespace {
 
@@ -27,33 +28,6 @@ void touch(std::span<const uint8_t> b) {
   for (uint8_t v : b) x ^= v;
   g_sink = static_cast<uint8_t>(g_sink ^ x);
 }
-
-struct TouchSink final : LogSink {
-  void write(LogId, uint64_t, const Uid&, std::span<const Value> values) override {
-    // Read every view so ASan sees anything dangling.
-    for (const Value& v : values) {
-      if (const auto* s = std::get_if<std::string_view>(&v)) {
-        for (char ch : *s) x ^= static_cast<uint8_t>(ch);
-      }
-    }
-  }
-  void handoff() override {}
-  bool wants_handoff() const override { return false; }
-  uint8_t x = 0;
-};
-
-struct NullWeirds final : WeirdSink {
-  void weird(const WeirdEvent& ev) override { n += ev.name.size() + ev.addl.size(); }
-  size_t n = 0;
-};
-
-struct TouchOps final : OperationSink {
-  void on_operation(const OperationEvent& ev) override {
-    touch(ev.pdu);
-    n += ev.name.size();
-  }
-  size_t n = 0;
-};
 
 // Every parser of the S7 layers on one TSDU.
 void parse_tsdu(std::span<const uint8_t> tsdu) {
@@ -135,9 +109,9 @@ void parse_all(std::span<const uint8_t> in) {
 }
 
 void run_analyzer(std::span<const uint8_t> in, bool cut) {
-  TouchSink sink;
-  NullWeirds weirds;
-  TouchOps ops;
+  fuzz::TouchLogs sink;
+  fuzz::TouchWeirds weirds;
+  fuzz::TouchOps ops;
   LogId ids[kLogCount] = {0, 1, 2, 3, 4};
   S7commOptions opts;
   opts.max_tsdu = 2048;      // small, so the limit is reached
