@@ -43,6 +43,19 @@ uint64_t hash_tuple(const IpAddr& a, uint16_t pa, const IpAddr& b, uint16_t pb, 
   return mix(h);
 }
 
+// The link and IP stages of Decoder::decode, without weirds or reassembly state; the IP stage's result.
+// p.ip_version stays 0 unless addresses were read.
+Step decode_to_ip(const PacketView& pkt, DecodedPacket& p, decode_detail::IpInfo& ip,
+                  const decode_detail::Weirds& silent) {
+  size_t l3_off = 0;
+  const Step link = decode_detail::decode_link(pkt, p, l3_off, silent);
+  if (link != Step::Ok) return link;
+  const uint32_t wire = (pkt.wirelen > pkt.caplen ? pkt.wirelen : pkt.caplen) - static_cast<uint32_t>(l3_off);
+  return decode_detail::decode_ip(pkt.bytes().subspan(l3_off), wire, false, p, ip, silent);
+}
+
+uint64_t host_pair_hash(const DecodedPacket& p) { return p.ip_version == 0 ? 0 : hash_tuple(p.src, 0, p.dst, 0, 0); }
+
 }  // namespace
 
 // Fragments (and datagrams rebuilt from them) hash on the addresses alone: later fragments carry no
@@ -53,36 +66,27 @@ uint64_t symmetric_flow_hash(const DecodedPacket& p) {
   return hash_tuple(p.src, p.sport, p.dst, p.dport, p.ip_proto);
 }
 
-// The same stages as Decoder::decode, without weirds or reassembly state, so that for every packet the
-// worker decodes this agrees with symmetric_flow_hash(DecodedPacket). Non-IP and malformed packets
-// hash to 0: they are only counted, any worker will do.
+// The same stages as Decoder::decode, so that for every packet the worker decodes this agrees with
+// symmetric_flow_hash(DecodedPacket). Non-IP and malformed packets hash to 0: they are only counted,
+// any worker will do.
 uint64_t symmetric_flow_hash(const PacketView& pkt) {
   DecodedPacket p;
-  const decode_detail::Weirds silent{};
-  size_t l3_off = 0;
-  if (decode_detail::decode_link(pkt, p, l3_off, silent) != Step::Ok) return 0;
   decode_detail::IpInfo ip;
-  const uint32_t wire = (pkt.wirelen > pkt.caplen ? pkt.wirelen : pkt.caplen) - static_cast<uint32_t>(l3_off);
-  if (decode_detail::decode_ip(pkt.bytes().subspan(l3_off), wire, false, p, ip, silent) != Step::Ok) {
-    return p.ip_version == 0 ? 0 : hash_tuple(p.src, 0, p.dst, 0, 0);
-  }
-  if (ip.fragment) return hash_tuple(p.src, 0, p.dst, 0, 0);
+  const decode_detail::Weirds silent{};
+  if (decode_to_ip(pkt, p, ip, silent) != Step::Ok || ip.fragment) return host_pair_hash(p);
   if (decode_detail::decode_transport(ip.proto, ip.l3.subspan(ip.hdr_len), ip.total_len - ip.hdr_len, false, p,
                                       silent) != Step::Ok) {
-    return hash_tuple(p.src, 0, p.dst, 0, 0);
+    return host_pair_hash(p);
   }
   return hash_tuple(p.src, p.sport, p.dst, p.dport, p.ip_proto);
 }
 
 uint64_t symmetric_host_pair_hash(const PacketView& pkt) {
   DecodedPacket p;
-  const decode_detail::Weirds silent{};
-  size_t l3_off = 0;
-  if (decode_detail::decode_link(pkt, p, l3_off, silent) != Step::Ok) return 0;
   decode_detail::IpInfo ip;
-  const uint32_t wire = (pkt.wirelen > pkt.caplen ? pkt.wirelen : pkt.caplen) - static_cast<uint32_t>(l3_off);
-  decode_detail::decode_ip(pkt.bytes().subspan(l3_off), wire, false, p, ip, silent);
-  return p.ip_version == 0 ? 0 : hash_tuple(p.src, 0, p.dst, 0, 0);
+  const decode_detail::Weirds silent{};
+  decode_to_ip(pkt, p, ip, silent);
+  return host_pair_hash(p);
 }
 
 }  // namespace ots
