@@ -94,7 +94,11 @@ bool write_run(const std::string& path, const std::vector<Batch>& batches, int& 
   for (size_t id = 0; id < counts.size(); ++id) by_log[id].reserve(counts[id]);
   for_each_record(batches, [&](const RecordRef& r) { by_log[r.log].push_back(r); });
   RunWriter w;
-  bool ok = w.open(path);
+  if (!w.open(path)) {  // nothing to sort for: the records stay in memory (spill())
+    err = w.error();
+    return false;
+  }
+  bool ok = true;
   for (std::vector<RecordRef>& refs : by_log) {
     sort_records(refs);
     for (size_t i = 0; ok && i < refs.size(); ++i) ok = w.add(refs[i]);
@@ -223,6 +227,11 @@ struct SharedLogState {
   std::condition_variable spill_work;     // for the spill thread: a job, or stop
   uint64_t next_run = 0;
   bool spill_failure_reported = false;
+  // After a spill fails its records are back in `pending`, which is still past spill_bytes: without a
+  // back-off every later hand-over would sort and try to write all of them again (quadratic, and the
+  // log thread, then the workers, would stall behind it). The next attempt waits until this much is
+  // buffered: twice what failed.
+  size_t spill_retry_bytes = 0;
 
   ~SharedLogState() {
     for (const SpillRun& r : runs) ::unlink(r.path.c_str());
@@ -348,14 +357,18 @@ struct SharedLogState {
       std::unique_lock lk(mu);
       pending_bytes += b.bytes;
       pending.push_back(std::move(b));
-      if (pending_bytes <= spill_bytes) return;
+      const auto due = [&] { return pending_bytes > std::max(spill_bytes, spill_retry_bytes); };
+      if (!due()) return;
       if (spill_thread_running) {
         settled.wait(lk, [&] { return spilling == 0 || !spill_thread_running; });
+        // Meanwhile another hand-over may have spilled, or a flush taken, what was pending.
+        if (!due()) return;
       }
+      // The run's name first: if making it throws (bad_alloc), nothing has been taken or counted yet.
+      path = run_path_locked();
       to_spill.swap(pending);
       pending_bytes = 0;
       ++spilling;
-      path = run_path_locked();
       if (spill_thread_running) {
         spill_job = SpillJob{std::move(to_spill), std::move(path)};
         spill_work.notify_one();
@@ -408,7 +421,13 @@ struct SharedLogState {
         ~Settle() { --n; }
       } settle{spilling};
       if (ok) {
-        runs.push_back(SpillRun{std::move(path), std::move(starts)});
+        try {
+          runs.push_back(SpillRun{path, std::move(starts)});
+        } catch (...) {
+          ::unlink(path.c_str());  // not left behind in the log directory, unrecorded
+          throw;
+        }
+        spill_retry_bytes = 0;
       } else {
         // Nothing is lost: the records stay in memory until the next flush writes them.
         if (!spill_failure_reported) {
@@ -416,10 +435,13 @@ struct SharedLogState {
                        path.c_str(), std::strerror(err));
           spill_failure_reported = true;
         }
+        size_t kept = 0;
         for (Batch& sb : to_spill) {
+          kept += sb.bytes;
           pending_bytes += sb.bytes;
           pending.push_back(std::move(sb));
         }
+        spill_retry_bytes = 2 * kept;
       }
     }
     settled.notify_all();
@@ -741,6 +763,7 @@ struct LogManager::Impl {
       sh->settled.wait(lk, [&] { return sh->spilling == 0; });
       batches.swap(sh->pending);
       sh->pending_bytes = 0;
+      sh->spill_retry_bytes = 0;  // what failed to spill is written now
       runs.swap(sh->runs);
       schemas = sh->schemas;
     }
@@ -760,23 +783,28 @@ struct LogManager::Impl {
       if (r.log < mem.size()) mem[r.log].push_back(r);
     });
 
-    while (runs.size() > kMaxFanIn) {
+    bool fan_in_failed = false;
+    while (runs.size() > kMaxFanIn && !fan_in_failed) {
       std::vector<SpillRun> merged;
       for (size_t i = 0; i < runs.size(); i += kMaxFanIn) {
         const size_t end = std::min(runs.size(), i + kMaxFanIn);
-        if (end - i == 1) {
-          merged.push_back(runs[i]);
+        if (end - i == 1 || fan_in_failed) {
+          merged.insert(merged.end(), runs.begin() + static_cast<ptrdiff_t>(i),
+                        runs.begin() + static_cast<ptrdiff_t>(end));
           continue;
         }
         const std::vector<SpillRun> group(runs.begin() + static_cast<ptrdiff_t>(i),
                                           runs.begin() + static_cast<ptrdiff_t>(end));
-        const std::string out = sh->new_run_path();
         try {
-          merged.push_back(merge_runs(group, out));
-        } catch (...) {
-          for (size_t k = i; k < runs.size(); ++k) merged.push_back(runs[k]);
-          runs.swap(merged);  // every run not yet merged is still removed on the way out
-          throw;
+          merged.push_back(merge_runs(group, sh->new_run_path()));
+        } catch (const std::exception& e) {
+          // The runs are whole still: the logs are merged from all of them at once (a read buffer and a
+          // descriptor each) rather than lost with them.
+          std::fprintf(stderr, "otsensor: warning: cannot merge spilled log runs (%s); merging %zu runs at once\n",
+                       e.what(), runs.size());
+          fan_in_failed = true;
+          merged.insert(merged.end(), group.begin(), group.end());
+          continue;
         }
         for (const SpillRun& r : group) ::unlink(r.path.c_str());
       }

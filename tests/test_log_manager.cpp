@@ -48,6 +48,27 @@ void write_rec(LogSink& sink, LogId log, const Rec& r) {
   sink.write(log, r.ts, r.uid, v);
 }
 
+// Writes `recs` through one sink, handing over every `every` records and at the end, and waits until
+// the manager has formatted (and spilled) them all.
+void write_settled(LogManager& m, LogId id, const std::vector<Rec>& recs, size_t every) {
+  auto s = m.make_sink();
+  for (size_t i = 0; i < recs.size(); ++i) {
+    write_rec(*s, id, recs[i]);
+    if (i % every == every - 1) s->handoff();
+  }
+  s->handoff();
+  m.settle();
+}
+
+// The spill run files in `dir` (directories put in their place by a test do not count).
+int run_files(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    n += e.is_regular_file() && e.path().filename().string().ends_with(".run");
+  }
+  return n;
+}
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
@@ -334,22 +355,68 @@ TEST_CASE("log manager keeps the records of a spill it cannot write and loses no
   {
     LogManager m(LogManager::Options{dir.string(), false, 4096});
     const LogId id = m.add(test_schema());
-    auto s = m.make_sink();
-    for (size_t i = 0; i < recs.size(); ++i) {
-      write_rec(*s, id, recs[i]);
-      if (i % 500 == 499) s->handoff();
-    }
-    s->handoff();
-    m.settle();
-    size_t runs = 0;
-    for (const auto& e : fs::directory_iterator(dir)) runs += e.path().filename().string().ends_with(".run");
-    CHECK(runs > 1);  // the later spills were written
+    write_settled(m, id, recs, 500);
+    CHECK(run_files(dir) > 1);  // the later spills were written
     m.close();
     REQUIRE(m.counts().size() == 1);
     CHECK(m.counts()[0].records == recs.size());
   }
   fs::remove(blocked);
   CHECK(mask_times(slurp(dir / "test.log")) == mask_times(mem));
+}
+
+// After a failed spill its records are back in memory, past the budget still: the next attempt waits until
+// twice as much is buffered, instead of sorting and trying to write everything again at each hand-over.
+TEST_CASE("log manager backs off after a spill it cannot write", "[logwriter]") {
+  const auto recs = make_records(3000, 7);
+  const std::string mem = run_manager("logmgr_spillretry_mem", recs, 1, 256u << 20);
+  const auto dir = ots::test::scratch_dir("logmgr_spillretry");
+  const auto run_path = [&](int n) {
+    return dir / (".ots-spill-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".run");
+  };
+  for (int n = 0; n < 3; ++n) fs::create_directory(run_path(n));
+  constexpr size_t kBudget = 4096;
+  {
+    LogManager m(LogManager::Options{dir.string(), false, kBudget});
+    const LogId id = m.add(test_schema());
+    write_settled(m, id, recs, 20);
+    // Attempts 0, 1 and 2 failed (past 4, 8 and 16 KiB); the fourth came past 32 KiB and was written.
+    // Retried at every hand-over, it would have come a few hand-overs after the first failure.
+    REQUIRE(fs::is_regular_file(run_path(3)));
+    CHECK(fs::file_size(run_path(3)) > 6 * kBudget);
+    m.close();
+    REQUIRE(m.counts().size() == 1);
+    CHECK(m.counts()[0].records == recs.size());
+  }
+  for (int n = 0; n < 3; ++n) fs::remove(run_path(n));
+  CHECK(mask_times(slurp(dir / "test.log")) == mask_times(mem));
+}
+
+// More runs than one merge reads at once are first merged in groups; when such a group's merge cannot be
+// written (a full disk; here a directory in its place), the logs are merged from all the runs at once
+// instead of being lost with them.
+TEST_CASE("log manager writes every record when merging groups of runs fails", "[logwriter]") {
+  const auto recs = make_records(3000, 7);
+  const std::string mem = run_manager("logmgr_fanin_mem", recs, 1, 256u << 20);
+  const auto dir = ots::test::scratch_dir("logmgr_fanin");
+  std::vector<fs::path> blocked;
+  {
+    LogManager m(LogManager::Options{dir.string(), false, 1024});
+    const LogId id = m.add(test_schema());
+    write_settled(m, id, recs, 30);
+    const int runs = run_files(dir);
+    REQUIRE(runs > 64);  // more than one merge reads at once: the flush merges groups of them first
+    for (int n = runs; n < runs + 4; ++n) {
+      blocked.push_back(dir / (".ots-spill-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".run"));
+      fs::create_directory(blocked.back());
+    }
+    m.close();
+    REQUIRE(m.counts().size() == 1);
+    CHECK(m.counts()[0].records == recs.size());
+  }
+  for (const fs::path& b : blocked) fs::remove(b);
+  CHECK(mask_times(slurp(dir / "test.log")) == mask_times(mem));
+  CHECK(run_files(dir) == 0);  // every run removed once written
 }
 
 TEST_CASE("log manager with workers on threads matches one sink", "[logwriter]") {
