@@ -42,6 +42,8 @@ inline constexpr size_t kFileSourceBuffer = size_t{1} << 20;
 // Format: a class with
 //   RecordParse parse(const uint8_t* bytes, size_t avail, PacketView& out);
 //   std::string problem() const;  // why the last Damaged
+//   bool mid_record() const;       // whether the bytes read so far end inside a record (the file may
+//                                  // not end here)
 template <class Format>
 class BufferedFileSource final : public PacketSource {
  public:
@@ -103,7 +105,7 @@ class BufferedFileSource final : public PacketSource {
         give_up("damaged record", ", rest of the file skipped (a record over " + std::to_string(kBuffer) + " bytes)");
         break;
       } else {
-        if (avail == 0) {
+        if (avail == 0 && !format_.mid_record()) {
           done_ = true;
         } else {
           const std::string of = r.size > avail ? " of " + std::to_string(r.size) : std::string();

@@ -41,6 +41,8 @@ class ClassicFormat {
     return {RecordParse::Packet, size};
   }
 
+  bool mid_record() const { return false; }  // a record is parsed whole or not at all
+
   std::string problem() const {
     return "captured length " + std::to_string(stored_) + " over the maximum of " +
            std::to_string(kLibpcapMaxSnaplen);

@@ -206,6 +206,8 @@ class PcapngFormat {
   }
 
   std::string problem() const { return problem_; }
+  // A block too large for the buffer was read past, and its trailing length is still to come.
+  bool mid_record() const { return pending_trailer_ != 0; }
 
  private:
   // After a block too large to hold was read past: its trailing length.
@@ -291,6 +293,8 @@ bool probe_pcapng(const uint8_t* bytes, size_t size, PcapngStart& out) {
     const uint32_t type = load32(bytes + at, swapped);
     const uint32_t len = load32(bytes + at + 4, swapped);
     if (len < kBlockOverhead || len % 4 || len > size - at) return false;
+    // libpcap refuses a section header under 28 bytes and a block whose trailing length differs.
+    if ((at == 0 && len < 28) || load32(bytes + at + len - 4, swapped) != len) return false;
     if (type == kIdb) {
       IfaceBlock idb;
       std::string why;

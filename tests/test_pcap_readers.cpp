@@ -327,6 +327,21 @@ TEST_CASE("pcapng files libpcap stops reading stop at the same packet", "[captur
                                ": truncated capture, last record incomplete after 2 packets (96 bytes of a skipped "
                                "block missing)");
   }
+  SECTION("cut just before the trailing length of a block too large to hold") {
+    PcapngFile f;
+    f.interface(1);
+    f.packet(0, 1, frame(1));
+    f.packet(0, 2, frame(2));
+    f.other(0x40000bad, 400000);
+    f.bytes.resize(f.bytes.size() - 4);
+    write_file(dir / "cut-trailer.pcapng", f.bytes);
+    const Read r = same_as_libpcap(dir / "cut-trailer.pcapng");
+    CHECK(r.pkts.size() == 2);
+    CHECK(r.stats.damaged == 1);
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("truncated capture, last record incomplete after 2 packets (0 of 4 bytes") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("where our readers differ from libpcap they follow the formats' definitions", "[capture]") {
@@ -438,4 +453,31 @@ TEST_CASE("file starts our readers leave to libpcap", "[capture]") {
   CHECK(ng.units == 1'000'000'000ull);
   CHECK(ng.offset_s == 7);
   CHECK_FALSE(probe_pcapng(good.bytes.data(), good.bytes.size() - 4, ng));  // the interface block is cut
+
+  // Starts libpcap refuses to open, so open_pcap_file() must not read them either.
+  const fs::path dir = scratch_dir("pcap_readers_refused");
+  PcapngFile bad_idb_trailer;
+  bad_idb_trailer.interface(1);
+  bad_idb_trailer.bytes[bad_idb_trailer.bytes.size() - 4] ^= 1;  // the interface block's trailing length, one off
+  bad_idb_trailer.packet(0, 1, frame(1));
+  PcapngFile bad_custom_trailer;
+  bad_custom_trailer.other(0x40000bad, 3, 99);
+  bad_custom_trailer.interface(1);
+  bad_custom_trailer.packet(0, 1, frame(1));
+  PcapngFile short_section;
+  short_section.interface(1);
+  short_section.packet(0, 1, frame(1));
+  short_section.bytes[4] = 12;  // a section header of 12 bytes, whose byte-order magic reads as its trailer
+  for (const auto& [name, file] : {std::pair{"bad-idb-trailer", &bad_idb_trailer},
+                                   std::pair{"bad-custom-trailer", &bad_custom_trailer},
+                                   std::pair{"short-section", &short_section}}) {
+    INFO(name);
+    CHECK_FALSE(probe_pcapng(file->bytes.data(), file->bytes.size(), ng));
+    const fs::path p = dir / (std::string(name) + ".pcapng");
+    write_file(p, file->bytes);
+    std::string err;
+    CHECK_FALSE(open_libpcap_file(p.string(), 3, err));
+    CHECK_FALSE(open_pcap_file(p.string(), 3, err));
+    CHECK_FALSE(err.empty());
+  }
 }
