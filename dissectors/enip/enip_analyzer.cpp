@@ -318,7 +318,9 @@ void EnipAnalyzer::message(Conn& c, bool is_orig, const Header& h, std::span<con
   row.length = h.length;
   row.session = h.session;
   row.status = h.status;
-  row.sender_context = h.sender_context;
+  // parse_header read the context whole.
+  std::copy_n(h.sender_context.begin(), std::min(h.sender_context.size(), row.sender_context.size()),
+              row.sender_context.begin());
   row.options = h.options;
   logs_.enip(c, row);
 

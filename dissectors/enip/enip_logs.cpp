@@ -60,15 +60,28 @@ constexpr char kHex[] = "0123456789abcdef";
 // Zeek's fmt("0x%0Nx", v): at least `width` digits, more when the value needs them.
 std::string hex(uint64_t v, int width) { return std::string(hex_text(v, width).view()); }
 
-std::string hex_bytes(std::span<const uint8_t> b) {
-  std::string s;
-  s.reserve(b.size() * 2);
+// ICSNPP's hex(bytes): two lowercase digits a byte, appended to `out`.
+void append_hex_bytes(std::span<const uint8_t> b, std::string& out) {
   for (uint8_t x : b) {
-    s += kHex[x >> 4];
-    s += kHex[x & 0xF];
+    out += kHex[x >> 4];
+    out += kHex[x & 0xF];
   }
-  return s;
 }
+
+// main.zeek's fmt("0x%s", hex(sender_context)) of the header's eight bytes, in a buffer of its own: a
+// std::string of 18 characters is past the short-string buffer, an allocation per enip.log row.
+struct ContextText {
+  char buf[2 + 2 * kSenderContextSize];
+  explicit ContextText(const std::array<uint8_t, kSenderContextSize>& b) {
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (size_t i = 0; i < b.size(); ++i) {
+      buf[2 + 2 * i] = kHex[b[i] >> 4];
+      buf[3 + 2 * i] = kHex[b[i] & 0xF];
+    }
+  }
+  std::string_view view() const { return {buf, sizeof buf}; }
+};
 
 }  // namespace
 
@@ -93,71 +106,71 @@ CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
 
 void LogWriter::enip(const Conn& c, const EnipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogEnip])) return;
-  std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
+  auto& v = enip_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
-  const std::string code = hex(r.command, 2), session = hex(r.session, 8), options = hex(r.options, 8);
-  const std::string context = "0x" + hex_bytes(r.sender_context);
-  std::string scratch;
+  const HexText code = hex_text(r.command, 2), session = hex_text(r.session, 8), options = hex_text(r.options, 8);
+  const ContextText context(r.sender_context);
   v[i++] = r.correlation;
-  v[i++] = std::string_view(code);
+  v[i++] = code.view();
   v[i++] = enip_command_name(r.command);
   v[i++] = uint64_t{r.length};
-  v[i++] = std::string_view(session);
-  v[i++] = enip_status_name(r.status, scratch);
-  v[i++] = std::string_view(context);
-  v[i++] = std::string_view(options);
+  v[i++] = session.view();
+  v[i++] = enip_status_name(r.status, scratch_);
+  v[i++] = context.view();
+  v[i++] = options.view();
   sink_->write(ids_[kLogEnip], r.ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::cip(const Conn& c, const CipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCip])) return;
-  std::array<Value, kConnColumns + kIcsnppColumns + 13> v;
+  auto& v = cip_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
-  const std::string code = hex(r.service, 2);
-  std::string status_code, ext_code, cls, inst, attr, scratch1, scratch2;
+  // The codes' texts live here until the write has copied the row.
+  const HexText code = hex_text(r.service, 2);
+  HexText status_code, ext_code, cls, inst, attr;
   v[i++] = r.correlation;
   v[i++] = r.sequence_count > 0 ? Value(uint64_t(r.sequence_count)) : Value(Unset{});
   v[i++] = std::string_view(r.response ? "response" : "request");
-  v[i++] = std::string_view(code);
+  v[i++] = code.view();
   v[i++] = r.service_name;
   if (r.response && r.status >= 0) {
-    status_code = hex(static_cast<uint64_t>(r.status), 2);
-    v[i++] = std::string_view(status_code);
-    v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch1);
+    status_code = hex_text(static_cast<uint64_t>(r.status), 2);
+    v[i++] = status_code.view();
+    v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch_);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (r.response && r.extended_status >= 0) {
-    ext_code = hex(static_cast<uint64_t>(r.extended_status), 4);
-    v[i++] = std::string_view(ext_code);
-    v[i++] = cip_extended_status_name(static_cast<uint16_t>(r.extended_status), scratch2);
+    ext_code = hex_text(static_cast<uint64_t>(r.extended_status), 4);
+    v[i++] = ext_code.view();
+    v[i++] = cip_extended_status_name(static_cast<uint16_t>(r.extended_status), scratch2_);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   // ICSNPP fills the request path's ids on requests only, as fmt("0x%02x").
   if (!r.response && r.class_id >= 0) {
-    cls = hex(static_cast<uint64_t>(r.class_id), 2);
-    v[i++] = std::string_view(cls);
+    cls = hex_text(static_cast<uint64_t>(r.class_id), 2);
+    v[i++] = cls.view();
     v[i++] = cip_class_name(static_cast<uint32_t>(r.class_id));
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (!r.response && r.instance_id >= 0) {
-    inst = hex(static_cast<uint64_t>(r.instance_id), 2);
-    v[i++] = std::string_view(inst);
+    inst = hex_text(static_cast<uint64_t>(r.instance_id), 2);
+    v[i++] = inst.view();
   } else {
     v[i++] = Unset{};
   }
   if (!r.response && r.attribute_id >= 0) {
-    attr = hex(static_cast<uint64_t>(r.attribute_id), 2);
-    v[i++] = std::string_view(attr);
+    attr = hex_text(static_cast<uint64_t>(r.attribute_id), 2);
+    v[i++] = attr.view();
   } else {
     v[i++] = Unset{};
   }
@@ -169,13 +182,14 @@ void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
   std::array<Value, kConnColumns + kIcsnppColumns + 5> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kConnColumns + kIcsnppColumns;
-  const std::string id = hex(r.connection_id, 8);
-  const std::string data = hex_bytes(r.data);
+  const HexText id = hex_text(r.connection_id, 8);
+  scratch_.clear();  // kept between rows: its buffer is allocated once, not per datagram
+  append_hex_bytes(r.data, scratch_);
   v[i++] = r.correlation;
-  v[i++] = std::string_view(id);
+  v[i++] = id.view();
   v[i++] = uint64_t{r.sequence};
   v[i++] = uint64_t{r.data.size()};
-  v[i++] = std::string_view(data);
+  v[i++] = std::string_view(scratch_);
   sink_->write(ids_[kLogCipIo], r.ts_ns, cols_.last_uid(), v);
 }
 

@@ -39,7 +39,7 @@ bool parse_header(std::span<const uint8_t> bytes, Header& out) {
   ByteReader r(bytes);
   Header h;
   if (!r.u16le(h.command) || !r.u16le(h.length) || !r.u32le(h.session) || !r.u32le(h.status) ||
-      !r.bytes(8, h.sender_context) || !r.u32le(h.options))
+      !r.bytes(kSenderContextSize, h.sender_context) || !r.u32le(h.options))
     return false;
   out = h;
   return true;

@@ -58,12 +58,15 @@ enum Status : uint32_t {
 };
 bool is_known_status(uint32_t status);
 
+// The header's sender context (Vol 2 §2-3.1): opaque bytes the target echoes in its reply.
+inline constexpr size_t kSenderContextSize = 8;
+
 struct Header {
   uint16_t command = 0;
   uint16_t length = 0;  // bytes of command-specific data after the header
   uint32_t session = 0;
   uint32_t status = 0;
-  std::span<const uint8_t> sender_context;  // 8 bytes, echoed by the target in its reply
+  std::span<const uint8_t> sender_context;  // kSenderContextSize bytes
   uint32_t options = 0;                     // "shall be zero" (§2-3.1); a receiver drops the message otherwise
   size_t message_size() const { return kHeaderSize + length; }
 };
