@@ -731,10 +731,11 @@ void EnipAnalyzer::cip_operation(Conn& c, const MsgCtx& m, const cip::Message& m
   ev.protocol = Protocol::Cip;
   ev.code = msg.service() & 0x7F;
   const uint8_t code = static_cast<uint8_t>(ev.code);
-  ev.name = cip_service_snake_name(code, a.target);
-  ev.op_class = cip_op_class(code, a.target);
-  ev.read_only = cip_read_only(code, a.target);
-  ev.wrapper = cip_wrapper(code, a.target);
+  const CipService& service = cip_service(code, a.target);
+  ev.name = service.snake;
+  ev.op_class = service.op;
+  ev.read_only = service.read_only;
+  ev.wrapper = service.wrapper;
   ev.cip_class = a.class_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.class_id, INT32_MAX)) : -1;
   ev.cip_instance = a.instance_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.instance_id, INT32_MAX)) : -1;
   ev.cip_attribute = a.attribute_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.attribute_id, INT32_MAX)) : -1;
