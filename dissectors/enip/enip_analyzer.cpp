@@ -74,6 +74,7 @@ struct MsgCtx {
   bool is_orig = true;
   std::string_view correlation;
   int32_t sequence = -1;
+  const MessageColumns* columns = nullptr;  // the logs' shared columns for the message
 };
 
 class EnipAnalyzer final : public Analyzer {
@@ -118,7 +119,7 @@ class EnipAnalyzer final : public Analyzer {
   void enip_operation(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> bytes, uint64_t ts);
   void cip_operation(Conn& c, const MsgCtx& m, const cip::Message& msg, std::span<const uint8_t> bytes,
                      const Asked& a);
-  void cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, const Asked& a);
+  void cip_row(const MsgCtx& m, const cip::Message& msg, const Asked& a);
 
   Pending& insert(bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts);
   Pending* find(bool connected, uint16_t sequence, std::span<const uint8_t> context);
@@ -304,15 +305,16 @@ void EnipAnalyzer::end(Conn& c, uint64_t ts_ns) {
 
 void EnipAnalyzer::message(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> body, uint64_t ts) {
   if (is_known_command(h.command) && verdict_ == Verdict::Probing) verdict_ = Verdict::Confirmed;
-  const CorrelationId corr = make_correlation_id(c.uid(), ++messages_);
+  // The columns know the connection's uid: the correlation id does not hash the key again.
+  const MessageColumns& columns = logs_.columns(c, ts, is_orig);
+  const CorrelationId corr = make_correlation_id(columns.uid, ++messages_);
   MsgCtx m;
   m.ts_ns = ts;
   m.is_orig = is_orig;
   m.correlation = corr.view();
+  m.columns = &columns;
 
   EnipRow row;
-  row.ts_ns = ts;
-  row.is_orig = is_orig;
   row.correlation = m.correlation;
   row.command = h.command;
   row.length = h.length;
@@ -322,7 +324,7 @@ void EnipAnalyzer::message(Conn& c, bool is_orig, const Header& h, std::span<con
   std::copy_n(h.sender_context.begin(), std::min(h.sender_context.size(), row.sender_context.size()),
               row.sender_context.begin());
   row.options = h.options;
-  logs_.enip(c, row);
+  logs_.enip(columns, row);
 
   if (!is_known_command(h.command)) {
     weird(c, is_orig, ts, "enip_unknown_command", hex4(h.command));
@@ -368,8 +370,6 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
       continue;
     }
     IdentityRow row;
-    row.ts_ns = m.ts_ns;
-    row.is_orig = m.is_orig;
     row.correlation = m.correlation;
     row.encapsulation_version = id.encapsulation_version;
     row.socket_addr = id.socket.addr;
@@ -383,7 +383,7 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
     row.serial_number = id.serial_number;
     row.product_name = id.product_name;
     row.state = id.state;
-    logs_.cip_identity(c, row);
+    logs_.cip_identity(*m.columns, row);
     if (opts_.on_identity || ctx_.identities) {
       EnipIdentity e;
       e.ts_ns = m.ts_ns;
@@ -555,7 +555,7 @@ Asked EnipAnalyzer::cip_request(Conn& c, const MsgCtx& m, std::span<const uint8_
   a.attribute_id = rq.path.attribute_id;
   if (st == cip::MessageStatus::Truncated) weird(c, m.is_orig, m.ts_ns, "cip_truncated_request", hex4(rq.service));
   else if (st == cip::MessageStatus::BadPath) weird(c, m.is_orig, m.ts_ns, "cip_malformed_path", hex4(rq.service));
-  cip_row(c, m, msg, a);
+  cip_row(m, msg, a);
   cip_operation(c, m, msg, bytes, a);
   if (st == cip::MessageStatus::Truncated) return a;
   if (p) {
@@ -641,7 +641,7 @@ void EnipAnalyzer::cip_response(Conn& c, const MsgCtx& m, std::span<const uint8_
     a.target = code == cip::kUnconnectedSend ? cip::Target::ConnectionManager : cip::Target::Unknown;
   }
   if (st == cip::MessageStatus::Truncated) weird(c, m.is_orig, m.ts_ns, "cip_truncated_response", hex4(rs.service));
-  cip_row(c, m, msg, a);
+  cip_row(m, msg, a);
   cip_operation(c, m, msg, bytes, a);
   if (st == cip::MessageStatus::Truncated) return;
 
@@ -699,11 +699,9 @@ void EnipAnalyzer::connection_opened(Conn& c, const MsgCtx& m, const cip::Forwar
   worker_connections().open(k);
 }
 
-void EnipAnalyzer::cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, const Asked& a) {
+void EnipAnalyzer::cip_row(const MsgCtx& m, const cip::Message& msg, const Asked& a) {
   if (!logs_.wants(kLogCip)) return;
   CipRow row;
-  row.ts_ns = m.ts_ns;
-  row.is_orig = m.is_orig;
   row.correlation = m.correlation;
   row.sequence_count = m.sequence;
   row.response = msg.is_response;
@@ -717,7 +715,7 @@ void EnipAnalyzer::cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, co
     row.instance_id = msg.request.path.instance_id;
     row.attribute_id = msg.request.path.attribute_id;
   }
-  logs_.cip(c, row);
+  logs_.cip(*m.columns, row);
 }
 
 void EnipAnalyzer::cip_operation(Conn& c, const MsgCtx& m, const cip::Message& msg, std::span<const uint8_t> bytes,
@@ -844,15 +842,14 @@ class CipIoAnalyzer final : public Analyzer {
       return;
     }
     verdict_ = Verdict::Confirmed;
-    const CorrelationId corr = make_correlation_id(c.uid(), ++packets_);
+    const MessageColumns& columns = logs_.columns(c, ts_ns, is_orig);
+    const CorrelationId corr = make_correlation_id(columns.uid, ++packets_);
     CipIoRow row;
-    row.ts_ns = ts_ns;
-    row.is_orig = is_orig;
     row.correlation = corr.view();
     row.connection_id = p.connection_id;
     row.sequence = p.sequence;
     row.data = p.data;
-    logs_.cip_io(c, row);
+    logs_.cip_io(columns, row);
     bind(c, p.connection_id, ts_ns);
   }
   void gap(Conn&, bool, uint64_t, uint64_t) override {}

@@ -1,5 +1,6 @@
 #include "dissectors/enip/enip_logs.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -104,10 +105,17 @@ CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
   return id;
 }
 
-void LogWriter::enip(const Conn& c, const EnipRow& r) {
+const MessageColumns& LogWriter::columns(const Conn& c, uint64_t ts_ns, bool is_orig) {
+  cols_.fill_icsnpp(c, ts_ns, is_orig, message_.v.data());
+  message_.ts_ns = ts_ns;
+  message_.uid = cols_.last_uid();
+  return message_;
+}
+
+void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogEnip])) return;
   auto& v = enip_row_;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
@@ -121,13 +129,13 @@ void LogWriter::enip(const Conn& c, const EnipRow& r) {
   v[i++] = enip_status_name(r.status, scratch_);
   v[i++] = context.view();
   v[i++] = options.view();
-  sink_->write(ids_[kLogEnip], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogEnip], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip(const Conn& c, const CipRow& r) {
+void LogWriter::cip(const MessageColumns& m, const CipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCip])) return;
   auto& v = cip_row_;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   // The codes' texts live here until the write has copied the row.
   const HexText code = hex_text(r.service, 2);
@@ -174,13 +182,13 @@ void LogWriter::cip(const Conn& c, const CipRow& r) {
   } else {
     v[i++] = Unset{};
   }
-  sink_->write(ids_[kLogCip], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogCip], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
+void LogWriter::cip_io(const MessageColumns& m, const CipIoRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIo])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 5> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   const HexText id = hex_text(r.connection_id, 8);
   scratch_.clear();  // kept between rows: its buffer is allocated once, not per datagram
@@ -190,13 +198,13 @@ void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
   v[i++] = uint64_t{r.sequence};
   v[i++] = uint64_t{r.data.size()};
   v[i++] = std::string_view(scratch_);
-  sink_->write(ids_[kLogCipIo], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogCipIo], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
+void LogWriter::cip_identity(const MessageColumns& m, const IdentityRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIdentity])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 15> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   std::string vendor(cip_vendor_name(r.vendor_id));
   if (vendor.empty()) vendor = "Unknown Vendor-" + hex(r.vendor_id, 2);  // ICSNPP's &default
@@ -218,7 +226,7 @@ void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
   v[i++] = std::string_view(serial);
   v[i++] = std::string_view(reinterpret_cast<const char*>(r.product_name.data()), r.product_name.size());
   v[i++] = std::string_view(state);
-  sink_->write(ids_[kLogCipIdentity], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogCipIdentity], m.ts_ns, m.uid, v);
 }
 
 }  // namespace ots::enip

@@ -42,9 +42,16 @@ struct CorrelationId {
 };
 CorrelationId make_correlation_id(const Uid& uid, uint64_t counter);
 
-struct EnipRow {
+// The first columns of every row one message writes (ts, uid, id.*, is_orig, source_*, destination_*),
+// built once per message: a Multiple Service Packet writes a cip.log row per service (five a message on
+// CIP-heavy traffic), and each row filled them again. The values view the writer that built them.
+struct MessageColumns {
   uint64_t ts_ns = 0;
-  bool is_orig = true;
+  Uid uid;
+  std::array<Value, kConnColumns + kIcsnppColumns> v;
+};
+
+struct EnipRow {
   std::string_view correlation;
   uint16_t command = 0;
   uint16_t length = 0;
@@ -55,8 +62,6 @@ struct EnipRow {
 };
 
 struct CipRow {
-  uint64_t ts_ns = 0;
-  bool is_orig = true;
   std::string_view correlation;
   int32_t sequence_count = -1;        // connected (SendUnitData) messages; unset when absent or 0 (ICSNPP)
   bool response = false;
@@ -70,8 +75,6 @@ struct CipRow {
 };
 
 struct CipIoRow {
-  uint64_t ts_ns = 0;
-  bool is_orig = true;
   std::string_view correlation;
   uint32_t connection_id = 0;
   uint32_t sequence = 0;
@@ -79,8 +82,6 @@ struct CipIoRow {
 };
 
 struct IdentityRow {
-  uint64_t ts_ns = 0;
-  bool is_orig = true;
   std::string_view correlation;
   uint16_t encapsulation_version = 0;
   uint32_t socket_addr = 0;  // host order
@@ -102,16 +103,20 @@ class LogWriter {
   LogWriter(LogSink* sink, const LogId* ids) : sink_(sink), ids_(ids) {}
   // Whether the run writes log `k` (kLogEnip...): callers skip building rows nobody reads.
   bool wants(size_t k) const { return sink_ && ids_ && sink_->enabled(ids_[k]); }
-  void enip(const Conn& c, const EnipRow& r);
-  void cip(const Conn& c, const CipRow& r);
+  // The shared columns of the rows of one message sent at ts_ns by the originator (is_orig) or the
+  // responder; good until the next call.
+  const MessageColumns& columns(const Conn& c, uint64_t ts_ns, bool is_orig);
+  void enip(const MessageColumns& m, const EnipRow& r);
+  void cip(const MessageColumns& m, const CipRow& r);
   // Only for kCipIoModule's writer (its log ids are kIoLogSchemas').
-  void cip_io(const Conn& c, const CipIoRow& r);
-  void cip_identity(const Conn& c, const IdentityRow& r);
+  void cip_io(const MessageColumns& m, const CipIoRow& r);
+  void cip_identity(const MessageColumns& m, const IdentityRow& r);
 
  private:
   LogSink* sink_;
   const LogId* ids_;
   ConnColumns cols_;
+  MessageColumns message_;
   // The rows are built in place, every field set each time: constructing a fresh array of values per
   // row was a tenth of cip()'s own cost.
   std::array<Value, kConnColumns + kIcsnppColumns + 8> enip_row_;
