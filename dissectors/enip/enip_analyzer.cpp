@@ -54,18 +54,23 @@ struct OpenAsked {
 // A request awaiting its reply. Unconnected requests (SendRRData) are paired by sender context, which
 // the target echoes (Vol 2 §2-3.1); connected ones (SendUnitData) by the transport class 3 sequence
 // count, which the reply repeats (Vol 1 §3-4.4.2).
-struct Pending {
+struct PendingHead {
   bool used = false;
   bool is_orig = true;  // direction of the request
   bool connected = false;
   uint16_t sequence = 0;
-  std::array<uint8_t, 8> context{};
+  std::array<uint8_t, kSenderContextSize> context{};
   uint64_t ts_ns = 0;
   Asked outer;   // the request as sent
   Asked inner;   // what the reply answers: an Unconnected Send's embedded request, else the request itself
   uint8_t children = 0;
-  std::array<Asked, kMaxChildren> child;  // the inner Multiple Service Packet's services
   OpenAsked open;
+};
+struct Pending : PendingHead {
+  std::array<Asked, kMaxChildren> child;  // the inner Multiple Service Packet's services, [0, children)
+  // A fresh request in the slot. Only the head is reset: the children past `children` are never read,
+  // and zeroing their 1.3 KB with the rest was most of a request's bookkeeping.
+  void restart() { static_cast<PendingHead&>(*this) = PendingHead{}; }
 };
 
 // One message's context while its CIP is walked.
@@ -121,7 +126,8 @@ class EnipAnalyzer final : public Analyzer {
                      const Asked& a);
   void cip_row(const MsgCtx& m, const cip::Message& msg, const Asked& a);
 
-  Pending& insert(bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts);
+  // `same` is find()'s answer for the key, which the caller has already asked.
+  Pending& insert(Pending* same, bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts);
   Pending* find(bool connected, uint16_t sequence, std::span<const uint8_t> context);
   void weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl = {});
 
@@ -516,7 +522,8 @@ void EnipAnalyzer::cip_top(Conn& c, const MsgCtx& m, const Header& h, std::span<
     if (p) p->used = false;
     return;
   }
-  if (Pending* open = find(connected, seq, h.sender_context); open && open->is_orig != m.is_orig) {
+  Pending* open = find(connected, seq, h.sender_context);
+  if (open && open->is_orig != m.is_orig) {
     // The other side's request is pending under this key, and this message answers it without the
     // reply bit (Vol 1 §2-4.2 requires it): logged as the bytes say, flagged.
     weird(c, m.is_orig, m.ts_ns, "cip_reply_without_reply_bit", hex4(msg[0]));
@@ -524,7 +531,7 @@ void EnipAnalyzer::cip_top(Conn& c, const MsgCtx& m, const Header& h, std::span<
     cip_request(c, m, msg, 0, nullptr);
     return;
   }
-  Pending& p = insert(connected, seq, h.sender_context, m.ts_ns);
+  Pending& p = insert(open, connected, seq, h.sender_context, m.ts_ns);
   p.is_orig = m.is_orig;
   p.outer = cip_request(c, m, msg, 0, &p);
 }
@@ -778,9 +785,10 @@ void EnipAnalyzer::enip_operation(Conn& c, bool is_orig, const Header& h, std::s
   ctx_.ops->on_operation(ev);
 }
 
-Pending& EnipAnalyzer::insert(bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts) {
+Pending& EnipAnalyzer::insert(Pending* same, bool connected, uint16_t sequence, std::span<const uint8_t> context,
+                              uint64_t ts) {
   // A request with the same key replaces one that was never answered.
-  Pending* slot = find(connected, sequence, context);
+  Pending* slot = same;
   if (!slot) {
     for (Pending& e : pending_) {
       if (!e.used) {
@@ -798,7 +806,7 @@ Pending& EnipAnalyzer::insert(bool connected, uint16_t sequence, std::span<const
                                 [](const Pending& x, const Pending& y) { return x.ts_ns < y.ts_ns; });
     }
   }
-  *slot = Pending{};
+  slot->restart();
   slot->used = true;
   slot->connected = connected;
   slot->sequence = sequence;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "dissectors/enip/cip_names.hpp"
@@ -61,6 +62,13 @@ constexpr char kHex[] = "0123456789abcdef";
 // Zeek's fmt("0x%0Nx", v): at least `width` digits, more when the value needs them.
 std::string hex(uint64_t v, int width) { return std::string(hex_text(v, width).view()); }
 
+// A byte's two hex digits, low nibble first (the correlation id's order).
+constexpr auto kDigitPairs = [] {
+  std::array<std::array<char, 2>, 256> t{};
+  for (size_t b = 0; b < t.size(); ++b) t[b] = {kHex[b & 0xF], kHex[b >> 4]};
+  return t;
+}();
+
 // ICSNPP's hex(bytes): two lowercase digits a byte, appended to `out`.
 void append_hex_bytes(std::span<const uint8_t> b, std::string& out) {
   for (uint8_t x : b) {
@@ -99,7 +107,8 @@ CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
   const uint64_t a = mix(uid.hi ^ (uint64_t{uid.lo} << 32) ^ counter);
   const uint64_t b = mix(a ^ counter);
   CorrelationId id;
-  for (size_t i = 0; i < 16; ++i) id.text[i] = kHex[(a >> (4 * i)) & 0xF];
+  // Sixteen digits of `a`, its lowest nibble first: a byte's two at a time.
+  for (size_t i = 0; i < 8; ++i) std::memcpy(id.text + 2 * i, kDigitPairs[(a >> (8 * i)) & 0xFF].data(), 2);
   id.text[16] = kHex[b & 0xF];
   id.text[17] = kHex[(b >> 4) & 0xF];
   return id;
