@@ -69,6 +69,14 @@ constexpr auto kDigitPairs = [] {
   return t;
 }();
 
+// fmt("0x%02x", v): a byte's text from the constant table; a wider value's (a 16-bit class id) is made
+// in `wide`, which must outlive the view.
+std::string_view hex2(uint64_t v, HexText& wide) {
+  if (v <= 0xFF) return hex_byte_text(static_cast<uint8_t>(v));
+  wide = hex_text(v, 2);
+  return wide.view();
+}
+
 // ICSNPP's hex(bytes): two lowercase digits a byte, appended to `out`.
 void append_hex_bytes(std::span<const uint8_t> b, std::string& out) {
   for (uint8_t x : b) {
@@ -128,10 +136,11 @@ void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
   size_t i = kConnColumns + kIcsnppColumns;
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
-  const HexText code = hex_text(r.command, 2), session = hex_text(r.session, 8), options = hex_text(r.options, 8);
+  HexText code;
+  const HexText session = hex_text(r.session, 8), options = hex_text(r.options, 8);
   const ContextText context(r.sender_context);
   v[i++] = r.correlation;
-  v[i++] = code.view();
+  v[i++] = hex2(r.command, code);
   v[i++] = enip_command_name(r.command);
   v[i++] = uint64_t{r.length};
   v[i++] = session.view();
@@ -146,17 +155,15 @@ void LogWriter::cip(const MessageColumns& m, const CipRow& r) {
   auto& v = cip_row_;
   std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
-  // The codes' texts live here until the write has copied the row.
-  const HexText code = hex_text(r.service, 2);
-  HexText status_code, ext_code, cls, inst, attr;
+  // Texts of codes past a byte live here until the write has copied the row.
+  HexText ext_code, cls, inst, attr;
   v[i++] = r.correlation;
   v[i++] = r.sequence_count > 0 ? Value(uint64_t(r.sequence_count)) : Value(Unset{});
   v[i++] = std::string_view(r.response ? "response" : "request");
-  v[i++] = code.view();
+  v[i++] = hex_byte_text(r.service);
   v[i++] = r.service_name;
   if (r.response && r.status >= 0) {
-    status_code = hex_text(static_cast<uint64_t>(r.status), 2);
-    v[i++] = status_code.view();
+    v[i++] = hex_byte_text(static_cast<uint8_t>(r.status));
     v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch_);
   } else {
     v[i++] = Unset{};
@@ -172,22 +179,19 @@ void LogWriter::cip(const MessageColumns& m, const CipRow& r) {
   }
   // ICSNPP fills the request path's ids on requests only, as fmt("0x%02x").
   if (!r.response && r.class_id >= 0) {
-    cls = hex_text(static_cast<uint64_t>(r.class_id), 2);
-    v[i++] = cls.view();
+    v[i++] = hex2(static_cast<uint64_t>(r.class_id), cls);
     v[i++] = cip_class_name(static_cast<uint32_t>(r.class_id));
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (!r.response && r.instance_id >= 0) {
-    inst = hex_text(static_cast<uint64_t>(r.instance_id), 2);
-    v[i++] = inst.view();
+    v[i++] = hex2(static_cast<uint64_t>(r.instance_id), inst);
   } else {
     v[i++] = Unset{};
   }
   if (!r.response && r.attribute_id >= 0) {
-    attr = hex_text(static_cast<uint64_t>(r.attribute_id), 2);
-    v[i++] = attr.view();
+    v[i++] = hex2(static_cast<uint64_t>(r.attribute_id), attr);
   } else {
     v[i++] = Unset{};
   }
