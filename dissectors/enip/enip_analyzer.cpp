@@ -212,6 +212,8 @@ EnipAnalyzer::Examined EnipAnalyzer::examine(Conn& c, bool is_orig, std::span<co
     // The next offset where a plausible header starts (Vol 2 §2-3: nothing else marks a message start).
     size_t i = 0;
     for (; i < b.size(); ++i) {
+      i = next_command_candidate(b, i);
+      if (i == b.size()) break;
       size_t need = 0;
       const Plausible p = plausible_message_start(b.subspan(i), need);
       if (p == Plausible::No) continue;
