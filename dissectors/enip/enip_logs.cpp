@@ -92,10 +92,19 @@ struct ContextText {
   explicit ContextText(const std::array<uint8_t, kSenderContextSize>& b) {
     buf[0] = '0';
     buf[1] = 'x';
-    for (size_t i = 0; i < b.size(); ++i) {
-      buf[2 + 2 * i] = kHex[b[i] >> 4];
-      buf[3 + 2 * i] = kHex[b[i] & 0xF];
-    }
+    for (size_t i = 0; i < b.size(); ++i) std::memcpy(buf + 2 + 2 * i, hex_byte_text(b[i]).data() + 2, 2);
+  }
+  std::string_view view() const { return {buf, sizeof buf}; }
+};
+
+// fmt("0x%08x", v) of a 32-bit field (session handle, options): exactly eight digits, a byte's two at a
+// time from the byte table.
+struct Hex32Text {
+  char buf[10];
+  explicit Hex32Text(uint32_t v) {
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (int i = 0; i < 4; ++i) std::memcpy(buf + 2 + 2 * i, hex_byte_text(static_cast<uint8_t>(v >> (24 - 8 * i))).data() + 2, 2);
   }
   std::string_view view() const { return {buf, sizeof buf}; }
 };
@@ -126,6 +135,7 @@ const MessageColumns& LogWriter::columns(const Conn& c, uint64_t ts_ns, bool is_
   cols_.fill_icsnpp(c, ts_ns, is_orig, message_.v.data());
   message_.ts_ns = ts_ns;
   message_.uid = cols_.last_uid();
+  ++message_.serial;
   return message_;
 }
 
@@ -137,7 +147,7 @@ void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
   HexText code;
-  const HexText session = hex_text(r.session, 8), options = hex_text(r.options, 8);
+  const Hex32Text session(r.session), options(r.options);
   const ContextText context(r.sender_context);
   v[i++] = r.correlation;
   v[i++] = hex2(r.command, code);
@@ -153,7 +163,10 @@ void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
 void LogWriter::cip(const MessageColumns& m, const CipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCip])) return;
   auto& v = cip_row_;
-  std::copy(m.v.begin(), m.v.end(), v.begin());
+  if (&m != &message_ || m.serial != cip_row_serial_) {
+    std::copy(m.v.begin(), m.v.end(), v.begin());
+    cip_row_serial_ = &m == &message_ ? m.serial : 0;
+  }
   size_t i = kConnColumns + kIcsnppColumns;
   // Texts of codes past a byte live here until the write has copied the row.
   HexText ext_code, cls, inst, attr;

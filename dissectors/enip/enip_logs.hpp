@@ -49,6 +49,7 @@ struct MessageColumns {
   uint64_t ts_ns = 0;
   Uid uid;
   std::array<Value, kConnColumns + kIcsnppColumns> v;
+  uint64_t serial = 0;  // the writer's count of messages: which one these columns are
 };
 
 struct EnipRow {
@@ -121,6 +122,7 @@ class LogWriter {
   // row was a tenth of cip()'s own cost.
   std::array<Value, kConnColumns + kIcsnppColumns + 8> enip_row_;
   std::array<Value, kConnColumns + kIcsnppColumns + 13> cip_row_;
+  uint64_t cip_row_serial_ = 0;  // the message whose columns cip_row_ holds: its next rows keep them
   // Texts made on the rare path (an unknown status's name) or of any length (cip_io's data): kept, so
   // their buffers are allocated once.
   std::string scratch_, scratch2_;
