@@ -57,4 +57,14 @@ struct HexText {
 };
 HexText hex_text(uint64_t v, int width);
 
+// hex_text(v, 2) of every byte, "0x00" to "0xff", as constant texts: a row's one-byte codes are views of
+// this table instead of texts built and kept per row.
+inline constexpr auto kHexByteTexts = [] {
+  constexpr char kDigits[] = "0123456789abcdef";
+  std::array<std::array<char, 4>, 256> t{};
+  for (size_t v = 0; v < t.size(); ++v) t[v] = {'0', 'x', kDigits[v >> 4], kDigits[v & 0xF]};
+  return t;
+}();
+inline std::string_view hex_byte_text(uint8_t v) { return {kHexByteTexts[v].data(), kHexByteTexts[v].size()}; }
+
 }  // namespace ots

@@ -251,6 +251,29 @@ TEST_CASE("enip plausible header: command, status, options and per-command field
   CHECK(enip::plausible_message_start(Bytes{0x42, 0x00}, need) == P::No);
 }
 
+TEST_CASE("enip resync scan skips only offsets plausible_message_start refuses", "[enip]") {
+  // Garbage with real headers and near misses in it (a known low byte before a non-zero high byte, NOP,
+  // a command at the very end).
+  Bytes b = cat({Bytes{0x70, 0x01, 0x6F}, encap(0x65, {1, 0, 0, 0}), Bytes{0x00, 0x00, 0x04, 0x00, 0x63},
+                 encap(0x70, unit(1, 1, req(0x0E, kIdentityPath))), Bytes{0x42, 0x66}});
+  for (uint32_t x = 1; b.size() < 400; x = x * 1103515245u + 12345u) b.push_back(static_cast<uint8_t>(x >> 24));
+  b.push_back(0x6F);
+  const std::span<const uint8_t> all(b);
+  size_t from = 0, skipped = 0, starts = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    size_t need = 0;
+    const bool plausible = enip::plausible_message_start(all.subspan(i), need) != enip::Plausible::No;
+    if (i > from || i == 0) from = enip::next_command_candidate(all, i);
+    CHECK(from >= i);
+    if (plausible) CHECK(from == i);
+    skipped += from != i;
+    starts += plausible;
+  }
+  CHECK(starts == 3);  // both messages and the last byte
+  CHECK(skipped > b.size() * 9 / 10);
+  CHECK(enip::next_command_candidate(all, b.size()) == b.size());
+}
+
 TEST_CASE("enip CPF items: null, connected and sequenced address, data items, sockaddr, trailing", "[enip]") {
   const Bytes sock = {0, 2, 0x08, 0xAE, 0xEF, 0xC0, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0};
   const Bytes block = cpf({{0x0000, {}}, {0x00A1, le32(0xDEADBEEF)}, {0x8002, cat({le32(7), le32(99)})},

@@ -33,6 +33,19 @@ Target target_of(const Path& path);
 
 namespace ots {
 
+// What the names below say of one service code under one target, from one lookup: an operation event
+// wants all of it.
+struct CipService {
+  uint8_t code;
+  std::string_view snake;  // cip_service_snake_name
+  std::string_view text;   // cip_service_name: ICSNPP's cip_services wording
+  OpClass op;
+  bool read_only;
+  bool wrapper;
+};
+// The reply bit is ignored; an unknown code gives "unknown" names, OpClass::Other and false. Static storage.
+const CipService& cip_service(uint8_t service, cip::Target target);
+
 // Canonical snake_case name of a CIP service code (the reply bit ignored) for operation events and the
 // zone/conduit config: common services ("get_attributes_all", "get_attribute_list", "set_attribute_list",
 // "reset", "start", "stop", "create", "delete", "multiple_service_packet", "apply_attributes",

@@ -155,14 +155,13 @@ PathStatus segment(ByteReader& r, Path& p, bool padded) {
 
 PathStatus parse_path(std::span<const uint8_t> epath, Path& out, bool padded) {
   ByteReader r(epath);
-  Path p;
+  out = Path{};  // read into in place: a local path copied out cost a third of the walk
   PathStatus st = PathStatus::Ok;
   while (!r.empty()) {
-    st = segment(r, p, padded);
+    st = segment(r, out, padded);
     if (st != PathStatus::Ok) break;
-    ++p.segments;
+    ++out.segments;
   }
-  out = p;
   return st;
 }
 

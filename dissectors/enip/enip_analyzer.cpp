@@ -54,18 +54,23 @@ struct OpenAsked {
 // A request awaiting its reply. Unconnected requests (SendRRData) are paired by sender context, which
 // the target echoes (Vol 2 §2-3.1); connected ones (SendUnitData) by the transport class 3 sequence
 // count, which the reply repeats (Vol 1 §3-4.4.2).
-struct Pending {
+struct PendingHead {
   bool used = false;
   bool is_orig = true;  // direction of the request
   bool connected = false;
   uint16_t sequence = 0;
-  std::array<uint8_t, 8> context{};
+  std::array<uint8_t, kSenderContextSize> context{};
   uint64_t ts_ns = 0;
   Asked outer;   // the request as sent
   Asked inner;   // what the reply answers: an Unconnected Send's embedded request, else the request itself
   uint8_t children = 0;
-  std::array<Asked, kMaxChildren> child;  // the inner Multiple Service Packet's services
   OpenAsked open;
+};
+struct Pending : PendingHead {
+  std::array<Asked, kMaxChildren> child;  // the inner Multiple Service Packet's services, [0, children)
+  // A fresh request in the slot. Only the head is reset: the children past `children` are never read,
+  // and zeroing their 1.3 KB with the rest was most of a request's bookkeeping.
+  void restart() { static_cast<PendingHead&>(*this) = PendingHead{}; }
 };
 
 // One message's context while its CIP is walked.
@@ -74,6 +79,7 @@ struct MsgCtx {
   bool is_orig = true;
   std::string_view correlation;
   int32_t sequence = -1;
+  const MessageColumns* columns = nullptr;  // the logs' shared columns for the message
 };
 
 class EnipAnalyzer final : public Analyzer {
@@ -118,9 +124,10 @@ class EnipAnalyzer final : public Analyzer {
   void enip_operation(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> bytes, uint64_t ts);
   void cip_operation(Conn& c, const MsgCtx& m, const cip::Message& msg, std::span<const uint8_t> bytes,
                      const Asked& a);
-  void cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, const Asked& a);
+  void cip_row(const MsgCtx& m, const cip::Message& msg, const Asked& a);
 
-  Pending& insert(bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts);
+  // `same` is find()'s answer for the key, which the caller has already asked.
+  Pending& insert(Pending* same, bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts);
   Pending* find(bool connected, uint16_t sequence, std::span<const uint8_t> context);
   void weird(const Conn& c, bool is_orig, uint64_t ts, std::string_view name, std::string addl = {});
 
@@ -205,6 +212,8 @@ EnipAnalyzer::Examined EnipAnalyzer::examine(Conn& c, bool is_orig, std::span<co
     // The next offset where a plausible header starts (Vol 2 §2-3: nothing else marks a message start).
     size_t i = 0;
     for (; i < b.size(); ++i) {
+      i = next_command_candidate(b, i);
+      if (i == b.size()) break;
       size_t need = 0;
       const Plausible p = plausible_message_start(b.subspan(i), need);
       if (p == Plausible::No) continue;
@@ -304,23 +313,26 @@ void EnipAnalyzer::end(Conn& c, uint64_t ts_ns) {
 
 void EnipAnalyzer::message(Conn& c, bool is_orig, const Header& h, std::span<const uint8_t> body, uint64_t ts) {
   if (is_known_command(h.command) && verdict_ == Verdict::Probing) verdict_ = Verdict::Confirmed;
-  const CorrelationId corr = make_correlation_id(c.uid(), ++messages_);
+  // The columns know the connection's uid: the correlation id does not hash the key again.
+  const MessageColumns& columns = logs_.columns(c, ts, is_orig);
+  const CorrelationId corr = make_correlation_id(columns.uid, ++messages_);
   MsgCtx m;
   m.ts_ns = ts;
   m.is_orig = is_orig;
   m.correlation = corr.view();
+  m.columns = &columns;
 
   EnipRow row;
-  row.ts_ns = ts;
-  row.is_orig = is_orig;
   row.correlation = m.correlation;
   row.command = h.command;
   row.length = h.length;
   row.session = h.session;
   row.status = h.status;
-  row.sender_context = h.sender_context;
+  // parse_header read the context whole.
+  std::copy_n(h.sender_context.begin(), std::min(h.sender_context.size(), row.sender_context.size()),
+              row.sender_context.begin());
   row.options = h.options;
-  logs_.enip(c, row);
+  logs_.enip(columns, row);
 
   if (!is_known_command(h.command)) {
     weird(c, is_orig, ts, "enip_unknown_command", hex4(h.command));
@@ -366,8 +378,6 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
       continue;
     }
     IdentityRow row;
-    row.ts_ns = m.ts_ns;
-    row.is_orig = m.is_orig;
     row.correlation = m.correlation;
     row.encapsulation_version = id.encapsulation_version;
     row.socket_addr = id.socket.addr;
@@ -381,7 +391,7 @@ void EnipAnalyzer::list_identity(Conn& c, const MsgCtx& m, std::span<const uint8
     row.serial_number = id.serial_number;
     row.product_name = id.product_name;
     row.state = id.state;
-    logs_.cip_identity(c, row);
+    logs_.cip_identity(*m.columns, row);
     if (opts_.on_identity || ctx_.identities) {
       EnipIdentity e;
       e.ts_ns = m.ts_ns;
@@ -514,7 +524,8 @@ void EnipAnalyzer::cip_top(Conn& c, const MsgCtx& m, const Header& h, std::span<
     if (p) p->used = false;
     return;
   }
-  if (Pending* open = find(connected, seq, h.sender_context); open && open->is_orig != m.is_orig) {
+  Pending* open = find(connected, seq, h.sender_context);
+  if (open && open->is_orig != m.is_orig) {
     // The other side's request is pending under this key, and this message answers it without the
     // reply bit (Vol 1 §2-4.2 requires it): logged as the bytes say, flagged.
     weird(c, m.is_orig, m.ts_ns, "cip_reply_without_reply_bit", hex4(msg[0]));
@@ -522,7 +533,7 @@ void EnipAnalyzer::cip_top(Conn& c, const MsgCtx& m, const Header& h, std::span<
     cip_request(c, m, msg, 0, nullptr);
     return;
   }
-  Pending& p = insert(connected, seq, h.sender_context, m.ts_ns);
+  Pending& p = insert(open, connected, seq, h.sender_context, m.ts_ns);
   p.is_orig = m.is_orig;
   p.outer = cip_request(c, m, msg, 0, &p);
 }
@@ -553,7 +564,7 @@ Asked EnipAnalyzer::cip_request(Conn& c, const MsgCtx& m, std::span<const uint8_
   a.attribute_id = rq.path.attribute_id;
   if (st == cip::MessageStatus::Truncated) weird(c, m.is_orig, m.ts_ns, "cip_truncated_request", hex4(rq.service));
   else if (st == cip::MessageStatus::BadPath) weird(c, m.is_orig, m.ts_ns, "cip_malformed_path", hex4(rq.service));
-  cip_row(c, m, msg, a);
+  cip_row(m, msg, a);
   cip_operation(c, m, msg, bytes, a);
   if (st == cip::MessageStatus::Truncated) return a;
   if (p) {
@@ -639,7 +650,7 @@ void EnipAnalyzer::cip_response(Conn& c, const MsgCtx& m, std::span<const uint8_
     a.target = code == cip::kUnconnectedSend ? cip::Target::ConnectionManager : cip::Target::Unknown;
   }
   if (st == cip::MessageStatus::Truncated) weird(c, m.is_orig, m.ts_ns, "cip_truncated_response", hex4(rs.service));
-  cip_row(c, m, msg, a);
+  cip_row(m, msg, a);
   cip_operation(c, m, msg, bytes, a);
   if (st == cip::MessageStatus::Truncated) return;
 
@@ -697,11 +708,9 @@ void EnipAnalyzer::connection_opened(Conn& c, const MsgCtx& m, const cip::Forwar
   worker_connections().open(k);
 }
 
-void EnipAnalyzer::cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, const Asked& a) {
+void EnipAnalyzer::cip_row(const MsgCtx& m, const cip::Message& msg, const Asked& a) {
   if (!logs_.wants(kLogCip)) return;
   CipRow row;
-  row.ts_ns = m.ts_ns;
-  row.is_orig = m.is_orig;
   row.correlation = m.correlation;
   row.sequence_count = m.sequence;
   row.response = msg.is_response;
@@ -715,7 +724,7 @@ void EnipAnalyzer::cip_row(Conn& c, const MsgCtx& m, const cip::Message& msg, co
     row.instance_id = msg.request.path.instance_id;
     row.attribute_id = msg.request.path.attribute_id;
   }
-  logs_.cip(c, row);
+  logs_.cip(*m.columns, row);
 }
 
 void EnipAnalyzer::cip_operation(Conn& c, const MsgCtx& m, const cip::Message& msg, std::span<const uint8_t> bytes,
@@ -729,10 +738,11 @@ void EnipAnalyzer::cip_operation(Conn& c, const MsgCtx& m, const cip::Message& m
   ev.protocol = Protocol::Cip;
   ev.code = msg.service() & 0x7F;
   const uint8_t code = static_cast<uint8_t>(ev.code);
-  ev.name = cip_service_snake_name(code, a.target);
-  ev.op_class = cip_op_class(code, a.target);
-  ev.read_only = cip_read_only(code, a.target);
-  ev.wrapper = cip_wrapper(code, a.target);
+  const CipService& service = cip_service(code, a.target);
+  ev.name = service.snake;
+  ev.op_class = service.op;
+  ev.read_only = service.read_only;
+  ev.wrapper = service.wrapper;
   ev.cip_class = a.class_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.class_id, INT32_MAX)) : -1;
   ev.cip_instance = a.instance_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.instance_id, INT32_MAX)) : -1;
   ev.cip_attribute = a.attribute_id >= 0 ? static_cast<int32_t>(std::min<int64_t>(a.attribute_id, INT32_MAX)) : -1;
@@ -777,9 +787,10 @@ void EnipAnalyzer::enip_operation(Conn& c, bool is_orig, const Header& h, std::s
   ctx_.ops->on_operation(ev);
 }
 
-Pending& EnipAnalyzer::insert(bool connected, uint16_t sequence, std::span<const uint8_t> context, uint64_t ts) {
+Pending& EnipAnalyzer::insert(Pending* same, bool connected, uint16_t sequence, std::span<const uint8_t> context,
+                              uint64_t ts) {
   // A request with the same key replaces one that was never answered.
-  Pending* slot = find(connected, sequence, context);
+  Pending* slot = same;
   if (!slot) {
     for (Pending& e : pending_) {
       if (!e.used) {
@@ -797,7 +808,7 @@ Pending& EnipAnalyzer::insert(bool connected, uint16_t sequence, std::span<const
                                 [](const Pending& x, const Pending& y) { return x.ts_ns < y.ts_ns; });
     }
   }
-  *slot = Pending{};
+  slot->restart();
   slot->used = true;
   slot->connected = connected;
   slot->sequence = sequence;
@@ -841,15 +852,14 @@ class CipIoAnalyzer final : public Analyzer {
       return;
     }
     verdict_ = Verdict::Confirmed;
-    const CorrelationId corr = make_correlation_id(c.uid(), ++packets_);
+    const MessageColumns& columns = logs_.columns(c, ts_ns, is_orig);
+    const CorrelationId corr = make_correlation_id(columns.uid, ++packets_);
     CipIoRow row;
-    row.ts_ns = ts_ns;
-    row.is_orig = is_orig;
     row.correlation = corr.view();
     row.connection_id = p.connection_id;
     row.sequence = p.sequence;
     row.data = p.data;
-    logs_.cip_io(c, row);
+    logs_.cip_io(columns, row);
     bind(c, p.connection_id, ts_ns);
   }
   void gap(Conn&, bool, uint64_t, uint64_t) override {}

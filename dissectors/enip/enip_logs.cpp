@@ -1,7 +1,9 @@
 #include "dissectors/enip/enip_logs.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "dissectors/enip/cip_names.hpp"
@@ -60,15 +62,52 @@ constexpr char kHex[] = "0123456789abcdef";
 // Zeek's fmt("0x%0Nx", v): at least `width` digits, more when the value needs them.
 std::string hex(uint64_t v, int width) { return std::string(hex_text(v, width).view()); }
 
-std::string hex_bytes(std::span<const uint8_t> b) {
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t x : b) {
-    s += kHex[x >> 4];
-    s += kHex[x & 0xF];
-  }
-  return s;
+// A byte's two hex digits, low nibble first (the correlation id's order).
+constexpr auto kDigitPairs = [] {
+  std::array<std::array<char, 2>, 256> t{};
+  for (size_t b = 0; b < t.size(); ++b) t[b] = {kHex[b & 0xF], kHex[b >> 4]};
+  return t;
+}();
+
+// fmt("0x%02x", v): a byte's text from the constant table; a wider value's (a 16-bit class id) is made
+// in `wide`, which must outlive the view.
+std::string_view hex2(uint64_t v, HexText& wide) {
+  if (v <= 0xFF) return hex_byte_text(static_cast<uint8_t>(v));
+  wide = hex_text(v, 2);
+  return wide.view();
 }
+
+// ICSNPP's hex(bytes): two lowercase digits a byte, appended to `out`.
+void append_hex_bytes(std::span<const uint8_t> b, std::string& out) {
+  for (uint8_t x : b) {
+    out += kHex[x >> 4];
+    out += kHex[x & 0xF];
+  }
+}
+
+// main.zeek's fmt("0x%s", hex(sender_context)) of the header's eight bytes, in a buffer of its own: a
+// std::string of 18 characters is past the short-string buffer, an allocation per enip.log row.
+struct ContextText {
+  char buf[2 + 2 * kSenderContextSize];
+  explicit ContextText(const std::array<uint8_t, kSenderContextSize>& b) {
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (size_t i = 0; i < b.size(); ++i) std::memcpy(buf + 2 + 2 * i, hex_byte_text(b[i]).data() + 2, 2);
+  }
+  std::string_view view() const { return {buf, sizeof buf}; }
+};
+
+// fmt("0x%08x", v) of a 32-bit field (session handle, options): exactly eight digits, a byte's two at a
+// time from the byte table.
+struct Hex32Text {
+  char buf[10];
+  explicit Hex32Text(uint32_t v) {
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (int i = 0; i < 4; ++i) std::memcpy(buf + 2 + 2 * i, hex_byte_text(static_cast<uint8_t>(v >> (24 - 8 * i))).data() + 2, 2);
+  }
+  std::string_view view() const { return {buf, sizeof buf}; }
+};
 
 }  // namespace
 
@@ -85,104 +124,113 @@ CorrelationId make_correlation_id(const Uid& uid, uint64_t counter) {
   const uint64_t a = mix(uid.hi ^ (uint64_t{uid.lo} << 32) ^ counter);
   const uint64_t b = mix(a ^ counter);
   CorrelationId id;
-  for (size_t i = 0; i < 16; ++i) id.text[i] = kHex[(a >> (4 * i)) & 0xF];
+  // Sixteen digits of `a`, its lowest nibble first: a byte's two at a time.
+  for (size_t i = 0; i < 8; ++i) std::memcpy(id.text + 2 * i, kDigitPairs[(a >> (8 * i)) & 0xFF].data(), 2);
   id.text[16] = kHex[b & 0xF];
   id.text[17] = kHex[(b >> 4) & 0xF];
   return id;
 }
 
-void LogWriter::enip(const Conn& c, const EnipRow& r) {
+const MessageColumns& LogWriter::columns(const Conn& c, uint64_t ts_ns, bool is_orig) {
+  cols_.fill_icsnpp(c, ts_ns, is_orig, message_.v.data());
+  message_.ts_ns = ts_ns;
+  message_.uid = cols_.last_uid();
+  ++message_.serial;
+  return message_;
+}
+
+void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogEnip])) return;
-  std::array<Value, kConnColumns + kIcsnppColumns + 8> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  auto& v = enip_row_;
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
-  const std::string code = hex(r.command, 2), session = hex(r.session, 8), options = hex(r.options, 8);
-  const std::string context = "0x" + hex_bytes(r.sender_context);
-  std::string scratch;
+  HexText code;
+  const Hex32Text session(r.session), options(r.options);
+  const ContextText context(r.sender_context);
   v[i++] = r.correlation;
-  v[i++] = std::string_view(code);
+  v[i++] = hex2(r.command, code);
   v[i++] = enip_command_name(r.command);
   v[i++] = uint64_t{r.length};
-  v[i++] = std::string_view(session);
-  v[i++] = enip_status_name(r.status, scratch);
-  v[i++] = std::string_view(context);
-  v[i++] = std::string_view(options);
-  sink_->write(ids_[kLogEnip], r.ts_ns, cols_.last_uid(), v);
+  v[i++] = session.view();
+  v[i++] = enip_status_name(r.status, scratch_);
+  v[i++] = context.view();
+  v[i++] = options.view();
+  sink_->write(ids_[kLogEnip], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip(const Conn& c, const CipRow& r) {
+void LogWriter::cip(const MessageColumns& m, const CipRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCip])) return;
-  std::array<Value, kConnColumns + kIcsnppColumns + 13> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  auto& v = cip_row_;
+  if (&m != &message_ || m.serial != cip_row_serial_) {
+    std::copy(m.v.begin(), m.v.end(), v.begin());
+    cip_row_serial_ = &m == &message_ ? m.serial : 0;
+  }
   size_t i = kConnColumns + kIcsnppColumns;
-  const std::string code = hex(r.service, 2);
-  std::string status_code, ext_code, cls, inst, attr, scratch1, scratch2;
+  // Texts of codes past a byte live here until the write has copied the row.
+  HexText ext_code, cls, inst, attr;
   v[i++] = r.correlation;
   v[i++] = r.sequence_count > 0 ? Value(uint64_t(r.sequence_count)) : Value(Unset{});
   v[i++] = std::string_view(r.response ? "response" : "request");
-  v[i++] = std::string_view(code);
+  v[i++] = hex_byte_text(r.service);
   v[i++] = r.service_name;
   if (r.response && r.status >= 0) {
-    status_code = hex(static_cast<uint64_t>(r.status), 2);
-    v[i++] = std::string_view(status_code);
-    v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch1);
+    v[i++] = hex_byte_text(static_cast<uint8_t>(r.status));
+    v[i++] = cip_status_name(static_cast<uint8_t>(r.status), scratch_);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (r.response && r.extended_status >= 0) {
-    ext_code = hex(static_cast<uint64_t>(r.extended_status), 4);
-    v[i++] = std::string_view(ext_code);
-    v[i++] = cip_extended_status_name(static_cast<uint16_t>(r.extended_status), scratch2);
+    ext_code = hex_text(static_cast<uint64_t>(r.extended_status), 4);
+    v[i++] = ext_code.view();
+    v[i++] = cip_extended_status_name(static_cast<uint16_t>(r.extended_status), scratch2_);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   // ICSNPP fills the request path's ids on requests only, as fmt("0x%02x").
   if (!r.response && r.class_id >= 0) {
-    cls = hex(static_cast<uint64_t>(r.class_id), 2);
-    v[i++] = std::string_view(cls);
+    v[i++] = hex2(static_cast<uint64_t>(r.class_id), cls);
     v[i++] = cip_class_name(static_cast<uint32_t>(r.class_id));
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
   }
   if (!r.response && r.instance_id >= 0) {
-    inst = hex(static_cast<uint64_t>(r.instance_id), 2);
-    v[i++] = std::string_view(inst);
+    v[i++] = hex2(static_cast<uint64_t>(r.instance_id), inst);
   } else {
     v[i++] = Unset{};
   }
   if (!r.response && r.attribute_id >= 0) {
-    attr = hex(static_cast<uint64_t>(r.attribute_id), 2);
-    v[i++] = std::string_view(attr);
+    v[i++] = hex2(static_cast<uint64_t>(r.attribute_id), attr);
   } else {
     v[i++] = Unset{};
   }
-  sink_->write(ids_[kLogCip], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogCip], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip_io(const Conn& c, const CipIoRow& r) {
+void LogWriter::cip_io(const MessageColumns& m, const CipIoRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIo])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 5> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
-  const std::string id = hex(r.connection_id, 8);
-  const std::string data = hex_bytes(r.data);
+  const HexText id = hex_text(r.connection_id, 8);
+  scratch_.clear();  // kept between rows: its buffer is allocated once, not per datagram
+  append_hex_bytes(r.data, scratch_);
   v[i++] = r.correlation;
-  v[i++] = std::string_view(id);
+  v[i++] = id.view();
   v[i++] = uint64_t{r.sequence};
   v[i++] = uint64_t{r.data.size()};
-  v[i++] = std::string_view(data);
-  sink_->write(ids_[kLogCipIo], r.ts_ns, cols_.last_uid(), v);
+  v[i++] = std::string_view(scratch_);
+  sink_->write(ids_[kLogCipIo], m.ts_ns, m.uid, v);
 }
 
-void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
+void LogWriter::cip_identity(const MessageColumns& m, const IdentityRow& r) {
   if (!sink_ || !ids_ || !sink_->enabled(ids_[kLogCipIdentity])) return;
   std::array<Value, kConnColumns + kIcsnppColumns + 15> v;
-  cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
+  std::copy(m.v.begin(), m.v.end(), v.begin());
   size_t i = kConnColumns + kIcsnppColumns;
   std::string vendor(cip_vendor_name(r.vendor_id));
   if (vendor.empty()) vendor = "Unknown Vendor-" + hex(r.vendor_id, 2);  // ICSNPP's &default
@@ -204,7 +252,7 @@ void LogWriter::cip_identity(const Conn& c, const IdentityRow& r) {
   v[i++] = std::string_view(serial);
   v[i++] = std::string_view(reinterpret_cast<const char*>(r.product_name.data()), r.product_name.size());
   v[i++] = std::string_view(state);
-  sink_->write(ids_[kLogCipIdentity], r.ts_ns, cols_.last_uid(), v);
+  sink_->write(ids_[kLogCipIdentity], m.ts_ns, m.uid, v);
 }
 
 }  // namespace ots::enip

@@ -1,18 +1,10 @@
 #include "dissectors/enip/enip_parser.hpp"
 
+#include <array>
+
 #include "capture/byte_reader.hpp"
 
 namespace ots::enip {
-
-bool is_known_command(uint16_t command) {
-  switch (command) {
-    case kNop: case kListServices: case kListIdentity: case kListInterfaces: case kRegisterSession:
-    case kUnRegisterSession: case kSendRRData: case kSendUnitData: case kIndicateStatus: case kCancel:
-      return true;
-    default:
-      return false;
-  }
-}
 
 bool is_known_status(uint32_t status) {
   switch (status) {
@@ -39,10 +31,36 @@ bool parse_header(std::span<const uint8_t> bytes, Header& out) {
   ByteReader r(bytes);
   Header h;
   if (!r.u16le(h.command) || !r.u16le(h.length) || !r.u32le(h.session) || !r.u32le(h.status) ||
-      !r.bytes(8, h.sender_context) || !r.u32le(h.options))
+      !r.bytes(kSenderContextSize, h.sender_context) || !r.u32le(h.options))
     return false;
   out = h;
   return true;
+}
+
+namespace {
+
+// Every command is below 0x100 (Table 2-3.2): a plausible start is a zero high byte after a low byte
+// this table marks.
+constexpr auto kCandidateLowBytes = [] {
+  std::array<bool, 256> t{};
+  for (uint16_t c = 0; c < t.size(); ++c) t[c] = is_known_command(c) && c != kNop;
+  return t;
+}();
+static_assert([] {
+  for (uint32_t c = 0x100; c <= 0xFFFF; ++c)
+    if (is_known_command(static_cast<uint16_t>(c))) return false;
+  return true;
+}(), "a command past 0x00FF: next_command_candidate's high-byte test no longer holds");
+
+}  // namespace
+
+size_t next_command_candidate(std::span<const uint8_t> bytes, size_t from) {
+  const size_t n = bytes.size();
+  if (from >= n) return n;
+  for (size_t i = from; i + 1 < n; ++i) {
+    if (bytes[i + 1] == 0 && kCandidateLowBytes[bytes[i]]) return i;
+  }
+  return n - 1;  // one byte left: too few to refuse
 }
 
 Plausible plausible_message_start(std::span<const uint8_t> bytes, size_t& needed) {
