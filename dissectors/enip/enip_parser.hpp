@@ -10,6 +10,7 @@
 // socket address items, which are big endian (network order, §2-6.3.2).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -40,16 +41,23 @@ enum Command : uint16_t {
   kIndicateStatus = 0x0072,
   kCancel = 0x0073,
 };
-// One of the commands above.
-constexpr bool is_known_command(uint16_t command) {
-  switch (command) {
-    case kNop: case kListServices: case kListIdentity: case kListInterfaces: case kRegisterSession:
-    case kUnRegisterSession: case kSendRRData: case kSendUnitData: case kIndicateStatus: case kCancel:
-      return true;
-    default:
-      return false;
+inline constexpr Command kCommands[] = {kNop, kListServices, kListIdentity, kListInterfaces, kRegisterSession,
+                                        kUnRegisterSession, kSendRRData, kSendUnitData, kIndicateStatus, kCancel};
+// Every command is below 0x100 (Table 2-3.2): a table of low bytes answers is_known_command, and the resync
+// scan (next_command_candidate) looks for a zero high byte after a low byte the table marks.
+static_assert([] {
+  for (Command c : kCommands) {
+    if (c > 0xFF) return false;
   }
-}
+  return true;
+}(), "a command past 0x00FF: is_known_command's table and next_command_candidate's high-byte test no longer hold");
+inline constexpr auto kKnownCommandLow = [] {
+  std::array<bool, 256> t{};
+  for (Command c : kCommands) t[c] = true;
+  return t;
+}();
+// One of the commands above.
+constexpr bool is_known_command(uint16_t command) { return command <= 0xFF && kKnownCommandLow[command]; }
 // Below 0x00C8: a defined or legacy command (what an in-step stream may carry).
 inline bool is_defined_range(uint16_t command) { return command < 0x00C8; }
 
