@@ -1,5 +1,6 @@
 #include "dissectors/s7comm/s7comm_names.hpp"
 
+#include <array>
 #include <cstdio>
 #include <utility>
 
@@ -243,7 +244,7 @@ std::string_view hex_default(std::string& scratch, const char* fmt, unsigned v) 
   return scratch;
 }
 
-std::string_view group_name(uint8_t group) {
+constexpr std::string_view group_name(uint8_t group) {
   switch (group) {
     case 0x00: return "Mode-Transition";
     case 0x01: return "Programmer Controls";
@@ -257,6 +258,33 @@ std::string_view group_name(uint8_t group) {
     default: return "unknown";
   }
 }
+
+// icsnpp_userdata_function_name's texts for every type/group byte, built at compile time: the name is
+// a column of every userdata row, and joining it per row cost a string and its copy.
+struct UserdataFunctionText {
+  std::array<char, 32> text;
+  uint8_t len;
+};
+constexpr std::string_view userdata_type_prefix(uint8_t type) {
+  switch (type) {
+    case 0x4: return "Request: ";
+    case 0x8: return "Response: ";
+    case 0x0: return "Push: ";
+    default: return "Unknown: ";
+  }
+}
+constexpr auto kUserdataFunctionTexts = [] {
+  std::array<UserdataFunctionText, 256> t{};
+  for (size_t v = 0; v < t.size(); ++v) {
+    const std::string_view prefix = userdata_type_prefix(static_cast<uint8_t>(v >> 4));
+    const std::string_view group = group_name(static_cast<uint8_t>(v & 0x0F));
+    size_t n = 0;
+    for (const char ch : prefix) t[v].text[n++] = ch;
+    for (const char ch : group) t[v].text[n++] = ch;
+    t[v].len = static_cast<uint8_t>(n);
+  }
+  return t;
+}();
 
 }  // namespace
 
@@ -304,16 +332,9 @@ std::string_view icsnpp_function_name(uint8_t function) {
   }
 }
 
-std::string icsnpp_userdata_function_name(uint8_t type_group) {
-  std::string out;
-  switch (type_group & 0xF0) {
-    case 0x40: out = "Request: "; break;
-    case 0x80: out = "Response: "; break;
-    case 0x00: out = "Push: "; break;
-    default: out = "Unknown: "; break;
-  }
-  out += group_name(type_group & 0x0F);
-  return out;
+std::string_view icsnpp_userdata_function_name(uint8_t type_group) {
+  const UserdataFunctionText& t = kUserdataFunctionTexts[type_group];
+  return {t.text.data(), t.len};
 }
 
 std::optional<std::string_view> icsnpp_userdata_subfunction_name(uint8_t group, uint8_t sub) {

@@ -59,7 +59,7 @@ std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch);  // "
 std::string_view icsnpp_rosctr_name(uint8_t rosctr);                        // "Job-Request", ... "unknown"
 std::string_view icsnpp_function_name(uint8_t function);                    // "Read Variable", ... "unknown"
 // "Request: CPU Functions", "Response: Block Functions", "Push: Cyclic Services", "Unknown: ..."
-std::string icsnpp_userdata_function_name(uint8_t type_group);
+std::string_view icsnpp_userdata_function_name(uint8_t type_group);
 // The sub-function's name in its group's table ("Read SZL", "List Blocks", "unknown" for codes the table
 // lacks); nullopt for groups ICSNPP has no table for (6, 8-15), whose rows leave the column unset.
 std::optional<std::string_view> icsnpp_userdata_subfunction_name(uint8_t group, uint8_t subfunction);
