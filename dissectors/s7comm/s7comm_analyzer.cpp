@@ -885,6 +885,7 @@ void S7commAnalyzer::on_plus(Conn& c, bool is_orig, std::span<const uint8_t> tsd
 void S7commAnalyzer::operation(OperationEvent& ev, Conn& c, bool is_orig, std::span<const uint8_t> pdu,
                                uint64_t ts) {
   if (!ctx_.ops) return;
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
   ev.ts_ns = ts;
   ev.conn = &c;
   ev.is_orig = is_orig;
