@@ -77,7 +77,7 @@ void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_co
 
 void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
   if (!sink_->enabled(ids_[kLogS7comm])) return;
-  std::array<Value, kPrefix + 9> v;
+  std::array<Value, kPrefix + 9>& v = s7comm_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kPrefix;
   v[i++] = uint64_t{r.rosctr};
