@@ -666,8 +666,8 @@ TEST_CASE("s7comm function names, lookup by name or number, op classes, read-onl
 
 TEST_CASE("s7comm ICSNPP strings", "[s7comm]") {
   std::string scratch;
-  CHECK(icsnpp_cotp_pdu_name(0xF, scratch) == "DT Data");
-  CHECK(icsnpp_cotp_pdu_name(0x3, scratch) == "Unknown COTP PDU-0x03");
+  CHECK(icsnpp_cotp_pdu_name(0xF) == "DT Data");
+  CHECK(icsnpp_cotp_pdu_name(0x3) == "Unknown COTP PDU-0x03");
   CHECK(icsnpp_rosctr_name(3) == "ACK-Data");
   CHECK(icsnpp_rosctr_name(9) == "unknown");
   CHECK(icsnpp_function_name(0x1D) == "Start Upload");
@@ -685,8 +685,8 @@ TEST_CASE("s7comm ICSNPP strings", "[s7comm]") {
   CHECK(icsnpp_szl_id_name(0x0F1C) == "Component Identification");
   CHECK(icsnpp_block_type_name("0E") == "Function Block");
   CHECK(icsnpp_filesystem_name("B") == "Unknown");
-  CHECK(icsnpp_plus_opcode_name(0x33, scratch) == "Notification");
-  CHECK(icsnpp_plus_opcode_name(0x44, scratch) == "Unknown s7comm-plus opcode-0x44");
+  CHECK(icsnpp_plus_opcode_name(0x33) == "Notification");
+  CHECK(icsnpp_plus_opcode_name(0x44) == "Unknown s7comm-plus opcode-0x44");
   CHECK(icsnpp_plus_function_name(0x0586, scratch) == "Get Variable Sub Streamed");
   CHECK(icsnpp_plus_function_name(0x0123, scratch) == "Unknown s7comm-plus function-0x0123");
 }

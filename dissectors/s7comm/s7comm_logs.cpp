@@ -69,9 +69,8 @@ void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_co
   if (!sink_->enabled(ids_[kLogCotp])) return;
   std::array<Value, kPrefix + 2>& v = cotp_row_;
   cols_.fill_icsnpp(c, ts_ns, is_orig, v.data());
-  std::string scratch;
   v[kPrefix] = hex_byte_text(pdu_code);
-  v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code, scratch);
+  v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code);
   sink_->write(ids_[kLogCotp], ts_ns, cols_.last_uid(), v);
 }
 
@@ -138,12 +137,12 @@ void LogWriter::plus(const Conn& c, const PlusRow& r) {
   std::array<Value, kPrefix + 5>& v = plus_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   HexText fn;
-  std::string s1, s2;
+  std::string scratch;
   size_t i = kPrefix;
   v[i++] = uint64_t{r.version};
   if (r.opcode) {
     v[i++] = hex_byte_text(*r.opcode);
-    v[i++] = icsnpp_plus_opcode_name(*r.opcode, s1);
+    v[i++] = icsnpp_plus_opcode_name(*r.opcode);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
@@ -151,7 +150,7 @@ void LogWriter::plus(const Conn& c, const PlusRow& r) {
   if (r.function) {
     fn = hex_text(*r.function, 4);
     v[i++] = fn.view();
-    v[i++] = icsnpp_plus_function_name(*r.function, s2);
+    v[i++] = icsnpp_plus_function_name(*r.function, scratch);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};

@@ -261,10 +261,35 @@ constexpr std::string_view group_name(uint8_t group) {
 
 // icsnpp_userdata_function_name's texts for every type/group byte, built at compile time: the name is
 // a column of every userdata row, and joining it per row cost a string and its copy.
-struct UserdataFunctionText {
-  std::array<char, 32> text;
+struct ByteText {
+  std::array<char, 40> text;
   uint8_t len;
+  constexpr void append(std::string_view s) {
+    for (const char ch : s) text[len++] = ch;
+  }
+  constexpr std::string_view view() const { return {text.data(), len}; }
 };
+
+// A name for every value of a code byte, built at compile time: the table's name where `named` has one,
+// else `unknown_prefix` and the byte's two hex digits (ICSNPP's fmt("...0x%02x") default). The names are
+// columns of rows written for nearly every PDU, where a switch and a formatted default cost more.
+template <typename Named>
+constexpr std::array<ByteText, 256> byte_names(Named named, std::string_view unknown_prefix) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::array<ByteText, 256> t{};
+  for (size_t v = 0; v < t.size(); ++v) {
+    const std::string_view name = named(static_cast<uint8_t>(v));
+    if (!name.empty()) {
+      t[v].append(name);
+    } else {
+      t[v].append(unknown_prefix);
+      t[v].append(kHex.substr(v >> 4, 1));
+      t[v].append(kHex.substr(v & 0xF, 1));
+    }
+  }
+  return t;
+}
+
 constexpr std::string_view userdata_type_prefix(uint8_t type) {
   switch (type) {
     case 0x4: return "Request: ";
@@ -274,21 +299,15 @@ constexpr std::string_view userdata_type_prefix(uint8_t type) {
   }
 }
 constexpr auto kUserdataFunctionTexts = [] {
-  std::array<UserdataFunctionText, 256> t{};
+  std::array<ByteText, 256> t{};
   for (size_t v = 0; v < t.size(); ++v) {
-    const std::string_view prefix = userdata_type_prefix(static_cast<uint8_t>(v >> 4));
-    const std::string_view group = group_name(static_cast<uint8_t>(v & 0x0F));
-    size_t n = 0;
-    for (const char ch : prefix) t[v].text[n++] = ch;
-    for (const char ch : group) t[v].text[n++] = ch;
-    t[v].len = static_cast<uint8_t>(n);
+    t[v].append(userdata_type_prefix(static_cast<uint8_t>(v >> 4)));
+    t[v].append(group_name(static_cast<uint8_t>(v & 0x0F)));
   }
   return t;
 }();
 
-}  // namespace
-
-std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch) {
+constexpr std::string_view cotp_pdu_name(uint8_t code) {
   switch (code) {
     case kCotpED: return "ED Expedited Data";
     case kCotpEA: return "EA Expedited Data Acknowledgement";
@@ -300,9 +319,26 @@ std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch) {
     case kCotpCC: return "CC Connection Confirm";
     case kCotpCR: return "CR Connection Request";
     case kCotpDT: return "DT Data";
-    default: return hex_default(scratch, "Unknown COTP PDU-0x%02x", code);
+    default: return {};
   }
 }
+
+constexpr std::string_view plus_opcode_name(uint8_t opcode) {
+  switch (opcode) {
+    case kPlusRequest: return "Request";
+    case kPlusResponse: return "Response";
+    case kPlusNotification: return "Notification";
+    case kPlusResponse2: return "Response2";  // the plugin's; ICSNPP's table lacks it
+    default: return {};
+  }
+}
+
+constexpr auto kCotpPduNames = byte_names(cotp_pdu_name, "Unknown COTP PDU-0x");
+constexpr auto kPlusOpcodeNames = byte_names(plus_opcode_name, "Unknown s7comm-plus opcode-0x");
+
+}  // namespace
+
+std::string_view icsnpp_cotp_pdu_name(uint8_t code) { return kCotpPduNames[code].view(); }
 
 std::string_view icsnpp_rosctr_name(uint8_t rosctr) {
   switch (rosctr) {
@@ -333,8 +369,7 @@ std::string_view icsnpp_function_name(uint8_t function) {
 }
 
 std::string_view icsnpp_userdata_function_name(uint8_t type_group) {
-  const UserdataFunctionText& t = kUserdataFunctionTexts[type_group];
-  return {t.text.data(), t.len};
+  return kUserdataFunctionTexts[type_group].view();
 }
 
 std::optional<std::string_view> icsnpp_userdata_subfunction_name(uint8_t group, uint8_t sub) {
@@ -592,15 +627,7 @@ std::string_view icsnpp_filesystem_name(std::string_view f) {
   return "Unknown";
 }
 
-std::string_view icsnpp_plus_opcode_name(uint8_t opcode, std::string& scratch) {
-  switch (opcode) {
-    case kPlusRequest: return "Request";
-    case kPlusResponse: return "Response";
-    case kPlusNotification: return "Notification";
-    case kPlusResponse2: return "Response2";  // the plugin's; ICSNPP's table lacks it
-    default: return hex_default(scratch, "Unknown s7comm-plus opcode-0x%02x", opcode);
-  }
-}
+std::string_view icsnpp_plus_opcode_name(uint8_t opcode) { return kPlusOpcodeNames[opcode].view(); }
 
 std::string_view icsnpp_plus_function_name(uint16_t function, std::string& scratch) {
   switch (function) {
