@@ -2,6 +2,7 @@
 // synthetic connection writing real log files, and pcaps/s7comm.pcap through the otsensor binary.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -662,6 +663,18 @@ TEST_CASE("s7comm function names, lookup by name or number, op classes, read-onl
   CHECK(s7commplus_op_class(0x054C) == OpClass::Read);
   CHECK(s7commplus_op_class(0x0542) == OpClass::Write);
   CHECK(s7commplus_op_class(0x056B) == OpClass::Control);
+}
+
+TEST_CASE("s7comm one-byte code names: every unnamed code is ICSNPP's formatted default", "[s7comm]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto b = static_cast<uint8_t>(v);
+    const std::string_view cotp = icsnpp_cotp_pdu_name(b), op = icsnpp_plus_opcode_name(b);
+    if (cotp.starts_with("Unknown")) CHECK(std::string(cotp) == fmt::format("Unknown COTP PDU-0x{:02x}", v));
+    if (op.starts_with("Unknown")) CHECK(std::string(op) == fmt::format("Unknown s7comm-plus opcode-0x{:02x}", v));
+    CHECK(icsnpp_userdata_function_name(b).ends_with(std::string(icsnpp_userdata_function_name(b & 0x0F)).substr(6)));
+  }
+  CHECK(icsnpp_cotp_pdu_name(0xE) == "CR Connection Request");
+  CHECK(icsnpp_plus_opcode_name(0x31) == "Request");
 }
 
 TEST_CASE("s7comm ICSNPP strings", "[s7comm]") {
