@@ -70,6 +70,18 @@ inline HexText hex_text(uint64_t v, int width) {
   return t;
 }
 
+// A short constant text built at compile time, for the tables of names a dissector's rows view (one per
+// code value) where a switch, a search or a string built per row cost more than the row's other columns.
+template <size_t N>
+struct FixedText {
+  std::array<char, N> text{};
+  uint8_t len = 0;
+  constexpr void append(std::string_view s) {
+    for (const char ch : s) text[len++] = ch;
+  }
+  constexpr std::string_view view() const { return {text.data(), len}; }
+};
+
 // hex_text(v, 2) of every byte, "0x00" to "0xff", as constant texts: a row's one-byte codes are views of
 // this table instead of texts built and kept per row.
 inline constexpr auto kHexByteTexts = [] {

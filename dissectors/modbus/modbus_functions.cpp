@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "dissectors/log_fields.hpp"
+
 namespace ots::modbus {
 namespace {
 
@@ -65,26 +67,18 @@ constexpr Alias kAliases[] = {
     {"read_fifo", 0x18},
 };
 
-// A name kept in a table built at compile time: the tables below name a column of every modbus.log and
-// modbus_detailed row, and function-local tables of strings cost their guard and conversion per call.
-struct NameText {
-  std::array<char, 48> text;
-  uint8_t len;
-  constexpr void append(std::string_view s) {
-    for (const char ch : s) text[len++] = ch;
-  }
-  constexpr void append_decimal(unsigned v) {
-    if (v >= 10) append_decimal(v / 10);
-    text[len++] = static_cast<char>('0' + v % 10);
-  }
-  constexpr std::string_view view() const { return {text.data(), len}; }
-};
+// The tables below name a column of every modbus.log and modbus_detailed row: built at compile time, as
+// function-local tables of strings cost their guard and a conversion per call.
+using NameText = FixedText<48>;
 using NameTable = std::array<NameText, 256>;
 
 constexpr NameText unknown_text(unsigned v) {
-  NameText t{};
+  const char digits[] = {static_cast<char>('0' + v / 100), static_cast<char>('0' + v / 10 % 10),
+                         static_cast<char>('0' + v % 10)};
+  const size_t skip = v >= 100 ? 0 : v >= 10 ? 1 : 2;  // no leading zeros
+  NameText t;
   t.append("unknown-");
-  t.append_decimal(v);
+  t.append(std::string_view(digits + skip, 3 - skip));
   return t;
 }
 

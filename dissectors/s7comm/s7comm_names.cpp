@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "dissectors/log_fields.hpp"
 #include "dissectors/s7comm/cotp_parser.hpp"
 #include "dissectors/s7comm/s7comm_parser.hpp"
 #include "dissectors/s7comm/s7comm_plus_parser.hpp"
@@ -259,16 +260,7 @@ constexpr std::string_view group_name(uint8_t group) {
   }
 }
 
-// icsnpp_userdata_function_name's texts for every type/group byte, built at compile time: the name is
-// a column of every userdata row, and joining it per row cost a string and its copy.
-struct ByteText {
-  std::array<char, 40> text;
-  uint8_t len;
-  constexpr void append(std::string_view s) {
-    for (const char ch : s) text[len++] = ch;
-  }
-  constexpr std::string_view view() const { return {text.data(), len}; }
-};
+using ByteText = FixedText<40>;
 
 // A name for every value of a code byte, built at compile time: the table's name where `named` has one,
 // else `unknown_prefix` and the byte's two hex digits (ICSNPP's fmt("...0x%02x") default). The names are
@@ -291,13 +283,11 @@ constexpr std::array<ByteText, 256> byte_names(Named named, std::string_view unk
 }
 
 constexpr std::string_view userdata_type_prefix(uint8_t type) {
-  switch (type) {
-    case 0x4: return "Request: ";
-    case 0x8: return "Response: ";
-    case 0x0: return "Push: ";
-    default: return "Unknown: ";
-  }
+  return type == 0x4 ? "Request: " : type == 0x8 ? "Response: " : type == 0x0 ? "Push: " : "Unknown: ";
 }
+
+// icsnpp_userdata_function_name's texts for every type/group byte: the name is a column of every userdata
+// row, and joining it per row cost a string and its copy.
 constexpr auto kUserdataFunctionTexts = [] {
   std::array<ByteText, 256> t{};
   for (size_t v = 0; v < t.size(); ++v) {
