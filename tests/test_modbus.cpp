@@ -538,7 +538,7 @@ TEST_CASE("modbus.log: one PDU split over many segments, several PDUs in one", "
   CHECK(h.weirds.seen.empty());
 }
 
-TEST_CASE("modbus operations are counted, not sent, while the sink wants no events; the logs are the same",
+TEST_CASE("modbus operations are only counted while the sink wants no events and the logs stay the same",
           "[modbus]") {
   auto run = [](Harness& h) {
     h.orig(adu(1, 10, kReadCoilsReq), 1);
@@ -558,7 +558,7 @@ TEST_CASE("modbus operations are counted, not sent, while the sink wants no even
   CHECK(sent.lines("modbus_detailed").size() == counted.lines("modbus_detailed").size());
 }
 
-TEST_CASE("modbus names of every byte: Zeek's function names, ICSNPP's codes, the exceptions", "[modbus]") {
+TEST_CASE("modbus names of every byte: Zeek's function names and ICSNPP's codes and the exceptions", "[modbus]") {
   for (unsigned v = 0; v < 256; ++v) {
     const auto fc = static_cast<uint8_t>(v);
     const std::string unknown = "unknown-" + std::to_string(v);
