@@ -63,26 +63,4 @@ void ConnColumns::fill_icsnpp(const Conn& c, uint64_t ts_ns, bool is_orig, Value
   out[10] = out[dst + 1];
 }
 
-HexText hex_text(uint64_t v, int width) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  if (width == 2 && v < 0x100) {
-    // A byte (a COTP PDU code, an S7comm-plus opcode): most calls, two digits without the loop.
-    HexText t;
-    t.buf[0] = '0';
-    t.buf[1] = 'x';
-    t.buf[2] = kHex[v >> 4];
-    t.buf[3] = kHex[v & 0xF];
-    t.len = 4;
-    return t;
-  }
-  const int significant = v == 0 ? 1 : (67 - __builtin_clzll(v)) / 4;  // hex digits of v
-  const int digits = std::clamp(std::max(significant, width), 1, 16);
-  HexText t;
-  t.buf[0] = '0';
-  t.buf[1] = 'x';
-  for (int i = 0; i < digits; ++i) t.buf[2 + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xF];
-  t.len = static_cast<uint8_t>(2 + digits);
-  return t;
-}
-
 }  // namespace ots

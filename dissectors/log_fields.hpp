@@ -49,13 +49,38 @@ struct ConnColumns {
 };
 
 // "0x" and `width` or more lowercase hex digits (ICSNPP's fmt("0x%02x")), without printf or allocation.
+// Only the first `len` characters are ever read, so the buffer is left unfilled (a row's texts are made
+// per record: zeroing 20 bytes each time cost more than the digits).
 struct HexText {
-  char buf[20] = {};
+  char buf[20];
   uint8_t len = 0;
   std::string_view view() const { return {buf, len}; }
   operator std::string_view() const { return view(); }
 };
-HexText hex_text(uint64_t v, int width);
+// Inline: most calls have a constant width, and the digit count then folds.
+inline HexText hex_text(uint64_t v, int width) {
+  constexpr char kHex[] = "0123456789abcdef";
+  const int significant = v == 0 ? 1 : (67 - __builtin_clzll(v)) / 4;  // hex digits of v
+  const int digits = significant > width ? significant : (width < 1 ? 1 : width > 16 ? 16 : width);
+  HexText t;
+  t.buf[0] = '0';
+  t.buf[1] = 'x';
+  for (int i = 0; i < digits; ++i) t.buf[2 + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xF];
+  t.len = static_cast<uint8_t>(2 + digits);
+  return t;
+}
+
+// A short constant text built at compile time, for the tables of names a dissector's rows view (one per
+// code value) where a switch, a search or a string built per row cost more than the row's other columns.
+template <size_t N>
+struct FixedText {
+  std::array<char, N> text{};
+  uint8_t len = 0;
+  constexpr void append(std::string_view s) {
+    for (const char ch : s) text[len++] = ch;
+  }
+  constexpr std::string_view view() const { return {text.data(), len}; }
+};
 
 // hex_text(v, 2) of every byte, "0x00" to "0xff", as constant texts: a row's one-byte codes are views of
 // this table instead of texts built and kept per row.

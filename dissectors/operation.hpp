@@ -47,6 +47,19 @@ class OperationSink {
  public:
   virtual ~OperationSink() = default;
   virtual void on_operation(const OperationEvent& ev) = 0;
+
+  // False while nothing reads an event's fields (no rules, no zone model): an analyzer then counts the
+  // operation (count_operation) instead of naming and classifying it for on_operation, which would only
+  // have counted it too.
+  bool wants_events() const { return wants_events_; }
+  void count_operation() { ++counted_; }
+  uint64_t counted_operations() const { return counted_; }
+
+ protected:
+  bool wants_events_ = true;
+
+ private:
+  uint64_t counted_ = 0;
 };
 
 }  // namespace ots

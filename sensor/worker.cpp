@@ -115,6 +115,7 @@ void Worker::refresh_consumers() {
   // Attestation needs the OT protocols confirmed only, which happens before an analyzer retires.
   const bool shared = policy_ || sink_->enabled(ids_.weird) || sink_->enabled(ids_.assets) || ops_consumers_;
   module_needed_.assign(module_ctx_.size(), shared);
+  wants_events_ = policy_ != nullptr || matcher_ != nullptr;  // what on_operation reads besides the counter
   for (size_t i = 0; i < module_ctx_.size(); ++i) {
     for (const LogId id : ids_.modules[i]) module_needed_[i] = module_needed_[i] || sink_->enabled(id);
   }
@@ -213,6 +214,7 @@ void Worker::set_attestation(bool on, uint16_t port) {
 
 WorkerStats Worker::stats() const {
   WorkerStats s = stats_;
+  s.operations += counted_operations();  // those the analyzers counted without an event (wants_events)
   s.rule_streams = stream_stats_before_;
   if (matcher_) s.rule_streams += matcher_->stream_stats();
   s.decode = decoded_elsewhere_ ? decode_stats_ : decoder_.stats();

@@ -1,5 +1,5 @@
-// hex_text is ICSNPP's fmt("0x%0Nx") for the dissectors' code columns; its two-digit fast path for a byte
-// must write what the general path writes.
+// hex_text is ICSNPP's fmt("0x%0Nx") for the dissectors' code columns; hex_byte_text's table of a byte's
+// two digits must be what hex_text writes.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -14,4 +14,10 @@ TEST_CASE("hex text of every byte and of wider values is printf's lowercase hex 
   }
   CHECK(std::string(ots::hex_text(0x0102030405060708ull, 2).view()) == "0x102030405060708");
   CHECK(std::string(ots::hex_text(~0ull, 4).view()) == "0xffffffffffffffff");
+}
+
+TEST_CASE("hex_byte_text of every byte is hex_text's two digits", "[log_fields]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    CHECK(ots::hex_byte_text(static_cast<uint8_t>(v)) == ots::hex_text(v, 2).view());
+  }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dissectors/modbus/modbus.hpp"
+#include "dissectors/modbus/modbus_functions.hpp"
 #include "dissectors/modbus/modbus_logs.hpp"
 #include "output/log_manager.hpp"
 #include "test_support.hpp"
@@ -81,6 +82,7 @@ struct Ops : OperationSink {
     Bytes pdu;
   };
   std::vector<Op> seen;
+  void want_events(bool w) { wants_events_ = w; }
   void on_operation(const OperationEvent& ev) override {
     seen.push_back({ev, Bytes(ev.pdu.begin(), ev.pdu.end())});
     seen.back().ev.pdu = {};
@@ -534,6 +536,45 @@ TEST_CASE("modbus.log: one PDU split over many segments, several PDUs in one", "
   CHECK(lines[4] == h.row(40, 2, 10, "READ_HOLDING_REGISTERS", "RESP"));
   CHECK(lines[5] == h.row(40, 3, 10, "READ_EXCEPTION_STATUS", "RESP"));
   CHECK(h.weirds.seen.empty());
+}
+
+TEST_CASE("modbus operations are only counted while the sink wants no events and the logs stay the same",
+          "[modbus]") {
+  auto run = [](Harness& h) {
+    h.orig(adu(1, 10, kReadCoilsReq), 1);
+    h.resp(adu(1, 10, kReadCoilsResp), 2);
+    h.orig(adu(2, 10, kReadHoldingReq), 3);
+    h.resp(adu(2, 10, kReadHoldingResp), 4);
+  };
+  Harness sent("ops_sent"), counted("ops_counted");
+  counted.ops.want_events(false);
+  run(sent);
+  run(counted);
+  CHECK(sent.ops.seen.size() == 4);
+  CHECK(sent.ops.counted_operations() == 0);
+  CHECK(counted.ops.seen.empty());
+  CHECK(counted.ops.counted_operations() == 4);
+  CHECK(sent.lines("modbus").size() == counted.lines("modbus").size());
+  CHECK(sent.lines("modbus_detailed").size() == counted.lines("modbus_detailed").size());
+}
+
+TEST_CASE("modbus names of every byte: Zeek's function names and ICSNPP's codes and the exceptions", "[modbus]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto fc = static_cast<uint8_t>(v);
+    const std::string unknown = "unknown-" + std::to_string(v);
+    CHECK((modbus_function_name(fc).starts_with("unknown-") ? std::string(modbus_function_name(fc)) == unknown : true));
+    CHECK((modbus_zeek_function_codes(fc).starts_with("unknown-") ? std::string(modbus_zeek_function_codes(fc)) == unknown
+                                                                  : true));
+    if (v >= 0x80 && !modbus_function_name(fc & 0x7F).starts_with("unknown-")) {
+      CHECK(std::string(modbus_function_name(fc)) == std::string(modbus_function_name(fc & 0x7F)) + "_EXCEPTION");
+      CHECK(std::string(modbus_zeek_function_codes(fc)) == unknown);
+    }
+  }
+  CHECK(modbus_function_name(3) == "READ_HOLDING_REGISTERS");
+  CHECK(modbus_zeek_function_codes(0x2B) == "ENCAP_INTERFACE_TRANSPORT");
+  CHECK(modbus_exception_name(0x0B) == "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND");
+  CHECK(modbus_exception_name(0x07) == "unknown-7");
+  CHECK(modbus_exception_name(0xFF) == "unknown-255");
 }
 
 TEST_CASE("modbus.log: exception responses as Zeek writes them", "[modbus]") {

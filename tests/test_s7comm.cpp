@@ -2,6 +2,7 @@
 // synthetic connection writing real log files, and pcaps/s7comm.pcap through the otsensor binary.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -664,10 +665,22 @@ TEST_CASE("s7comm function names, lookup by name or number, op classes, read-onl
   CHECK(s7commplus_op_class(0x056B) == OpClass::Control);
 }
 
+TEST_CASE("s7comm one-byte code names: every unnamed code is ICSNPP's formatted default", "[s7comm]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto b = static_cast<uint8_t>(v);
+    const std::string_view cotp = icsnpp_cotp_pdu_name(b), op = icsnpp_plus_opcode_name(b);
+    if (cotp.starts_with("Unknown")) CHECK(std::string(cotp) == fmt::format("Unknown COTP PDU-0x{:02x}", v));
+    if (op.starts_with("Unknown")) CHECK(std::string(op) == fmt::format("Unknown s7comm-plus opcode-0x{:02x}", v));
+    CHECK(icsnpp_userdata_function_name(b).ends_with(std::string(icsnpp_userdata_function_name(b & 0x0F)).substr(6)));
+  }
+  CHECK(icsnpp_cotp_pdu_name(0xE) == "CR Connection Request");
+  CHECK(icsnpp_plus_opcode_name(0x31) == "Request");
+}
+
 TEST_CASE("s7comm ICSNPP strings", "[s7comm]") {
   std::string scratch;
-  CHECK(icsnpp_cotp_pdu_name(0xF, scratch) == "DT Data");
-  CHECK(icsnpp_cotp_pdu_name(0x3, scratch) == "Unknown COTP PDU-0x03");
+  CHECK(icsnpp_cotp_pdu_name(0xF) == "DT Data");
+  CHECK(icsnpp_cotp_pdu_name(0x3) == "Unknown COTP PDU-0x03");
   CHECK(icsnpp_rosctr_name(3) == "ACK-Data");
   CHECK(icsnpp_rosctr_name(9) == "unknown");
   CHECK(icsnpp_function_name(0x1D) == "Start Upload");
@@ -685,8 +698,8 @@ TEST_CASE("s7comm ICSNPP strings", "[s7comm]") {
   CHECK(icsnpp_szl_id_name(0x0F1C) == "Component Identification");
   CHECK(icsnpp_block_type_name("0E") == "Function Block");
   CHECK(icsnpp_filesystem_name("B") == "Unknown");
-  CHECK(icsnpp_plus_opcode_name(0x33, scratch) == "Notification");
-  CHECK(icsnpp_plus_opcode_name(0x44, scratch) == "Unknown s7comm-plus opcode-0x44");
+  CHECK(icsnpp_plus_opcode_name(0x33) == "Notification");
+  CHECK(icsnpp_plus_opcode_name(0x44) == "Unknown s7comm-plus opcode-0x44");
   CHECK(icsnpp_plus_function_name(0x0586, scratch) == "Get Variable Sub Streamed");
   CHECK(icsnpp_plus_function_name(0x0123, scratch) == "Unknown s7comm-plus function-0x0123");
 }

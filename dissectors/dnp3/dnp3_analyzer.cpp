@@ -326,10 +326,7 @@ void Dnp3Analyzer::fragment(Conn& c, bool is_orig, const LinkHeader& h, std::spa
   ev.is_request = !response;
   ev.protocol = Protocol::Dnp3;
   ev.code = fc;
-  ev.name = dnp3_function_snake_name(fc);
-  ev.op_class = dnp3_op_class(fc);
-  ev.read_only = dnp3_read_only(fc);
-  ev.unit = h.destination;
+  ev.unit = h.destination;  // name, class and read-only set at the end, when the event is wanted
   // IIN2 bits 0-2: function not supported, object unknown, parameter error (§4.2.2.6.2).
   if (response && (a.iin2 & 0x07)) ev.exception = a.iin2 & 0x07;
   ev.pdu = frag;
@@ -418,7 +415,12 @@ void Dnp3Analyzer::fragment(Conn& c, bool is_orig, const LinkHeader& h, std::spa
     }
   }
 
-  if (ctx_.ops) ctx_.ops->on_operation(ev);
+  if (!ctx_.ops) return;
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
+  ev.name = dnp3_function_snake_name(fc);
+  ev.op_class = dnp3_op_class(fc);
+  ev.read_only = dnp3_read_only(fc);
+  ctx_.ops->on_operation(ev);
 }
 
 void Dnp3Analyzer::gap(Conn& c, bool is_orig, uint64_t len, uint64_t ts_ns) {

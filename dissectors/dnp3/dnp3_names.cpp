@@ -68,11 +68,21 @@ constexpr std::pair<std::string_view, uint8_t> kAliases[] = {
     {"AUTHENTICATE_RESPONSE", 131},
 };
 
+// kFunctions' entry for each code (or its size for none), built at compile time: every dnp3.log and
+// dnp3_objects.log row names its function, and a search of the table per name cost more than the row's
+// other columns.
+constexpr auto kFunctionIndex = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(static_cast<uint8_t>(std::size(kFunctions)));
+  // Backwards, so that a code's first entry wins, as a search would find it.
+  for (size_t i = std::size(kFunctions); i-- > 0;) t[kFunctions[i].code] = static_cast<uint8_t>(i);
+  return t;
+}();
+static_assert(std::size(kFunctions) < 256, "kFunctionIndex keeps an entry's index in a byte");
+
 const FunctionNames* find_function(uint8_t fc) {
-  for (const FunctionNames& f : kFunctions) {
-    if (f.code == fc) return &f;
-  }
-  return nullptr;
+  const size_t i = kFunctionIndex[fc];
+  return i < std::size(kFunctions) ? &kFunctions[i] : nullptr;
 }
 
 // Names for the codes no table has, built once: "<prefix><fc in base>".
@@ -334,10 +344,26 @@ constexpr std::string_view kStatus[] = {"Success",        "Timeout",        "No 
 
 }  // namespace
 
+// Where each group's entries start in kObjects (sorted by type), and where the last group's end: a name
+// is looked for among its group's few variations only, not by a search of the whole table per object
+// header.
+constexpr auto kGroupStarts = [] {
+  std::array<uint8_t, 257> t{};
+  size_t i = 0;
+  for (unsigned g = 0; g <= 256; ++g) {
+    while (i < std::size(kObjects) && (kObjects[i].type >> 8) < g) ++i;
+    t[g] = static_cast<uint8_t>(i);
+  }
+  return t;
+}();
+static_assert(std::size(kObjects) < 256, "kGroupStarts keeps an index in a byte");
+
 std::string_view icsnpp_object_type(uint16_t object_type) {
-  auto it = std::lower_bound(std::begin(kObjects), std::end(kObjects), object_type,
-                             [](const ObjectName& o, uint16_t t) { return o.type < t; });
-  return it != std::end(kObjects) && it->type == object_type ? it->name : std::string_view{};
+  const unsigned group = object_type >> 8;
+  for (size_t i = kGroupStarts[group]; i < kGroupStarts[group + 1]; ++i) {
+    if (kObjects[i].type == object_type) return kObjects[i].name;
+  }
+  return {};
 }
 
 std::string_view trip_control_name(uint8_t tcc) {

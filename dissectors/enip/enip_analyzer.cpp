@@ -730,6 +730,7 @@ void EnipAnalyzer::cip_row(const MsgCtx& m, const cip::Message& msg, const Asked
 void EnipAnalyzer::cip_operation(Conn& c, const MsgCtx& m, const cip::Message& msg, std::span<const uint8_t> bytes,
                                  const Asked& a) {
   if (!ctx_.ops) return;
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
   OperationEvent ev;
   ev.ts_ns = m.ts_ns;
   ev.conn = &c;
@@ -772,6 +773,7 @@ void EnipAnalyzer::enip_operation(Conn& c, bool is_orig, const Header& h, std::s
     default:
       return;  // SendRRData/SendUnitData: the CIP inside is the operation; others carry nothing known
   }
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
   OperationEvent ev;
   ev.ts_ns = ts;
   ev.conn = &c;

@@ -504,6 +504,7 @@ void ModbusAnalyzer::on_response(Conn& c, const MbapHeader& h, std::span<const u
 void ModbusAnalyzer::emit_operation(Conn& c, bool is_orig, uint64_t ts, const MbapHeader& h,
                                     std::span<const uint8_t> pdu, const Pdu& p, const Pdu* req) {
   if (!ctx_.ops) return;
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
   OperationEvent ev;
   ev.ts_ns = ts;
   ev.conn = &c;

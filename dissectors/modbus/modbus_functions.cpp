@@ -2,6 +2,9 @@
 
 #include <array>
 #include <string>
+#include <utility>
+
+#include "dissectors/log_fields.hpp"
 
 namespace ots::modbus {
 namespace {
@@ -64,57 +67,64 @@ constexpr Alias kAliases[] = {
     {"read_fifo", 0x18},
 };
 
-std::string unknown_text(unsigned v) { return "unknown-" + std::to_string(v); }
+// The tables below name a column of every modbus.log and modbus_detailed row: built at compile time, as
+// function-local tables of strings cost their guard and a conversion per call.
+using NameText = FixedText<48>;
+using NameTable = std::array<NameText, 256>;
 
-// build_func() of base/protocols/modbus/main.zeek for every byte value, built once.
-const std::array<std::string, 256>& zeek_func_table() {
-  static const std::array<std::string, 256> table = [] {
-    std::array<std::string, 256> t;
-    for (unsigned i = 0; i < 256; ++i) {
-      const unsigned masked = i & 0x7F;
-      if (i < 0x80 && !kNames[i].zeek.empty()) {
-        t[i] = std::string(kNames[i].zeek);
-      } else if (i >= 0x80 && !kNames[masked].zeek.empty()) {
-        t[i] = std::string(kNames[masked].zeek) + "_EXCEPTION";
-      } else {
-        t[i] = unknown_text(i);
-      }
-    }
-    return t;
-  }();
-  return table;
+constexpr NameText unknown_text(unsigned v) {
+  const char digits[] = {static_cast<char>('0' + v / 100), static_cast<char>('0' + v / 10 % 10),
+                         static_cast<char>('0' + v % 10)};
+  const size_t skip = v >= 100 ? 0 : v >= 10 ? 1 : 2;  // no leading zeros
+  NameText t;
+  t.append("unknown-");
+  t.append(std::string_view(digits + skip, 3 - skip));
+  return t;
 }
+
+// build_func() of base/protocols/modbus/main.zeek for every byte value.
+constexpr NameTable kZeekFunctions = [] {
+  NameTable t{};
+  for (unsigned i = 0; i < 256; ++i) {
+    const unsigned masked = i & 0x7F;
+    if (kNames[masked].zeek.empty()) {
+      t[i] = unknown_text(i);
+      continue;
+    }
+    t[i].append(kNames[masked].zeek);
+    if (i >= 0x80) t[i].append("_EXCEPTION");
+  }
+  return t;
+}();
 
 // Modbus::function_codes[fc] with its &default, as ICSNPP writes func.
-const std::array<std::string, 256>& zeek_codes_table() {
-  static const std::array<std::string, 256> table = [] {
-    std::array<std::string, 256> t;
-    for (unsigned i = 0; i < 256; ++i) {
-      t[i] = (i < 0x80 && !kNames[i].zeek.empty()) ? std::string(kNames[i].zeek) : unknown_text(i);
+constexpr NameTable kZeekCodes = [] {
+  NameTable t{};
+  for (unsigned i = 0; i < 256; ++i) {
+    if (i < 0x80 && !kNames[i].zeek.empty()) {
+      t[i].append(kNames[i].zeek);
+    } else {
+      t[i] = unknown_text(i);
     }
-    return t;
-  }();
-  return table;
-}
+  }
+  return t;
+}();
 
-const std::array<std::string, 256>& exception_table() {
-  static const std::array<std::string, 256> table = [] {
-    std::array<std::string, 256> t;
-    for (unsigned i = 0; i < 256; ++i) t[i] = unknown_text(i);
-    // Modbus::exception_codes (base/protocols/modbus/consts.zeek); spec §7 uses "server" for "slave".
-    t[0x01] = "ILLEGAL_FUNCTION";
-    t[0x02] = "ILLEGAL_DATA_ADDRESS";
-    t[0x03] = "ILLEGAL_DATA_VALUE";
-    t[0x04] = "SLAVE_DEVICE_FAILURE";
-    t[0x05] = "ACKNOWLEDGE";
-    t[0x06] = "SLAVE_DEVICE_BUSY";
-    t[0x08] = "MEMORY_PARITY_ERROR";
-    t[0x0A] = "GATEWAY_PATH_UNAVAILABLE";
-    t[0x0B] = "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND";
-    return t;
-  }();
-  return table;
-}
+constexpr NameTable kExceptions = [] {
+  NameTable t{};
+  for (unsigned i = 0; i < 256; ++i) t[i] = unknown_text(i);
+  // Modbus::exception_codes (base/protocols/modbus/consts.zeek); spec §7 uses "server" for "slave".
+  constexpr std::pair<uint8_t, std::string_view> kCodes[] = {
+      {0x01, "ILLEGAL_FUNCTION"},     {0x02, "ILLEGAL_DATA_ADDRESS"},     {0x03, "ILLEGAL_DATA_VALUE"},
+      {0x04, "SLAVE_DEVICE_FAILURE"}, {0x05, "ACKNOWLEDGE"},              {0x06, "SLAVE_DEVICE_BUSY"},
+      {0x08, "MEMORY_PARITY_ERROR"},  {0x0A, "GATEWAY_PATH_UNAVAILABLE"},
+      {0x0B, "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND"}};
+  for (const auto& [code, name] : kCodes) {
+    t[code] = NameText{};
+    t[code].append(name);
+  }
+  return t;
+}();
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -179,9 +189,9 @@ namespace ots {
 
 using namespace modbus;
 
-std::string_view modbus_function_name(uint8_t fc) { return zeek_func_table()[fc]; }
+std::string_view modbus_function_name(uint8_t fc) { return kZeekFunctions[fc].view(); }
 
-std::string_view modbus_zeek_function_codes(uint8_t fc) { return zeek_codes_table()[fc]; }
+std::string_view modbus_zeek_function_codes(uint8_t fc) { return kZeekCodes[fc].view(); }
 
 std::string_view modbus_function_snake_name(uint8_t fc) {
   const uint8_t f = fc & 0x7F;
@@ -208,7 +218,7 @@ std::optional<uint8_t> modbus_function_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view modbus_exception_name(uint8_t code) { return exception_table()[code]; }
+std::string_view modbus_exception_name(uint8_t code) { return kExceptions[code].view(); }
 
 OpClass modbus_op_class(uint8_t fc, int32_t subfunction) {
   switch (fc & 0x7F) {

@@ -373,16 +373,6 @@ std::string_view pdu_error_weird(PduError e) {
   return "modbus_pdu_error";
 }
 
-uint16_t Pdu::register_at(size_t i) const {
-  if (2 * i + 1 >= values.size()) return 0;
-  return static_cast<uint16_t>((values[2 * i] << 8) | values[2 * i + 1]);
-}
-
-bool Pdu::coil_at(size_t i) const {
-  if (i / 8 >= values.size()) return false;
-  return (values[i / 8] >> (i % 8)) & 1;
-}
-
 void parse_pdu(std::span<const uint8_t> pdu, bool is_request, Pdu& out) {
   out = Pdu{};
   out.is_request = is_request;

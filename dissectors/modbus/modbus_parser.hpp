@@ -93,8 +93,15 @@ struct Pdu {
   std::span<const uint8_t> data;
   PduError error = PduError::None;
 
-  uint16_t register_at(size_t i) const;  // i < register_count()
-  bool coil_at(size_t i) const;          // i < value_count
+  // Inline: a read response's row reads every register through here (bounds-checked: 0 past the values).
+  uint16_t register_at(size_t i) const {  // i < register_count()
+    if (2 * i + 1 >= values.size()) return 0;
+    return static_cast<uint16_t>((values[2 * i] << 8) | values[2 * i + 1]);
+  }
+  bool coil_at(size_t i) const {  // i < value_count
+    if (i / 8 >= values.size()) return false;
+    return (values[i / 8] >> (i % 8)) & 1;
+  }
   size_t register_count() const { return values_kind == ValueKind::Registers ? values.size() / 2 : 0; }
 };
 

@@ -484,7 +484,7 @@ void S7commAnalyzer::on_tsdu(Conn& c, bool is_orig, std::span<const uint8_t> tsd
   // Before confirmation this is another protocol over ISO-on-TCP (IEC 61850 MMS shares port 102).
   if (reject_if_probing()) return;
   if (after_gap) return;  // most likely the tail of a TSDU whose start was lost
-  weird(c, is_orig, ts, "s7comm_unknown_protocol_id", std::string(hex_text(tsdu[0], 2).view()));
+  weird(c, is_orig, ts, "s7comm_unknown_protocol_id", std::string(hex_byte_text(tsdu[0])));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -541,11 +541,9 @@ void S7commAnalyzer::on_job(Conn& c, bool is_orig, const S7Header& h, std::span<
   row.pdu_ref = h.pdu_ref;
   const bool has_function = !h.param.empty();
   const uint8_t f = has_function ? h.param[0] : 0;
-  HexText fc;
   PiService pi;
   if (has_function) {
-    fc = hex_text(f, 2);
-    row.function_code = fc.view();
+    row.function_code = hex_byte_text(f);
     row.function_name = icsnpp_function_name(f);
     // ICSNPP puts the PI service of a PLC control Job in the sub-function columns.
     if (f == kPlcControl && parse_plc_control(h.param, pi)) {
@@ -595,19 +593,15 @@ void S7commAnalyzer::on_ack(Conn& c, bool is_orig, const S7Header& h, std::span<
   row.pdu_ref = h.pdu_ref;
   const bool has_function = !h.param.empty();
   const uint8_t f = has_function ? h.param[0] : 0;
-  HexText fc;
   if (has_function) {
-    fc = hex_text(f, 2);
-    row.function_code = fc.view();
+    row.function_code = hex_byte_text(f);
     row.function_name = icsnpp_function_name(f);
   }
   // ICSNPP logs error class and code unless the code byte is 0xFF (its "absent" marker).
   std::string scratch;
-  HexText ec;
   if (h.error_code != 0xFF) {
-    ec = hex_text(h.error_code, 2);
     row.error_class = icsnpp_error_class_name(h.error_class, scratch);
-    row.error_code = ec.view();
+    row.error_code = hex_byte_text(h.error_code);
   }
   logs_.s7comm(c, row);
   PendingJob* j = find_job(h.pdu_ref, is_orig);
@@ -682,23 +676,21 @@ void S7commAnalyzer::on_userdata(Conn& c, bool is_orig, const S7Header& h, std::
     logs_.s7comm(c, row);
     return;
   }
-  const HexText fc = hex_text(u.type_group, 2), sf = hex_text(u.subfunction, 2);
-  const std::string fname = icsnpp_userdata_function_name(u.type_group);
-  row.function_code = fc.view();
-  row.function_name = fname;
-  row.subfunction_code = sf.view();
+  row.function_code = hex_byte_text(u.type_group);
+  row.function_name = icsnpp_userdata_function_name(u.type_group);
+  row.subfunction_code = hex_byte_text(u.subfunction);
   row.subfunction_name = icsnpp_userdata_subfunction_name(u.group, u.subfunction);
   // ICSNPP reads a response's error code (method 0x12): 0 "No error", otherwise "Parameter Error".
   HexText ec;
   if (u.method == 0x12 && u.has_extension && u.error_code != 0xFFFF) {
     if (u.error_code == 0) {
       row.error_class = "No error";
-      ec = hex_text(0, 2);
+      row.error_code = hex_byte_text(0);
     } else {
       row.error_class = "Parameter Error";
       ec = hex_text(u.error_code, 2);
+      row.error_code = ec.view();
     }
-    row.error_code = ec.view();
   }
   logs_.s7comm(c, row);
   if (u.group == kUdCpu && u.subfunction == kUdCpuReadSzl) on_read_szl(c, is_orig, h, u, ts);
@@ -893,6 +885,7 @@ void S7commAnalyzer::on_plus(Conn& c, bool is_orig, std::span<const uint8_t> tsd
 void S7commAnalyzer::operation(OperationEvent& ev, Conn& c, bool is_orig, std::span<const uint8_t> pdu,
                                uint64_t ts) {
   if (!ctx_.ops) return;
+  if (!ctx_.ops->wants_events()) return ctx_.ops->count_operation();
   ev.ts_ns = ts;
   ev.conn = &c;
   ev.is_orig = is_orig;

@@ -69,16 +69,14 @@ void LogWriter::cotp(const Conn& c, uint64_t ts_ns, bool is_orig, uint8_t pdu_co
   if (!sink_->enabled(ids_[kLogCotp])) return;
   std::array<Value, kPrefix + 2>& v = cotp_row_;
   cols_.fill_icsnpp(c, ts_ns, is_orig, v.data());
-  const HexText code = hex_text(pdu_code, 2);
-  std::string scratch;
-  v[kPrefix] = code.view();
-  v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code, scratch);
+  v[kPrefix] = hex_byte_text(pdu_code);
+  v[kPrefix + 1] = icsnpp_cotp_pdu_name(pdu_code);
   sink_->write(ids_[kLogCotp], ts_ns, cols_.last_uid(), v);
 }
 
 void LogWriter::s7comm(const Conn& c, const S7commRow& r) {
   if (!sink_->enabled(ids_[kLogS7comm])) return;
-  std::array<Value, kPrefix + 9> v;
+  std::array<Value, kPrefix + 9>& v = s7comm_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
   size_t i = kPrefix;
   v[i++] = uint64_t{r.rosctr};
@@ -97,14 +95,14 @@ void LogWriter::read_szl(const Conn& c, const ReadSzlRow& r) {
   if (!sink_->enabled(ids_[kLogReadSzl])) return;
   std::array<Value, kPrefix + 7> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  const HexText id = hex_text(r.szl_id, 4), index = hex_text(r.szl_index, 4), rc = hex_text(r.return_code, 2);
+  const HexText id = hex_text(r.szl_id, 4), index = hex_text(r.szl_index, 4);
   size_t i = kPrefix;
   v[i++] = icsnpp_pdu_reference(r.pdu_ref);
   v[i++] = icsnpp_userdata_method_name(r.method);
   v[i++] = id.view();
   v[i++] = icsnpp_szl_id_name(r.szl_id);
   v[i++] = index.view();
-  v[i++] = rc.view();
+  v[i++] = hex_byte_text(r.return_code);
   v[i++] = icsnpp_return_code_name(r.return_code);
   sink_->write(ids_[kLogReadSzl], r.ts_ns, cols_.last_uid(), v);
 }
@@ -113,13 +111,11 @@ void LogWriter::upload_download(const Conn& c, const UploadDownloadRow& r) {
   if (!sink_->enabled(ids_[kLogUploadDownload])) return;
   std::array<Value, kPrefix + 10> v;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  HexText status;
-  if (r.function_status) status = hex_text(*r.function_status, 2);
   size_t i = kPrefix;
   v[i++] = icsnpp_rosctr_name(r.rosctr);
   v[i++] = icsnpp_pdu_reference(r.pdu_ref);
   v[i++] = icsnpp_function_name(r.function);
-  v[i++] = r.function_status ? Value(status.view()) : Value(Unset{});
+  v[i++] = r.function_status ? Value(hex_byte_text(*r.function_status)) : Value(Unset{});
   v[i++] = r.session_id ? Value(uint64_t{*r.session_id}) : Value(Unset{});
   v[i++] = r.blocklength ? Value(uint64_t{*r.blocklength}) : Value(Unset{});
   if (r.filename && !r.filename->empty()) {
@@ -140,14 +136,13 @@ void LogWriter::plus(const Conn& c, const PlusRow& r) {
   if (!sink_->enabled(ids_[kLogPlus])) return;
   std::array<Value, kPrefix + 5>& v = plus_row_;
   cols_.fill_icsnpp(c, r.ts_ns, r.is_orig, v.data());
-  HexText op, fn;
-  std::string s1, s2;
+  HexText fn;
+  std::string scratch;
   size_t i = kPrefix;
   v[i++] = uint64_t{r.version};
   if (r.opcode) {
-    op = hex_text(*r.opcode, 2);
-    v[i++] = op.view();
-    v[i++] = icsnpp_plus_opcode_name(*r.opcode, s1);
+    v[i++] = hex_byte_text(*r.opcode);
+    v[i++] = icsnpp_plus_opcode_name(*r.opcode);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};
@@ -155,7 +150,7 @@ void LogWriter::plus(const Conn& c, const PlusRow& r) {
   if (r.function) {
     fn = hex_text(*r.function, 4);
     v[i++] = fn.view();
-    v[i++] = icsnpp_plus_function_name(*r.function, s2);
+    v[i++] = icsnpp_plus_function_name(*r.function, scratch);
   } else {
     v[i++] = Unset{};
     v[i++] = Unset{};

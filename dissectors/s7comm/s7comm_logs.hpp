@@ -89,6 +89,7 @@ class LogWriter {
   // The rows of the logs written for nearly every PDU, kept from one record to the next (each record sets
   // every value): not default-constructed afresh for each record.
   std::array<Value, kConnColumns + kIcsnppColumns + 2> cotp_row_;
+  std::array<Value, kConnColumns + kIcsnppColumns + 9> s7comm_row_;
   std::array<Value, kConnColumns + kIcsnppColumns + 5> plus_row_;
 };
 

@@ -1,8 +1,10 @@
 #include "dissectors/s7comm/s7comm_names.hpp"
 
+#include <array>
 #include <cstdio>
 #include <utility>
 
+#include "dissectors/log_fields.hpp"
 #include "dissectors/s7comm/cotp_parser.hpp"
 #include "dissectors/s7comm/s7comm_parser.hpp"
 #include "dissectors/s7comm/s7comm_plus_parser.hpp"
@@ -243,7 +245,7 @@ std::string_view hex_default(std::string& scratch, const char* fmt, unsigned v) 
   return scratch;
 }
 
-std::string_view group_name(uint8_t group) {
+constexpr std::string_view group_name(uint8_t group) {
   switch (group) {
     case 0x00: return "Mode-Transition";
     case 0x01: return "Programmer Controls";
@@ -258,9 +260,44 @@ std::string_view group_name(uint8_t group) {
   }
 }
 
-}  // namespace
+using ByteText = FixedText<40>;
 
-std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch) {
+// A name for every value of a code byte, built at compile time: the table's name where `named` has one,
+// else `unknown_prefix` and the byte's two hex digits (ICSNPP's fmt("...0x%02x") default). The names are
+// columns of rows written for nearly every PDU, where a switch and a formatted default cost more.
+template <typename Named>
+constexpr std::array<ByteText, 256> byte_names(Named named, std::string_view unknown_prefix) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::array<ByteText, 256> t{};
+  for (size_t v = 0; v < t.size(); ++v) {
+    const std::string_view name = named(static_cast<uint8_t>(v));
+    if (!name.empty()) {
+      t[v].append(name);
+    } else {
+      t[v].append(unknown_prefix);
+      t[v].append(kHex.substr(v >> 4, 1));
+      t[v].append(kHex.substr(v & 0xF, 1));
+    }
+  }
+  return t;
+}
+
+constexpr std::string_view userdata_type_prefix(uint8_t type) {
+  return type == 0x4 ? "Request: " : type == 0x8 ? "Response: " : type == 0x0 ? "Push: " : "Unknown: ";
+}
+
+// icsnpp_userdata_function_name's texts for every type/group byte: the name is a column of every userdata
+// row, and joining it per row cost a string and its copy.
+constexpr auto kUserdataFunctionTexts = [] {
+  std::array<ByteText, 256> t{};
+  for (size_t v = 0; v < t.size(); ++v) {
+    t[v].append(userdata_type_prefix(static_cast<uint8_t>(v >> 4)));
+    t[v].append(group_name(static_cast<uint8_t>(v & 0x0F)));
+  }
+  return t;
+}();
+
+constexpr std::string_view cotp_pdu_name(uint8_t code) {
   switch (code) {
     case kCotpED: return "ED Expedited Data";
     case kCotpEA: return "EA Expedited Data Acknowledgement";
@@ -272,9 +309,26 @@ std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch) {
     case kCotpCC: return "CC Connection Confirm";
     case kCotpCR: return "CR Connection Request";
     case kCotpDT: return "DT Data";
-    default: return hex_default(scratch, "Unknown COTP PDU-0x%02x", code);
+    default: return {};
   }
 }
+
+constexpr std::string_view plus_opcode_name(uint8_t opcode) {
+  switch (opcode) {
+    case kPlusRequest: return "Request";
+    case kPlusResponse: return "Response";
+    case kPlusNotification: return "Notification";
+    case kPlusResponse2: return "Response2";  // the plugin's; ICSNPP's table lacks it
+    default: return {};
+  }
+}
+
+constexpr auto kCotpPduNames = byte_names(cotp_pdu_name, "Unknown COTP PDU-0x");
+constexpr auto kPlusOpcodeNames = byte_names(plus_opcode_name, "Unknown s7comm-plus opcode-0x");
+
+}  // namespace
+
+std::string_view icsnpp_cotp_pdu_name(uint8_t code) { return kCotpPduNames[code].view(); }
 
 std::string_view icsnpp_rosctr_name(uint8_t rosctr) {
   switch (rosctr) {
@@ -304,16 +358,8 @@ std::string_view icsnpp_function_name(uint8_t function) {
   }
 }
 
-std::string icsnpp_userdata_function_name(uint8_t type_group) {
-  std::string out;
-  switch (type_group & 0xF0) {
-    case 0x40: out = "Request: "; break;
-    case 0x80: out = "Response: "; break;
-    case 0x00: out = "Push: "; break;
-    default: out = "Unknown: "; break;
-  }
-  out += group_name(type_group & 0x0F);
-  return out;
+std::string_view icsnpp_userdata_function_name(uint8_t type_group) {
+  return kUserdataFunctionTexts[type_group].view();
 }
 
 std::optional<std::string_view> icsnpp_userdata_subfunction_name(uint8_t group, uint8_t sub) {
@@ -571,15 +617,7 @@ std::string_view icsnpp_filesystem_name(std::string_view f) {
   return "Unknown";
 }
 
-std::string_view icsnpp_plus_opcode_name(uint8_t opcode, std::string& scratch) {
-  switch (opcode) {
-    case kPlusRequest: return "Request";
-    case kPlusResponse: return "Response";
-    case kPlusNotification: return "Notification";
-    case kPlusResponse2: return "Response2";  // the plugin's; ICSNPP's table lacks it
-    default: return hex_default(scratch, "Unknown s7comm-plus opcode-0x%02x", opcode);
-  }
-}
+std::string_view icsnpp_plus_opcode_name(uint8_t opcode) { return kPlusOpcodeNames[opcode].view(); }
 
 std::string_view icsnpp_plus_function_name(uint16_t function, std::string& scratch) {
   switch (function) {

@@ -54,12 +54,13 @@ OpClass s7commplus_op_class(uint16_t function);
 
 namespace ots::s7 {
 
-// ICSNPP's strings. Those with a formatted default write it into `scratch` and view it.
-std::string_view icsnpp_cotp_pdu_name(uint8_t code, std::string& scratch);  // "DT Data", "Unknown COTP PDU-0x03"
+// ICSNPP's strings. Those with a formatted default write it into `scratch` and view it, but for the
+// one-byte codes of nearly every row, whose every name is a constant text.
+std::string_view icsnpp_cotp_pdu_name(uint8_t code);                        // "DT Data", "Unknown COTP PDU-0x03"
 std::string_view icsnpp_rosctr_name(uint8_t rosctr);                        // "Job-Request", ... "unknown"
 std::string_view icsnpp_function_name(uint8_t function);                    // "Read Variable", ... "unknown"
 // "Request: CPU Functions", "Response: Block Functions", "Push: Cyclic Services", "Unknown: ..."
-std::string icsnpp_userdata_function_name(uint8_t type_group);
+std::string_view icsnpp_userdata_function_name(uint8_t type_group);
 // The sub-function's name in its group's table ("Read SZL", "List Blocks", "unknown" for codes the table
 // lacks); nullopt for groups ICSNPP has no table for (6, 8-15), whose rows leave the column unset.
 std::optional<std::string_view> icsnpp_userdata_subfunction_name(uint8_t group, uint8_t subfunction);
@@ -70,7 +71,7 @@ std::string_view icsnpp_return_code_name(uint8_t return_code);               // 
 std::string_view icsnpp_szl_id_name(uint16_t szl_id);                        // by the low byte; "Unknown"
 std::string_view icsnpp_block_type_name(std::string_view block_type);        // "Data Block", "Unknown"
 std::string_view icsnpp_filesystem_name(std::string_view filesystem);        // "Passive", "Active", "Unknown"
-std::string_view icsnpp_plus_opcode_name(uint8_t opcode, std::string& scratch);
+std::string_view icsnpp_plus_opcode_name(uint8_t opcode);
 // ICSNPP's table, completed with the plugin's functions it lacks ("Get Variable", "Add Link", ...).
 std::string_view icsnpp_plus_function_name(uint16_t function, std::string& scratch);
 
