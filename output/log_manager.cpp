@@ -423,12 +423,15 @@ struct SharedLogState {
       if (ok) {
         try {
           runs.push_back(SpillRun{path, std::move(starts)});
-        } catch (...) {
-          ::unlink(path.c_str());  // not left behind in the log directory, unrecorded
-          throw;
+          spill_retry_bytes = 0;
+        } catch (const std::bad_alloc&) {
+          // The run cannot be recorded: its file goes, and its records stay in memory as after a failed write.
+          ::unlink(path.c_str());
+          ok = false;
+          err = ENOMEM;
         }
-        spill_retry_bytes = 0;
-      } else {
+      }
+      if (!ok) {
         // Nothing is lost: the records stay in memory until the next flush writes them.
         if (!spill_failure_reported) {
           std::fprintf(stderr, "otsensor: warning: cannot spill logs to %s: %s; keeping them in memory\n",
