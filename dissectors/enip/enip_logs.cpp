@@ -97,18 +97,6 @@ struct ContextText {
   std::string_view view() const { return {buf, sizeof buf}; }
 };
 
-// fmt("0x%08x", v) of a 32-bit field (session handle, options): exactly eight digits, a byte's two at a
-// time from the byte table.
-struct Hex32Text {
-  char buf[10];
-  explicit Hex32Text(uint32_t v) {
-    buf[0] = '0';
-    buf[1] = 'x';
-    for (int i = 0; i < 4; ++i) std::memcpy(buf + 2 + 2 * i, hex_byte_text(static_cast<uint8_t>(v >> (24 - 8 * i))).data() + 2, 2);
-  }
-  std::string_view view() const { return {buf, sizeof buf}; }
-};
-
 }  // namespace
 
 const LogSchema* const kLogSchemas[kLogCount] = {&kEnip, &kCip, &kCipIdentity};
@@ -147,7 +135,7 @@ void LogWriter::enip(const MessageColumns& m, const EnipRow& r) {
   // main.zeek: fmt("0x%02x", command), fmt("0x%08x", session_handle), fmt("0x%s", hex(sender_context)),
   // fmt("0x%08x", options).
   HexText code;
-  const Hex32Text session(r.session), options(r.options);
+  const HexText session = hex_text(r.session, 8), options = hex_text(r.options, 8);
   const ContextText context(r.sender_context);
   v[i++] = r.correlation;
   v[i++] = hex2(r.command, code);

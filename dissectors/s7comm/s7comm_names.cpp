@@ -267,7 +267,6 @@ using ByteText = FixedText<40>;
 // columns of rows written for nearly every PDU, where a switch and a formatted default cost more.
 template <typename Named>
 constexpr std::array<ByteText, 256> byte_names(Named named, std::string_view unknown_prefix) {
-  constexpr std::string_view kHex = "0123456789abcdef";
   std::array<ByteText, 256> t{};
   for (size_t v = 0; v < t.size(); ++v) {
     const std::string_view name = named(static_cast<uint8_t>(v));
@@ -275,8 +274,7 @@ constexpr std::array<ByteText, 256> byte_names(Named named, std::string_view unk
       t[v].append(name);
     } else {
       t[v].append(unknown_prefix);
-      t[v].append(kHex.substr(v >> 4, 1));
-      t[v].append(kHex.substr(v & 0xF, 1));
+      t[v].append(std::string_view(kHexByteTexts[v].data() + 2, 2));  // the digits after "0x"
     }
   }
   return t;
