@@ -20,6 +20,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -159,19 +160,34 @@ class RsyslogReceiver {
   RsyslogReceiver(const RsyslogReceiver&) = delete;
   RsyslogReceiver& operator=(const RsyslogReceiver&) = delete;
 
-  const Input& add(Kind kind, const std::string& name) {
-    inputs_.push_back({kind, free_port(), dir_ / (name + ".log")});
+  // On `port`, or on a free one when 0.
+  const Input& add(Kind kind, const std::string& name, int port = 0) {
+    inputs_.push_back({kind, port ? port : free_port(), dir_ / (name + ".log")});
     return inputs_.back();
   }
 
+  // free_port() only found each port free: a test running beside this one may bind it first, and then
+  // rsyslogd skips that input while a probe reaches the other test's listener. A first start takes new
+  // ports and tries again; a restart keeps its ports (the sensor under test was configured with them).
   void start() {
-    write_config();
-    pid_ = spawn_process({kRsyslogd, "-n", "-f", (dir_ / "rsyslog.conf").string(), "-i", (dir_ / "rsyslog.pid").string()},
-                         dir_ / "rsyslogd.out");
-    if (!wait_ready()) {
+    for (int attempt = 1;; ++attempt) {
+      write_config();
+      pid_ = spawn_process({kRsyslogd, "-n", "-f", (dir_ / "rsyslog.conf").string(), "-i",
+                            (dir_ / "rsyslog.pid").string()},
+                           dir_ / "rsyslogd.out");
+      const Ready r = wait_ready();
+      if (r == Ready::Yes) {
+        started_ = true;
+        return;
+      }
       const std::string out = read_file(dir_ / "rsyslogd.out");
       stop();
-      throw std::runtime_error("rsyslogd did not start listening: " + out);
+      if (r == Ready::No || started_ || attempt == 5) {
+        throw std::runtime_error(std::string(r == Ready::No ? "rsyslogd did not start listening: "
+                                                            : "another process holds a port of rsyslogd's: ") +
+                                 out);
+      }
+      for (Input& in : inputs_) in.port = free_port();
     }
   }
 
@@ -242,17 +258,55 @@ class RsyslogReceiver {
     }
   }
 
-  // TCP inputs accept connections; a UDP input has written a probe message to its file.
-  bool wait_ready() {
+  enum class Ready { Yes, No, PortTaken };
+
+  // TCP inputs accept connections on a socket of rsyslogd's own; a UDP input has written a probe message
+  // to its file.
+  Ready wait_ready() {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (const Input& in : inputs_) {
       for (int n = 0;; ++n) {
-        if (std::chrono::steady_clock::now() >= until || ::waitpid(pid_, nullptr, WNOHANG) == pid_) return false;
-        if (in.kind == Kind::Udp ? probe_udp(in, n) : probe_tcp(in.port)) break;
+        if (std::chrono::steady_clock::now() >= until || ::waitpid(pid_, nullptr, WNOHANG) == pid_) return Ready::No;
+        if (in.kind == Kind::Udp) {
+          if (probe_udp(in, n)) break;
+        } else if (probe_tcp(in.port)) {
+          if (listens(pid_, in.port)) break;
+          return Ready::PortTaken;  // a listener that is not rsyslogd's: it cannot bind the port meanwhile
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     }
-    return true;
+    return Ready::Yes;
+  }
+
+  // The inode of the socket listening on 127.0.0.1:`port` (/proc/net/tcp), 0 for none.
+  static unsigned long listener_inode(int port) {
+    std::ifstream f("/proc/net/tcp");
+    std::string line;
+    std::getline(f, line);  // the column names
+    while (std::getline(f, line)) {
+      std::istringstream in(line);
+      std::string sl, local, remote, state, skip;
+      unsigned long inode = 0;
+      in >> sl >> local >> remote >> state >> skip >> skip >> skip >> skip >> skip >> inode;
+      const size_t colon = local.find(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) return inode;
+    }
+    return 0;
+  }
+
+  // Whether process `pid` holds the socket listening on `port`.
+  static bool listens(pid_t pid, int port) {
+    const unsigned long inode = listener_inode(port);
+    if (inode == 0) return false;
+    const std::string want = "socket:[" + std::to_string(inode) + "]";
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+      std::error_code lec;
+      if (std::filesystem::read_symlink(e.path(), lec).string() == want) return true;
+    }
+    return false;
   }
 
   static bool probe_tcp(int port) {
@@ -283,6 +337,7 @@ class RsyslogReceiver {
   std::filesystem::path dir_;
   std::deque<Input> inputs_;  // add() hands out references
   pid_t pid_ = -1;
+  bool started_ = false;  // once started, the ports are the sensor's too: a restart keeps them
 };
 
 }  // namespace ots::test

@@ -405,6 +405,31 @@ void outage(Kind kind, const std::string& transport, const std::string& name) {
 
 }  // namespace
 
+// Tests run side by side: a port free_port() found may be bound by another test before rsyslogd binds it.
+// The receiver then must not take the other listener for its own (its probes would succeed and the
+// messages go elsewhere, as they did once in CI), but start again on other ports.
+TEST_CASE("the test receiver moves off a port another process listens on", "[syslog]") {
+  require_rsyslog();
+  // Close-on-exec: rsyslogd, forked from this process, must not hold the other listener itself.
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(s, 4) == 0);
+  REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const int taken = ntohs(a.sin_port);
+  {
+    RsyslogReceiver rx(scratch_dir("syslog_port_taken"));
+    const auto& in = rx.add(Kind::Tcp, "received", taken);
+    rx.start();
+    CHECK(rx.running());
+    CHECK(in.port != taken);
+  }
+  ::close(s);
+}
+
 TEST_CASE("syslog over UDP: every notice of the demo replay arrives intact in CEF, LEEF and JSON", "[syslog]") {
   demo_delivery(Kind::Udp, "udp", "syslog_udp");
 }
