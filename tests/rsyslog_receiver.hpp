@@ -296,13 +296,18 @@ class RsyslogReceiver {
     return 0;
   }
 
-  // Whether process `pid` holds the socket listening on `port`.
+  // Whether process `pid`, rsyslogd by now, holds the socket listening on `port`. Until the fork has
+  // exec'd rsyslogd it holds the test's descriptors, so it is asked only then.
   static bool listens(pid_t pid, int port) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::error_code ec;
+    for (int i = 0; i < 400 && std::filesystem::read_symlink(proc + "/exe", ec).filename() != "rsyslogd"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     const unsigned long inode = listener_inode(port);
     if (inode == 0) return false;
     const std::string want = "socket:[" + std::to_string(inode) + "]";
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    for (const auto& e : std::filesystem::directory_iterator(proc + "/fd", ec)) {
       std::error_code lec;
       if (std::filesystem::read_symlink(e.path(), lec).string() == want) return true;
     }
